@@ -1,0 +1,149 @@
+using System.Buffers.Binary;
+using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
+
+namespace Add.Engine.SafeTensors;
+
+/// <summary>
+/// A safetensors file opened read-only through a memory map: the header is parsed and validated up front
+/// (<see cref="SafeTensorsHeader.Parse"/>), tensor data is read from the map on demand, never copied whole.
+/// </summary>
+public sealed unsafe class SafeTensorsFile : IDisposable
+{
+    readonly MemoryMappedFile? _map;
+    readonly MemoryMappedViewAccessor? _view;
+    readonly byte* _data;          // start of the data section
+    readonly long _dataLength;
+    readonly Dictionary<string, SafeTensorInfo> _byName;
+    bool _disposed;
+
+    /// <summary>Path the file was opened from.</summary>
+    public string Path { get; }
+
+    /// <summary>Tensors in header order.</summary>
+    public IReadOnlyList<SafeTensorInfo> Tensors { get; }
+
+    /// <summary>The "__metadata__" entries (empty when absent).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    SafeTensorsFile(string path, MemoryMappedFile? map, MemoryMappedViewAccessor? view, byte* data, long dataLength,
+                    List<SafeTensorInfo> tensors, Dictionary<string, string> metadata)
+    {
+        Path = path; _map = map; _view = view; _data = data; _dataLength = dataLength;
+        Tensors = tensors; Metadata = metadata;
+        _byName = tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+    }
+
+    /// <summary>Opens and validates <paramref name="path"/>.</summary>
+    /// <exception cref="FileNotFoundException">the file does not exist.</exception>
+    /// <exception cref="SafeTensorsFormatException">the file is not a valid safetensors file.</exception>
+    public static SafeTensorsFile Open(string path)
+    {
+        var source = System.IO.Path.GetFileName(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"safetensors file not found: {path}", path);
+        long fileLength = new FileInfo(path).Length;
+        if (fileLength < 8)
+            throw SafeTensorsHeader.Fail(source, $"truncated file: {fileLength} bytes, the 8-byte header length alone needs 8");
+
+        var map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        MemoryMappedViewAccessor? view = null;
+        try
+        {
+            view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            byte* basePtr = null;
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref basePtr);
+            basePtr += view.PointerOffset;
+            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(basePtr, 8));
+            if (headerLength > SafeTensorsHeader.MaxHeaderBytes)
+                throw SafeTensorsHeader.Fail(source, $"header length {headerLength} exceeds the {SafeTensorsHeader.MaxHeaderBytes}-byte limit");
+            if ((long)headerLength > fileLength - 8)
+                throw SafeTensorsHeader.Fail(source, $"truncated file: header length {headerLength} but only {fileLength - 8} bytes follow");
+            var header = new ReadOnlySpan<byte>(basePtr + 8, (int)headerLength);
+            long dataLength = fileLength - 8 - (long)headerLength;
+            var (tensors, metadata) = SafeTensorsHeader.Parse(header, dataLength, source);
+            return new SafeTensorsFile(path, map, view, basePtr + 8 + (long)headerLength, dataLength, tensors, metadata);
+        }
+        catch
+        {
+            if (view is not null) { view.SafeMemoryMappedViewHandle.ReleasePointer(); view.Dispose(); }
+            map.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>True when a tensor of that name exists.</summary>
+    public bool Contains(string name) => _byName.ContainsKey(name);
+
+    /// <summary>The tensor called <paramref name="name"/>; a missing name fails naming the file and the key.</summary>
+    public SafeTensorInfo Get(string name)
+        => _byName.TryGetValue(name, out var info) ? info
+           : throw new KeyNotFoundException($"{System.IO.Path.GetFileName(Path)}: no tensor named '{name}'");
+
+    /// <summary>Raw little-endian bytes of a tensor, straight from the map (valid until Dispose).</summary>
+    public ReadOnlySpan<byte> GetBytes(SafeTensorInfo info)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (info.End > _dataLength || info.ByteLength > int.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(info), $"tensor '{info.Name}' does not belong to {Path}");
+        return new ReadOnlySpan<byte>(_data + info.Begin, (int)info.ByteLength);
+    }
+
+    /// <summary>Reads a floating tensor as fp32, widening F16/BF16 and narrowing F64.</summary>
+    public float[] ReadFloat32(string name)
+    {
+        var info = Get(name);
+        var result = new float[info.ElementCount];
+        ReadFloat32(info, result);
+        return result;
+    }
+
+    /// <summary>Reads a floating tensor into <paramref name="destination"/> (length = element count) as fp32.</summary>
+    public void ReadFloat32(SafeTensorInfo info, Span<float> destination)
+    {
+        if (destination.Length != info.ElementCount)
+            throw new ArgumentException($"tensor '{info.Name}' has {info.ElementCount} elements, destination holds {destination.Length}");
+        var bytes = GetBytes(info);
+        switch (info.DType)
+        {
+            case SafeTensorsDType.F32:
+                MemoryMarshal.Cast<byte, float>(bytes).CopyTo(destination);
+                break;
+            case SafeTensorsDType.F16:
+                System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(bytes), destination);
+                break;
+            case SafeTensorsDType.BF16:
+                var bf = MemoryMarshal.Cast<byte, ushort>(bytes);
+                for (int i = 0; i < bf.Length; i++) destination[i] = BitConverter.Int32BitsToSingle(bf[i] << 16);
+                break;
+            case SafeTensorsDType.F64:
+                var d = MemoryMarshal.Cast<byte, double>(bytes);
+                for (int i = 0; i < d.Length; i++) destination[i] = (float)d[i];
+                break;
+            default:
+                throw new InvalidDataException($"{System.IO.Path.GetFileName(Path)}: tensor '{info.Name}' is {info.DType}, expected a floating type (F32, F16, BF16, F64)");
+        }
+    }
+
+    /// <summary>Reads an I64 tensor.</summary>
+    public long[] ReadInt64(string name) => ReadExact<long>(name, SafeTensorsDType.I64);
+
+    /// <summary>Reads a U8 tensor.</summary>
+    public byte[] ReadUInt8(string name) => ReadExact<byte>(name, SafeTensorsDType.U8);
+
+    T[] ReadExact<T>(string name, SafeTensorsDType dtype) where T : unmanaged
+    {
+        var info = Get(name);
+        if (info.DType != dtype)
+            throw new InvalidDataException($"{System.IO.Path.GetFileName(Path)}: tensor '{name}' is {info.DType}, expected {dtype}");
+        return MemoryMarshal.Cast<byte, T>(GetBytes(info)).ToArray();
+    }
+
+    /// <summary>Unmaps the file.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (_view is not null) { _view.SafeMemoryMappedViewHandle.ReleasePointer(); _view.Dispose(); }
+        _map?.Dispose();
+    }
+}
