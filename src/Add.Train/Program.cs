@@ -1,3 +1,33 @@
-using TorchSharp;
-var a = torch.randn(3, 3);
-Console.WriteLine((a.matmul(a)).sum().item<float>());
+using Add.Engine.CommandLine;
+using Add.Train.Data;
+
+namespace Add.Train;
+
+/// <summary>`add-train`: the TorchSharp reference implementation's front door.</summary>
+public static class Program
+{
+    const string Usage = "usage: add-train <command> ...\n\ncommands:\n" + DataCommand.Usage;
+
+    public static int Main(string[] args)
+    {
+        try
+        {
+            if (args.Length == 0 || args[0] is "-h" or "--help" or "help") { Console.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
+            return args[0] switch
+            {
+                "data" => DataCommand.Run(args[1..]),
+                _ => throw new UsageException($"unknown command '{args[0]}' (try add-train --help)"),
+            };
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"add-train: {e.Message}");
+            return 2;
+        }
+        catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or InvalidOperationException or IOException)
+        {
+            Console.Error.WriteLine($"add-train: {e.Message}");
+            return 1;
+        }
+    }
+}
