@@ -16,6 +16,8 @@ public static class DataCommand
         add-train data show [--cache DIR] [-o FILE] [--n 48] [--seed 0]
             Write a contact sheet of sampled images with their captions (default DIR/emoji-32/contact-sheet.png)
             and print counts per category and split.
+        add-train data fixture -o FOLDER
+            Write the small test fixture (tests/fixtures/emoji-mini): mini tarballs of both packages, pinned.
         """;
 
     public static int Run(IReadOnlyList<string> args)
@@ -43,6 +45,14 @@ public static class DataCommand
                 catch (InvalidDataException e) { throw new UsageException($"no valid data set in {folder} ({e.Message}); run 'add-train data prepare' first"); }
                 Show(data, output, n, seed);
                 Console.WriteLine($"contact sheet: {output}");
+                return 0;
+            }
+            case "fixture":
+            {
+                var output = a.String("output", "o") ?? throw new UsageException("data fixture: -o FOLDER is required");
+                a.ThrowIfUnused(0);
+                var tarballs = Path.Combine(folder, "npm");
+                EmojiFixture.Write(output, EmojiPackage.Pinned.Select(p => (p, NpmPack.Fetch(p, tarballs, Console.Error.WriteLine))).ToList(), Console.Error.WriteLine);
                 return 0;
             }
             default:
