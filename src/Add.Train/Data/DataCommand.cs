@@ -15,7 +15,7 @@ public static class DataCommand
             (7,572 images of 32x32, captions, labels, split) to DIR/emoji-32 (default: $ADD_CACHE or <repo>/.cache).
         add-train data show [--cache DIR] [-o FILE] [--n 48] [--seed 0]
             Write a contact sheet of sampled images with their captions (default DIR/emoji-32/contact-sheet.png)
-            and print counts per category and split.
+            and print counts per category and split; prepares the data set first when the cache lacks it.
         add-train data fixture -o FOLDER
             Write the small test fixture (tests/fixtures/emoji-mini): mini tarballs of both packages, pinned.
         """;
@@ -40,9 +40,7 @@ public static class DataCommand
                 int n = a.Int("n", 48, 1, 1024);
                 int seed = a.Int("seed", 0);
                 a.ThrowIfUnused(0);
-                Emoji32 data;
-                try { data = Emoji32.Load(folder, EmojiPackage.Pinned); }
-                catch (InvalidDataException e) { throw new UsageException($"no valid data set in {folder} ({e.Message}); run 'add-train data prepare' first"); }
+                var data = Prepare(folder, Console.Error.WriteLine);   // fast when the cache is valid
                 Show(data, output, n, seed);
                 Console.WriteLine($"contact sheet: {output}");
                 return 0;

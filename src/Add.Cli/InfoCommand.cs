@@ -1,0 +1,40 @@
+using Add.Engine.CommandLine;
+using Add.Engine.SafeTensors;
+
+namespace Add.Cli;
+
+/// <summary>`add info PATH`: what a safetensors file holds.</summary>
+public static class InfoCommand
+{
+    public static int Run(IReadOnlyList<string> args, TextWriter output)
+    {
+        var a = new ArgReader(args);
+        a.ThrowIfUnused(1);
+        if (a.Positional.Count != 1) throw new UsageException("info: expected one PATH");
+        var path = a.Positional[0];
+        if (Directory.Exists(path))
+        {
+            var files = Directory.EnumerateFiles(path, "*.safetensors", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
+            if (files.Count == 0) throw new UsageException($"info: {path} holds no .safetensors file");
+            foreach (var f in files) Describe(f, output);
+            return 0;
+        }
+        if (!File.Exists(path)) throw new UsageException($"info: {path} does not exist");
+        Describe(path, output);
+        return 0;
+    }
+
+    static void Describe(string path, TextWriter output)
+    {
+        SafeTensorsFile file;
+        try { file = SafeTensorsFile.Open(path); }
+        catch (SafeTensorsFormatException e) { throw new UsageException($"info: {e.Message}"); }
+        using (file)
+        {
+            output.WriteLine($"{path}: {file.Tensors.Count} tensors, {file.Tensors.Sum(t => t.ElementCount):N0} parameters");
+            foreach (var (k, v) in file.Metadata) output.WriteLine($"  metadata {k} = {v}");
+            foreach (var t in file.Tensors)
+                output.WriteLine($"  {t.Name,-64} {t.DType,-5} {t.ShapeText,-20} {t.ElementCount,12:N0}");
+        }
+    }
+}
