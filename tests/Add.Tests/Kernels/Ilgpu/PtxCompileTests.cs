@@ -23,6 +23,7 @@ public sealed class PtxCompileTests
     private static readonly Dictionary<string, (MethodInfo Method, bool ExplicitlyGrouped)> KernelTable = new()
     {
         ["GroupNorm<Threads256>"] = (Method(GroupNorm.Kernel<Threads256>), true),
+        ["Attention<AttentionTileGpu>"] = (Method(Attention.Kernel<AttentionTileGpu>), true),
     };
 
     [Theory]

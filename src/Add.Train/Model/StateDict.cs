@@ -1,0 +1,51 @@
+using Add.Engine.SafeTensors;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Add.Train.Model;
+
+/// <summary>
+/// Moves module weights to and from safetensors under diffusers' state-dict keys. Loading is strict: a missing key,
+/// an unexpected key, or a shape mismatch fails naming the full key and both shapes.
+/// </summary>
+public static class StateDict
+{
+    /// <summary>Adds every tensor of <paramref name="module"/>'s state dict as "prefix + name" (F32, or F16 when asked).</summary>
+    public static void AddTo(SafeTensorsWriter writer, nn.Module module, string prefix = "", bool asF16 = false)
+    {
+        foreach (var (name, tensor) in module.state_dict())
+        {
+            if (tensor.dtype != ScalarType.Float32) throw new InvalidOperationException($"{prefix}{name}: expected float32, got {tensor.dtype}");
+            using var cpu = tensor.detach().cpu().contiguous();
+            var data = cpu.data<float>().ToArray();
+            if (asF16) writer.AddAsF16(prefix + name, data, cpu.shape);
+            else writer.Add(prefix + name, data, cpu.shape);
+        }
+    }
+
+    /// <summary>Copies tensors "prefix + name" of <paramref name="file"/> into <paramref name="module"/> (widening F16/BF16).</summary>
+    public static void LoadInto(nn.Module module, SafeTensorsFile file, string prefix = "")
+    {
+        var expected = module.state_dict();
+        using (no_grad())
+        {
+            foreach (var (name, tensor) in expected)
+            {
+                var key = prefix + name;
+                if (!file.Contains(key))
+                    throw new InvalidDataException($"{Path.GetFileName(file.Path)}: missing weight '{key}' (model expects shape [{string.Join(", ", tensor.shape)}])");
+                var info = file.Get(key);
+                if (!info.Shape.SequenceEqual(tensor.shape))
+                    throw new InvalidDataException($"{Path.GetFileName(file.Path)}: weight '{key}' has shape {info.ShapeText}, model expects [{string.Join(", ", tensor.shape)}]");
+                using var source = torch.tensor(file.ReadFloat32(key), tensor.shape);
+                tensor.copy_(source);
+            }
+        }
+        var unexpected = file.Tensors.Select(t => t.Name).Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && !expected.ContainsKey(n[prefix.Length..])).ToList();
+        if (unexpected.Count > 0)
+            throw new InvalidDataException($"{Path.GetFileName(file.Path)}: unexpected weight '{unexpected[0]}' ({unexpected.Count} in all) not in the model");
+    }
+
+    /// <summary>Number of parameters.</summary>
+    public static long ParameterCount(nn.Module module) => module.parameters().Sum(p => p.numel());
+}

@@ -1,0 +1,60 @@
+using System.Text.Json;
+using Add.Engine.SafeTensors;
+using Add.Train.Model;
+using TorchSharp;
+
+namespace Add.Train.Training;
+
+/// <summary>
+/// A training checkpoint folder: weights.safetensors (every named module under "name."), optimizer-K.bin (TorchSharp
+/// optimizer state: moments and step counts), state.json (step and extra numbers). Written to "checkpoint.tmp" and then
+/// swapped in, so a crash mid-write leaves the previous checkpoint intact.
+/// </summary>
+public static class Checkpoint
+{
+    public const string Folder = "checkpoint";
+
+    public sealed record State(int Step, Dictionary<string, double> Extra);
+
+    public static void Save(string runDir, int step, IReadOnlyList<(string Name, torch.nn.Module Module)> modules,
+        IReadOnlyList<TorchSharp.Modules.OptimizerHelper> optimizers, Dictionary<string, double>? extra = null)
+    {
+        var final = Path.Combine(runDir, Folder);
+        var tmp = final + ".tmp";
+        var old = final + ".old";
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        Directory.CreateDirectory(tmp);
+        var writer = new SafeTensorsWriter();
+        writer.Metadata["step"] = step.ToString();
+        foreach (var (name, module) in modules) StateDict.AddTo(writer, module, name + ".");
+        writer.Save(Path.Combine(tmp, "weights.safetensors"));
+        for (int i = 0; i < optimizers.Count; i++) optimizers[i].save_state_dict(Path.Combine(tmp, $"optimizer-{i}.bin"));
+        File.WriteAllText(Path.Combine(tmp, "state.json"), JsonSerializer.Serialize(new State(step, extra ?? [])));
+        if (Directory.Exists(old)) Directory.Delete(old, true);
+        if (Directory.Exists(final)) Directory.Move(final, old);
+        Directory.Move(tmp, final);
+        if (Directory.Exists(old)) Directory.Delete(old, true);
+    }
+
+    /// <summary>True when <paramref name="runDir"/> holds a complete checkpoint.</summary>
+    public static bool Exists(string runDir) => File.Exists(Path.Combine(runDir, Folder, "state.json"));
+
+    /// <summary>Restores modules and optimizers; returns the saved state.</summary>
+    public static State Load(string runDir, IReadOnlyList<(string Name, torch.nn.Module Module)> modules, IReadOnlyList<TorchSharp.Modules.OptimizerHelper> optimizers)
+    {
+        var dir = Path.Combine(runDir, Folder);
+        if (!Exists(runDir))
+        {
+            // A crash between the two renames leaves only checkpoint.old: use it.
+            var old = dir + ".old";
+            if (File.Exists(Path.Combine(old, "state.json"))) Directory.Move(old, dir);
+            else throw new InvalidDataException($"no checkpoint in {runDir} to resume from");
+        }
+        var state = JsonSerializer.Deserialize<State>(File.ReadAllText(Path.Combine(dir, "state.json")))
+                    ?? throw new InvalidDataException($"{dir}/state.json is empty");
+        using (var file = SafeTensorsFile.Open(Path.Combine(dir, "weights.safetensors")))
+            foreach (var (name, module) in modules) StateDict.LoadInto(module, file, name + ".");
+        for (int i = 0; i < optimizers.Count; i++) optimizers[i].load_state_dict(Path.Combine(dir, $"optimizer-{i}.bin"));
+        return state;
+    }
+}

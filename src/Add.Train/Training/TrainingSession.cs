@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using TorchSharp;
+using TorchSharp.Modules;
+
+namespace Add.Train.Training;
+
+/// <summary>
+/// What every training command shares: resume from the run folder's checkpoint, progress bar, CSV log
+/// (log.csv), loss-curve PNG (loss.png), checkpoints every few minutes and at the end (atomic, <see cref="Checkpoint"/>),
+/// and Ctrl-C handling (the current step finishes, a checkpoint is written, the command exits cleanly).
+/// </summary>
+public sealed class TrainingSession : IDisposable
+{
+    readonly IReadOnlyList<(string Name, torch.nn.Module Module)> _modules;
+    readonly IReadOnlyList<OptimizerHelper> _optimizers;
+    readonly string[] _columns;
+    readonly CsvLog _log;
+    readonly ProgressBar _progress;
+    readonly Stopwatch _sinceCheckpoint = Stopwatch.StartNew();
+    readonly Stopwatch _wall = Stopwatch.StartNew();
+    readonly TimeSpan _checkpointEvery;
+    readonly double _secondsBefore;
+    readonly ConsoleCancelEventHandler _onCancel;
+    volatile bool _stop;
+
+    public string RunDir { get; }
+    public int TotalSteps { get; }
+    /// <summary>Last completed step restored from the checkpoint (0 for a fresh run).</summary>
+    public int StartStep { get; }
+    public bool StopRequested => _stop;
+    /// <summary>Wall seconds of training so far, including earlier runs that were resumed.</summary>
+    public double Seconds => _secondsBefore + _wall.Elapsed.TotalSeconds;
+
+    public TrainingSession(string runDir, int totalSteps, string[] columns,
+        IReadOnlyList<(string Name, torch.nn.Module Module)> modules, IReadOnlyList<OptimizerHelper> optimizers,
+        bool resume, TimeSpan checkpointEvery)
+    {
+        RunDir = runDir; TotalSteps = totalSteps; _columns = columns; _modules = modules; _optimizers = optimizers;
+        _checkpointEvery = checkpointEvery;
+        Directory.CreateDirectory(runDir);
+        if (resume)
+        {
+            var state = Checkpoint.Load(runDir, modules, optimizers);
+            StartStep = state.Step;
+            _secondsBefore = state.Extra.GetValueOrDefault("seconds");
+            Console.Error.WriteLine($"resumed {runDir} at step {StartStep}");
+        }
+        else if (Checkpoint.Exists(runDir))
+        {
+            throw new Engine.CommandLine.UsageException($"{runDir} already holds a checkpoint: pass --resume to continue it, or choose another --run");
+        }
+        _log = new CsvLog(Path.Combine(runDir, "log.csv"), columns, StartStep);
+        _progress = new ProgressBar(totalSteps, StartStep);
+        _onCancel = (_, e) => { e.Cancel = true; _stop = true; Console.Error.WriteLine("\nstopping: finishing the step and writing a checkpoint"); };
+        Console.CancelKeyPress += _onCancel;
+    }
+
+    /// <summary>Asks the loop to stop after the current step (what Ctrl-C does; tests call it to simulate a kill).</summary>
+    public void RequestStop() => _stop = true;
+
+    /// <summary>Records a finished step: progress bar always, CSV every <paramref name="logEvery"/> steps.</summary>
+    public void Report(int step, IReadOnlyDictionary<string, double> metrics, int logEvery)
+    {
+        _progress.Update(step, metrics);
+        if (step % logEvery == 0 || step == TotalSteps) _log.Append(step, Seconds, metrics);
+    }
+
+    /// <summary>True when a periodic checkpoint is due.</summary>
+    public bool CheckpointDue => _sinceCheckpoint.Elapsed >= _checkpointEvery;
+
+    /// <summary>Writes the checkpoint for <paramref name="step"/> and refreshes loss.png.</summary>
+    public void SaveCheckpoint(int step)
+    {
+        Checkpoint.Save(RunDir, step, _modules, _optimizers, new() { ["seconds"] = Seconds });
+        _sinceCheckpoint.Restart();
+        LossPlot.Write(Path.Combine(RunDir, "log.csv"), _columns, Path.Combine(RunDir, "loss.png"), Path.GetFileName(RunDir));
+    }
+
+    /// <summary>Ends the run at <paramref name="step"/>: final checkpoint, plot, a closing line on the progress bar.</summary>
+    public void Finish(int step, IReadOnlyDictionary<string, double> metrics)
+    {
+        _progress.Update(step, metrics, force: true);
+        SaveCheckpoint(step);
+    }
+
+    public void Dispose() => Console.CancelKeyPress -= _onCancel;
+
+    /// <summary>Deterministic per-step seed, so a resumed run draws the same batches and noise as an uninterrupted one.</summary>
+    public static long StepSeed(int seed, int step) => seed * 1_000_003L + step;
+
+    /// <summary>Cosine decay from <paramref name="peak"/> to peak·<paramref name="floor"/> after a linear warmup.</summary>
+    public static double CosineLr(int step, int total, double peak, int warmup, double floor = 0.1)
+    {
+        if (step < warmup) return peak * (step + 1) / warmup;
+        double t = (step - warmup) / (double)Math.Max(1, total - warmup);
+        return peak * (floor + (1 - floor) * 0.5 * (1 + Math.Cos(Math.PI * Math.Min(1, t))));
+    }
+
+    public static void SetLearningRate(OptimizerHelper optimizer, double lr)
+    {
+        foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+    }
+}
