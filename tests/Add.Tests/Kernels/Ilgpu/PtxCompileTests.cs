@@ -24,6 +24,7 @@ public sealed class PtxCompileTests
     {
         ["GroupNorm<Threads256>"] = (Method(GroupNorm.Kernel<Threads256>), true),
         ["Attention<AttentionTileGpu>"] = (Method(Attention.Kernel<AttentionTileGpu>), true),
+        ["LatentSampler"] = (Method(LatentSampler.Kernel), false),
     };
 
     [Theory]
