@@ -25,6 +25,8 @@ public sealed class PtxCompileTests
         ["GroupNorm<Threads256>"] = (Method(GroupNorm.Kernel<Threads256>), true),
         ["Attention<AttentionTileGpu>"] = (Method(Attention.Kernel<AttentionTileGpu>), true),
         ["LatentSampler"] = (Method(LatentSampler.Kernel), false),
+        ["Gemm<GemmTile16>"] = (Method(Gemm.Kernel<GemmTile16>), true),
+        ["Conv2d<GemmTile16>"] = (Method(Conv2d.Kernel<GemmTile16>), true),
     };
 
     [Theory]
