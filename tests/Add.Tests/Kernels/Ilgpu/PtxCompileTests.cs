@@ -27,6 +27,14 @@ public sealed class PtxCompileTests
         ["LatentSampler"] = (Method(LatentSampler.Kernel), false),
         ["Gemm<GemmTile16>"] = (Method(Gemm.Kernel<GemmTile16>), true),
         ["Conv2d<GemmTile16>"] = (Method(Conv2d.Kernel<GemmTile16>), true),
+        ["LayerNorm<Threads256>"] = (Method(LayerNorm.Kernel<Threads256>), true),
+        ["Silu"] = (Method(Elementwise.SiluKernel), false),
+        ["Gelu"] = (Method(Elementwise.GeluKernel), false),
+        ["Geglu"] = (Method(Elementwise.GegluKernel), false),
+        ["Add"] = (Method(Elementwise.AddKernel), false),
+        ["Upsample2x"] = (Method(Elementwise.Upsample2xKernel), false),
+        ["ConcatChannels"] = (Method(Elementwise.ConcatChannelsKernel), false),
+        ["TimestepEmbedding"] = (Method(Elementwise.TimestepEmbeddingKernel), false),
     };
 
     [Theory]
