@@ -1,0 +1,168 @@
+using Add.Engine.Configs;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Add.Train.Model;
+
+#pragma warning disable IDE1006 // field names are state-dict keys of transformers' CLIPTextModel
+
+/// <summary>CLIP attention (q_proj, k_proj, v_proj, out_proj) with a causal mask. (N, L, C) → (N, L, C).</summary>
+public sealed class CLIPAttention : Module<Tensor, Tensor>
+{
+    readonly Linear q_proj, k_proj, v_proj, out_proj;
+    readonly int heads;
+
+    public CLIPAttention(int dim, int heads) : base(nameof(CLIPAttention))
+    {
+        this.heads = heads;
+        q_proj = Linear(dim, dim); k_proj = Linear(dim, dim); v_proj = Linear(dim, dim); out_proj = Linear(dim, dim);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        long n = x.shape[0], l = x.shape[1], c = x.shape[2], d = c / heads;
+        Tensor Split(Linear p) => p.forward(x).view(n, l, heads, d).transpose(1, 2);   // (N, H, L, d)
+        var o = functional.scaled_dot_product_attention(Split(q_proj), Split(k_proj), Split(v_proj), is_casual: true);
+        return out_proj.forward(o.transpose(1, 2).reshape(n, l, c)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>CLIPMLP: fc1 → GELU → fc2.</summary>
+public sealed class CLIPMLP : Module<Tensor, Tensor>
+{
+    readonly Linear fc1, fc2;
+    readonly bool quick;
+
+    public CLIPMLP(int dim, int inner, bool quickGelu) : base(nameof(CLIPMLP))
+    {
+        fc1 = Linear(dim, inner); fc2 = Linear(inner, dim); quick = quickGelu;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var h = fc1.forward(x);
+        h = quick ? h * functional.sigmoid(1.702 * h) : functional.gelu(h);
+        return fc2.forward(h).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>CLIPEncoderLayer (pre-norm): x += self_attn(layer_norm1(x)); x += mlp(layer_norm2(x)).</summary>
+public sealed class CLIPEncoderLayer : Module<Tensor, Tensor>
+{
+    readonly LayerNorm layer_norm1, layer_norm2;
+    readonly CLIPAttention self_attn;
+    readonly CLIPMLP mlp;
+
+    public CLIPEncoderLayer(CLIPTextConfig c) : base(nameof(CLIPEncoderLayer))
+    {
+        layer_norm1 = LayerNorm(c.HiddenSize, c.LayerNormEps);
+        self_attn = new CLIPAttention(c.HiddenSize, c.NumAttentionHeads);
+        layer_norm2 = LayerNorm(c.HiddenSize, c.LayerNormEps);
+        mlp = new CLIPMLP(c.HiddenSize, c.IntermediateSize, c.HiddenAct == "quick_gelu");
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        x = x + self_attn.forward(layer_norm1.forward(x));
+        x = x + mlp.forward(layer_norm2.forward(x));
+        return x.MoveToOuterDisposeScope();
+    }
+}
+
+public sealed class CLIPTextEmbeddings : Module<Tensor, Tensor>
+{
+    readonly Embedding token_embedding, position_embedding;
+
+    public CLIPTextEmbeddings(CLIPTextConfig c) : base(nameof(CLIPTextEmbeddings))
+    {
+        token_embedding = Embedding(c.VocabSize, c.HiddenSize);
+        position_embedding = Embedding(c.MaxPositionEmbeddings, c.HiddenSize);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor ids)
+    {
+        using var positions = arange(ids.shape[1], dtype: ScalarType.Int64).unsqueeze(0);
+        using var tok = token_embedding.forward(ids);
+        using var pos = position_embedding.forward(positions);
+        return tok + pos;
+    }
+}
+
+public sealed class CLIPEncoder : Module<Tensor, Tensor>
+{
+    readonly ModuleList<CLIPEncoderLayer> layers;
+
+    public CLIPEncoder(CLIPTextConfig c) : base(nameof(CLIPEncoder))
+    {
+        layers = new ModuleList<CLIPEncoderLayer>(Enumerable.Range(0, c.NumHiddenLayers).Select(_ => new CLIPEncoderLayer(c)).ToArray());
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        foreach (var layer in layers) x = layer.forward(x);
+        return x.MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>The "text_model" of CLIPTextModel: embeddings, encoder, final_layer_norm.</summary>
+public sealed class CLIPTextTransformer : Module<Tensor, Tensor>
+{
+    readonly CLIPTextEmbeddings embeddings;
+    readonly CLIPEncoder encoder;
+    readonly LayerNorm final_layer_norm;
+
+    public CLIPTextTransformer(CLIPTextConfig c) : base(nameof(CLIPTextTransformer))
+    {
+        embeddings = new CLIPTextEmbeddings(c);
+        encoder = new CLIPEncoder(c);
+        final_layer_norm = LayerNorm(c.HiddenSize, c.LayerNormEps);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor ids)
+    {
+        using var scope = NewDisposeScope();
+        return final_layer_norm.forward(encoder.forward(embeddings.forward(ids))).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// CLIP-shaped text encoder (Radford et al. 2021): ids (N, L) int64 → last hidden state (N, L, hidden), the UNet's
+/// cross-attention context; the state at the first &lt;eos&gt; is the pooled text embedding (N, hidden).
+/// </summary>
+public sealed class CLIPTextModel : Module<Tensor, Tensor>
+{
+    readonly CLIPTextTransformer text_model;
+
+    public CLIPTextConfig Config { get; }
+
+    public CLIPTextModel(CLIPTextConfig config) : base(nameof(CLIPTextModel))
+    {
+        config.Validate();
+        Config = config;
+        text_model = new CLIPTextTransformer(config);
+        RegisterComponents();
+        NormInit.Apply(this);
+    }
+
+    public override Tensor forward(Tensor ids) => text_model.forward(ids);
+
+    /// <summary>Hidden state at each row's first &lt;eos&gt; token: (N, L, C) → (N, C).</summary>
+    public Tensor Pooled(Tensor hidden, Tensor ids)
+    {
+        using var scope = NewDisposeScope();
+        var eos = (ids == Config.EosTokenId).to_type(ScalarType.Int64).argmax(1);     // first max = first <eos>
+        return hidden[arange(hidden.shape[0]), eos].MoveToOuterDisposeScope();
+    }
+}

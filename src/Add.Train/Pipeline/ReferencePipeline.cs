@@ -1,0 +1,138 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Add.Engine.Configs;
+using Add.Engine.Imaging;
+using Add.Engine.SafeTensors;
+using Add.Engine.Sampling;
+using Add.Engine.Text;
+using Add.Train.Model;
+using Add.Train.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Add.Train.Pipeline;
+
+/// <summary>
+/// The TorchSharp reference text-to-image pipeline over a model folder in the diffusers layout (DESIGN.md §4):
+/// tokenizer → text encoder → sampler loop over the UNet (with classifier-free guidance) → VAE decoder.
+/// </summary>
+public sealed class ReferencePipeline
+{
+    public required WordTokenizer Tokenizer { get; init; }
+    public required CLIPTextModel TextEncoder { get; init; }
+    public required UNet2DConditionModel Unet { get; init; }
+    public required AutoencoderKL Vae { get; init; }
+    public required SchedulerConfig Scheduler { get; init; }
+
+    public NoiseSchedule Schedule => new(Scheduler);
+
+    /// <summary>Token ids (N, L) int64 for prompts.</summary>
+    public Tensor Tokenize(IReadOnlyList<string> prompts, Action<string>? warn = null)
+        => tensor(prompts.SelectMany(p => Tokenizer.Encode(p, warn).Select(i => (long)i)).ToArray(), [prompts.Count, Tokenizer.MaxLength]);
+
+    /// <summary>
+    /// Samples latents for <paramref name="prompts"/> from initial noise x_T = <paramref name="noise"/> (N, 4, s, s).
+    /// guidance ≤ 1 disables CFG; otherwise ε̂ = ε̂u + w·(ε̂c − ε̂u) (Ho &amp; Salimans 2022, Eq. 6).
+    /// <paramref name="stepNoise"/> supplies fresh noise for ancestral / student steps.
+    /// </summary>
+    public Tensor SampleLatents(IReadOnlyList<string> prompts, SamplerKind kind, int[] timesteps, double guidance, Tensor noise, Func<Tensor> stepNoise)
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var schedule = Schedule;
+        int n = prompts.Count;
+        var cond = TextEncoder.forward(Tokenize(prompts));
+        bool cfg = guidance > 1;
+        var context = cfg ? cat([TextEncoder.forward(Tokenize(Enumerable.Repeat("", n).ToList())), cond], 0) : cond;
+        var x = noise.clone();
+        for (int i = 0; i < timesteps.Length; i++)
+        {
+            int t = timesteps[i], tNext = i + 1 < timesteps.Length ? timesteps[i + 1] : -1;
+            var input = cfg ? cat([x, x], 0) : x;
+            var eps = Unet.forward(input, full(input.shape[0], t, ScalarType.Int64), context);
+            if (cfg)
+            {
+                var parts = eps.chunk(2, 0);
+                eps = parts[0] + guidance * (parts[1] - parts[0]);
+            }
+            var c = SamplerStep.Create(kind, schedule, t, tNext);
+            var next = c.A * x + c.B * eps;
+            if (c.C != 0) next = next + c.C * stepNoise();
+            x = next;
+        }
+        return x.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Scaled latents → pixels (N, 3, S, S) in [-1, 1].</summary>
+    public Tensor Decode(Tensor latents)
+    {
+        using var _ = no_grad();
+        using var z = latents / Vae.Config.ScalingFactor;
+        return Vae.Decode(z);
+    }
+
+    /// <summary>Generates images for prompts with a seeded generator (noise (N, 4, s, s) drawn first, then per-step noise).</summary>
+    public List<RgbImage> Generate(IReadOnlyList<string> prompts, SamplerKind kind, int[] timesteps, double guidance, long seed)
+    {
+        using var scope = NewDisposeScope();
+        var gen = new Generator((ulong)seed);
+        int s = Unet.Config.SampleSize;
+        var noise = randn([prompts.Count, Unet.Config.InChannels, s, s], generator: gen);
+        var latents = SampleLatents(prompts, kind, timesteps, guidance, noise, () => randn(noise.shape, generator: gen));
+        return ImageTensors.ToImages(Decode(latents));
+    }
+
+    public void Eval() { TextEncoder.eval(); Unet.eval(); Vae.eval(); }
+
+    /// <summary>Writes the folder: model_index.json, scheduler/, tokenizer/, text_encoder/, unet/, vae/ (weights F32).</summary>
+    public void Save(string dir, string pipelineClass)
+    {
+        Directory.CreateDirectory(dir);
+        var index = new JsonObject
+        {
+            ["_class_name"] = pipelineClass,
+            ["_diffusers_version"] = "0.30.0",
+            ["scheduler"] = new JsonArray("diffusers", Scheduler.ModelKind == "student" ? "EulerDiscreteScheduler" : "DDIMScheduler"),
+            ["text_encoder"] = new JsonArray("transformers", "CLIPTextModel"),
+            ["tokenizer"] = new JsonArray("add", "WordTokenizer"),
+            ["unet"] = new JsonArray("diffusers", "UNet2DConditionModel"),
+            ["vae"] = new JsonArray("diffusers", "AutoencoderKL"),
+        };
+        File.WriteAllText(Path.Combine(dir, "model_index.json"), index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        ConfigJson.Save(Scheduler, Path.Combine(dir, "scheduler", "scheduler_config.json"));
+        Tokenizer.Save(Path.Combine(dir, "tokenizer"));
+        SaveModule(TextEncoder, TextEncoder.Config, Path.Combine(dir, "text_encoder"), "model.safetensors");
+        SaveModule(Unet, Unet.Config, Path.Combine(dir, "unet"), "diffusion_pytorch_model.safetensors");
+        VaeTrainer.Export(Vae, Vae.Config, Path.Combine(dir, "vae"));
+    }
+
+    static void SaveModule<TConfig>(nn.Module module, TConfig config, string dir, string file) where TConfig : ConfigBase
+    {
+        Directory.CreateDirectory(dir);
+        ConfigJson.Save(config, Path.Combine(dir, "config.json"));
+        var writer = new SafeTensorsWriter();
+        writer.Metadata["format"] = "pt";
+        StateDict.AddTo(writer, module);
+        writer.Save(Path.Combine(dir, file));
+    }
+
+    /// <summary>Loads a pipeline folder; every mismatch names the file, key and shapes.</summary>
+    public static ReferencePipeline Load(string dir, Action<string>? warn = null)
+    {
+        if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"model folder not found: {dir}");
+        var te = new CLIPTextModel(ConfigJson.Load<CLIPTextConfig>(Path.Combine(dir, "text_encoder", "config.json"), warn));
+        using (var f = SafeTensorsFile.Open(Path.Combine(dir, "text_encoder", "model.safetensors"))) StateDict.LoadInto(te, f);
+        var unet = new UNet2DConditionModel(ConfigJson.Load<UNet2DConditionConfig>(Path.Combine(dir, "unet", "config.json"), warn));
+        using (var f = SafeTensorsFile.Open(Path.Combine(dir, "unet", "diffusion_pytorch_model.safetensors"))) StateDict.LoadInto(unet, f);
+        var pipeline = new ReferencePipeline
+        {
+            Tokenizer = WordTokenizer.Load(Path.Combine(dir, "tokenizer")),
+            TextEncoder = te,
+            Unet = unet,
+            Vae = VaeTrainer.Load(Path.Combine(dir, "vae")),
+            Scheduler = ConfigJson.Load<SchedulerConfig>(Path.Combine(dir, "scheduler", "scheduler_config.json"), warn),
+        };
+        pipeline.Eval();
+        return pipeline;
+    }
+}
