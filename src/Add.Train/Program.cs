@@ -6,7 +6,7 @@ namespace Add.Train;
 /// <summary>`add-train`: the TorchSharp reference implementation's front door.</summary>
 public static class Program
 {
-    const string Usage = "usage: add-train <command> ...\n\ncommands:\n" + DataCommand.Usage + "\n" + Training.VaeTrainer.Usage + "\n" + Training.TeacherTrainer.Usage;
+    const string Usage = "usage: add-train <command> ...\n\ncommands:\n" + DataCommand.Usage + "\n" + Training.VaeTrainer.Usage + "\n" + Training.TeacherTrainer.Usage + "\n" + Training.TeacherCard.Usage;
 
     public static int Main(string[] args)
     {
@@ -18,6 +18,7 @@ public static class Program
                 "data" => DataCommand.Run(args[1..]),
                 "vae" => Training.VaeTrainer.Run(args[1..]),
                 "teacher" => Training.TeacherTrainer.Run(args[1..]),
+                "card" => Training.TeacherCard.Run(args[1..]),
                 _ => throw new UsageException($"unknown command '{args[0]}' (try add-train --help)"),
             };
         }

@@ -34,12 +34,12 @@ public sealed class Attention : Module<Tensor, Tensor?, Tensor>
         var ctx = context ?? x;
         long n = x.shape[0], lq = x.shape[1], c = x.shape[2], lk = ctx.shape[1];
         long d = c / heads;
-        var q = to_q.forward(x).view(n, lq, heads, d).transpose(1, 2);     // (N, H, Lq, d)
-        var k = to_k.forward(ctx).view(n, lk, heads, d).transpose(1, 2);   // (N, H, Lk, d)
-        var v = to_v.forward(ctx).view(n, lk, heads, d).transpose(1, 2);   // (N, H, Lk, d)
+        var q = to_q.call(x).view(n, lq, heads, d).transpose(1, 2);     // (N, H, Lq, d)
+        var k = to_k.call(ctx).view(n, lk, heads, d).transpose(1, 2);   // (N, H, Lk, d)
+        var v = to_v.call(ctx).view(n, lk, heads, d).transpose(1, 2);   // (N, H, Lk, d)
         var o = functional.scaled_dot_product_attention(q, k, v);           // (N, H, Lq, d)
         o = o.transpose(1, 2).reshape(n, lq, c);
-        return to_out[0].forward(o).MoveToOuterDisposeScope();
+        return to_out[0].call(o).MoveToOuterDisposeScope();
     }
 }
 
@@ -67,9 +67,9 @@ public sealed class SpatialSelfAttention : Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
-        var s = group_norm.forward(x).view(n, c, h * w).transpose(1, 2).unsqueeze(1);   // (N, 1, HW, C)
-        var o = functional.scaled_dot_product_attention(to_q.forward(s), to_k.forward(s), to_v.forward(s));
-        o = to_out[0].forward(o.squeeze(1)).transpose(1, 2).reshape(n, c, h, w);
+        var s = group_norm.call(x).view(n, c, h * w).transpose(1, 2).unsqueeze(1);   // (N, 1, HW, C)
+        var o = functional.scaled_dot_product_attention(to_q.call(s), to_k.call(s), to_v.call(s));
+        o = to_out[0].call(o.squeeze(1)).transpose(1, 2).reshape(n, c, h, w);
         return (o + x).MoveToOuterDisposeScope();
     }
 }

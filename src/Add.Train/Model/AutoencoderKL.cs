@@ -27,9 +27,9 @@ public sealed class VaeBlock : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        foreach (var r in resnets) x = r.forward(x, null);
-        if (downsamplers is not null) x = downsamplers[0].forward(x);
-        if (upsamplers is not null) x = upsamplers[0].forward(x);
+        foreach (var r in resnets) x = r.call(x, null);
+        if (downsamplers is not null) x = downsamplers[0].call(x);
+        if (upsamplers is not null) x = upsamplers[0].call(x);
         return x.MoveToOuterDisposeScope();
     }
 }
@@ -50,9 +50,9 @@ public sealed class VaeMidBlock : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        x = resnets[0].forward(x, null);
-        if (attentions is not null) x = attentions[0].forward(x);
-        return resnets[1].forward(x, null).MoveToOuterDisposeScope();
+        x = resnets[0].call(x, null);
+        if (attentions is not null) x = attentions[0].call(x);
+        return resnets[1].call(x, null).MoveToOuterDisposeScope();
     }
 }
 
@@ -79,10 +79,10 @@ public sealed class VaeEncoder : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        x = conv_in.forward(x);
-        foreach (var b in down_blocks) x = b.forward(x);
-        x = mid_block.forward(x);
-        return conv_out.forward(functional.silu(conv_norm_out.forward(x))).MoveToOuterDisposeScope();
+        x = conv_in.call(x);
+        foreach (var b in down_blocks) x = b.call(x);
+        x = mid_block.call(x);
+        return conv_out.call(functional.silu(conv_norm_out.call(x))).MoveToOuterDisposeScope();
     }
 }
 
@@ -109,10 +109,10 @@ public sealed class VaeDecoder : Module<Tensor, Tensor>
     public override Tensor forward(Tensor z)
     {
         using var scope = NewDisposeScope();
-        var x = conv_in.forward(z);
-        x = mid_block.forward(x);
-        foreach (var b in up_blocks) x = b.forward(x);
-        return conv_out.forward(functional.silu(conv_norm_out.forward(x))).MoveToOuterDisposeScope();
+        var x = conv_in.call(z);
+        x = mid_block.call(x);
+        foreach (var b in up_blocks) x = b.call(x);
+        return conv_out.call(functional.silu(conv_norm_out.call(x))).MoveToOuterDisposeScope();
     }
 }
 
@@ -145,7 +145,7 @@ public sealed class AutoencoderKL : Module<Tensor, Tensor>
     public (Tensor Mean, Tensor LogVar) Encode(Tensor pixels)
     {
         using var scope = NewDisposeScope();
-        var moments = quant_conv.forward(encoder.forward(pixels)).chunk(2, 1);
+        var moments = quant_conv.call(encoder.call(pixels)).chunk(2, 1);
         var mean = moments[0].MoveToOuterDisposeScope();
         var logvar = moments[1].clamp(-30.0, 20.0).MoveToOuterDisposeScope();
         return (mean, logvar);
@@ -154,8 +154,8 @@ public sealed class AutoencoderKL : Module<Tensor, Tensor>
     /// <summary>Unscaled latents (N, latent, s, s) → pixels (N, 3, S, S).</summary>
     public Tensor Decode(Tensor z)
     {
-        using var q = post_quant_conv.forward(z);
-        return decoder.forward(q);
+        using var q = post_quant_conv.call(z);
+        return decoder.call(q);
     }
 
     /// <summary>Reconstruction through the posterior mean.</summary>

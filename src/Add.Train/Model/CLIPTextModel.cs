@@ -25,9 +25,9 @@ public sealed class CLIPAttention : Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long n = x.shape[0], l = x.shape[1], c = x.shape[2], d = c / heads;
-        Tensor Split(Linear p) => p.forward(x).view(n, l, heads, d).transpose(1, 2);   // (N, H, L, d)
+        Tensor Split(Linear p) => p.call(x).view(n, l, heads, d).transpose(1, 2);   // (N, H, L, d)
         var o = functional.scaled_dot_product_attention(Split(q_proj), Split(k_proj), Split(v_proj), is_casual: true);
-        return out_proj.forward(o.transpose(1, 2).reshape(n, l, c)).MoveToOuterDisposeScope();
+        return out_proj.call(o.transpose(1, 2).reshape(n, l, c)).MoveToOuterDisposeScope();
     }
 }
 
@@ -46,9 +46,9 @@ public sealed class CLIPMLP : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = fc1.forward(x);
+        var h = fc1.call(x);
         h = quick ? h * functional.sigmoid(1.702 * h) : functional.gelu(h);
-        return fc2.forward(h).MoveToOuterDisposeScope();
+        return fc2.call(h).MoveToOuterDisposeScope();
     }
 }
 
@@ -71,8 +71,8 @@ public sealed class CLIPEncoderLayer : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        x = x + self_attn.forward(layer_norm1.forward(x));
-        x = x + mlp.forward(layer_norm2.forward(x));
+        x = x + self_attn.call(layer_norm1.call(x));
+        x = x + mlp.call(layer_norm2.call(x));
         return x.MoveToOuterDisposeScope();
     }
 }
@@ -91,8 +91,8 @@ public sealed class CLIPTextEmbeddings : Module<Tensor, Tensor>
     public override Tensor forward(Tensor ids)
     {
         using var positions = arange(ids.shape[1], dtype: ScalarType.Int64).unsqueeze(0);
-        using var tok = token_embedding.forward(ids);
-        using var pos = position_embedding.forward(positions);
+        using var tok = token_embedding.call(ids);
+        using var pos = position_embedding.call(positions);
         return tok + pos;
     }
 }
@@ -110,7 +110,7 @@ public sealed class CLIPEncoder : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        foreach (var layer in layers) x = layer.forward(x);
+        foreach (var layer in layers) x = layer.call(x);
         return x.MoveToOuterDisposeScope();
     }
 }
@@ -133,7 +133,7 @@ public sealed class CLIPTextTransformer : Module<Tensor, Tensor>
     public override Tensor forward(Tensor ids)
     {
         using var scope = NewDisposeScope();
-        return final_layer_norm.forward(encoder.forward(embeddings.forward(ids))).MoveToOuterDisposeScope();
+        return final_layer_norm.call(encoder.call(embeddings.call(ids))).MoveToOuterDisposeScope();
     }
 }
 
@@ -156,7 +156,7 @@ public sealed class CLIPTextModel : Module<Tensor, Tensor>
         NormInit.Apply(this);
     }
 
-    public override Tensor forward(Tensor ids) => text_model.forward(ids);
+    public override Tensor forward(Tensor ids) => text_model.call(ids);
 
     /// <summary>Hidden state at each row's first &lt;eos&gt; token: (N, L, C) → (N, C).</summary>
     public Tensor Pooled(Tensor hidden, Tensor ids)

@@ -35,11 +35,11 @@ public sealed class ResnetBlock2D : Module<Tensor, Tensor?, Tensor>
     public override Tensor forward(Tensor x, Tensor? temb)
     {
         using var scope = NewDisposeScope();
-        var h = conv1.forward(functional.silu(norm1.forward(x)));
+        var h = conv1.call(functional.silu(norm1.call(x)));
         if (time_emb_proj is not null && temb is not null)
-            h = h + time_emb_proj.forward(functional.silu(temb)).unsqueeze(-1).unsqueeze(-1);
-        h = conv2.forward(functional.silu(norm2.forward(h)));
-        var shortcut = conv_shortcut is null ? x : conv_shortcut.forward(x);
+            h = h + time_emb_proj.call(functional.silu(temb)).unsqueeze(-1).unsqueeze(-1);
+        h = conv2.call(functional.silu(norm2.call(h)));
+        var shortcut = conv_shortcut is null ? x : conv_shortcut.call(x);
         return (shortcut + h).MoveToOuterDisposeScope();
     }
 }
@@ -59,9 +59,9 @@ public sealed class Downsample2D : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        if (!asymmetricPad) return conv.forward(x);
+        if (!asymmetricPad) return conv.call(x);
         using var padded = functional.pad(x, [0, 1, 0, 1]);
-        return conv.forward(padded);
+        return conv.call(padded);
     }
 }
 
@@ -79,6 +79,6 @@ public sealed class Upsample2D : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var up = functional.interpolate(x, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest);
-        return conv.forward(up);
+        return conv.call(up);
     }
 }

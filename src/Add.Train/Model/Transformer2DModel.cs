@@ -21,7 +21,7 @@ public sealed class GEGLU : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var parts = proj.forward(x).chunk(2, -1);
+        var parts = proj.call(x).chunk(2, -1);
         return (parts[0] * functional.gelu(parts[1])).MoveToOuterDisposeScope();
     }
 }
@@ -39,8 +39,8 @@ public sealed class FeedForward : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        using var h = net[0].forward(x);
-        return net[2].forward(h);
+        using var h = net[0].call(x);
+        return net[2].call(h);
     }
 }
 
@@ -65,9 +65,9 @@ public sealed class BasicTransformerBlock : Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor context)
     {
         using var scope = NewDisposeScope();
-        x = x + attn1.forward(norm1.forward(x), null);
-        x = x + attn2.forward(norm2.forward(x), context);
-        x = x + ff.forward(norm3.forward(x));
+        x = x + attn1.call(norm1.call(x), null);
+        x = x + attn2.call(norm2.call(x), context);
+        x = x + ff.call(norm3.call(x));
         return x.MoveToOuterDisposeScope();
     }
 }
@@ -95,10 +95,10 @@ public sealed class Transformer2DModel : Module<Tensor, Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
-        var s = norm.forward(x).view(n, c, h * w).transpose(1, 2);    // (N, HW, C)
-        s = proj_in.forward(s);
-        foreach (var block in transformer_blocks) s = block.forward(s, context);
-        s = proj_out.forward(s).transpose(1, 2).reshape(n, c, h, w);
+        var s = norm.call(x).view(n, c, h * w).transpose(1, 2);    // (N, HW, C)
+        s = proj_in.call(s);
+        foreach (var block in transformer_blocks) s = block.call(s, context);
+        s = proj_out.call(s).transpose(1, 2).reshape(n, c, h, w);
         return (s + x).MoveToOuterDisposeScope();
     }
 }

@@ -21,8 +21,8 @@ public sealed class TimestepEmbedding : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        using var h = functional.silu(linear_1.forward(x));
-        return linear_2.forward(h);
+        using var h = functional.silu(linear_1.call(x));
+        return linear_2.call(h);
     }
 
     /// <summary>
@@ -64,11 +64,11 @@ public sealed class UNetDownBlock : Module<Tensor, Tensor, Tensor, (Tensor, List
         var skips = new List<Tensor>();
         for (int j = 0; j < resnets.Count; j++)
         {
-            x = resnets[j].forward(x, temb);
-            if (attentions is not null) x = attentions[j].forward(x, context);
+            x = resnets[j].call(x, temb);
+            if (attentions is not null) x = attentions[j].call(x, context);
             skips.Add(x);
         }
-        if (downsamplers is not null) { x = downsamplers[0].forward(x); skips.Add(x); }
+        if (downsamplers is not null) { x = downsamplers[0].call(x); skips.Add(x); }
         return (x, skips);
     }
 }
@@ -100,10 +100,10 @@ public sealed class UNetUpBlock : Module<Tensor, Tensor, Tensor, Stack<Tensor>, 
     {
         for (int j = 0; j < resnets.Count; j++)
         {
-            x = resnets[j].forward(cat([x, skips.Pop()], 1), temb);
-            if (attentions is not null) x = attentions[j].forward(x, context);
+            x = resnets[j].call(cat([x, skips.Pop()], 1), temb);
+            if (attentions is not null) x = attentions[j].call(x, context);
         }
-        if (upsamplers is not null) x = upsamplers[0].forward(x);
+        if (upsamplers is not null) x = upsamplers[0].call(x);
         return x;
     }
 }
@@ -124,9 +124,9 @@ public sealed class UNetMidBlock : Module<Tensor, Tensor, Tensor, Tensor>
 
     public override Tensor forward(Tensor x, Tensor temb, Tensor context)
     {
-        x = resnets[0].forward(x, temb);
-        x = attentions[0].forward(x, context);
-        return resnets[1].forward(x, temb);
+        x = resnets[0].call(x, temb);
+        x = attentions[0].call(x, context);
+        return resnets[1].call(x, temb);
     }
 }
 
@@ -170,18 +170,18 @@ public sealed class UNet2DConditionModel : Module<Tensor, Tensor, Tensor, Tensor
     {
         using var scope = NewDisposeScope();
         var tEmb = TimestepEmbedding.Sinusoidal(timesteps, Config.BlockOutChannels[0], Config.FlipSinToCos, Config.FreqShift);
-        var temb = time_embedding.forward(tEmb);                          // (N, 4·C0)
-        var x = conv_in.forward(sample);
+        var temb = time_embedding.call(tEmb);                          // (N, 4·C0)
+        var x = conv_in.call(sample);
         var skips = new Stack<Tensor>();
         skips.Push(x);
         foreach (var block in down_blocks)
         {
-            var (h, s) = block.forward(x, temb, context);
+            var (h, s) = block.call(x, temb, context);
             foreach (var t in s) skips.Push(t);
             x = h;
         }
-        x = mid_block.forward(x, temb, context);
-        foreach (var block in up_blocks) x = block.forward(x, temb, context, skips);
-        return conv_out.forward(functional.silu(conv_norm_out.forward(x))).MoveToOuterDisposeScope();
+        x = mid_block.call(x, temb, context);
+        foreach (var block in up_blocks) x = block.call(x, temb, context, skips);
+        return conv_out.call(functional.silu(conv_norm_out.call(x))).MoveToOuterDisposeScope();
     }
 }

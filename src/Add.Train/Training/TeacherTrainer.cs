@@ -30,7 +30,7 @@ public static class TeacherTrainer
             new UNet2DConditionConfig { BlockOutChannels = [32, 32], DownBlockTypes = ["CrossAttnDownBlock2D", "DownBlock2D"], UpBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D"], NormNumGroups = 8, AttentionHeadDim = 2, CrossAttentionDim = 32 },
             new CLIPTextConfig { VocabSize = vocabSize, HiddenSize = 32, IntermediateSize = 64, NumHiddenLayers = 1, NumAttentionHeads = 2 },
             Steps: 80, Batch: 16, Lr: 1e-3, EmaDecay: 0.9, CaptionDrop: 0.1),
-        _ => new(new UNet2DConditionConfig(), new CLIPTextConfig { VocabSize = vocabSize }, Steps: 15000, Batch: 64, Lr: 3e-4, EmaDecay: 0.999, CaptionDrop: 0.1),
+        _ => new(new UNet2DConditionConfig(), new CLIPTextConfig { VocabSize = vocabSize }, Steps: 9000, Batch: 64, Lr: 3e-4, EmaDecay: 0.999, CaptionDrop: 0.1),
     };
 
     /// <summary>Captions sampled at checkpoints (and in the model card): 16 fixed test-split captions.</summary>
