@@ -1,0 +1,46 @@
+namespace Add.Kernels.Cpu;
+
+/// <summary>
+/// Linear layer on the CPU: <c>Y = X·Wᵀ + b (+ R)</c>, Y[m, n] = Σ_k X[m, k]·W[n, k] + b[n] + R[m, n]
+/// (torch.nn.functional.linear, then an optional residual add fused into the store).
+/// <para>Legend: M rows (tokens, B·L), K input features, N output features. X [M, K], W [N, K] (torch's [out, in]),
+/// b [N], R [M, N], Y [M, N], all row-major.</para>
+/// <para>Versions: reference <see cref="Add.Kernels.Ilgpu.Gemm.Reference"/> (triple loop, double accumulator);
+/// <see cref="Forward"/>: <see cref="GemmCpu"/> with A = X, B = Wᵀ (packed straight from W's rows) and a
+/// per-column bias / residual epilogue.</para>
+/// </summary>
+public static unsafe class LinearCpu
+{
+    /// <summary>Floats of workspace <see cref="Forward"/> needs for these sizes.</summary>
+    public static long WorkspaceFloats(int m, int n, int k) => GemmCpu.WorkspaceFloats(m, n, k);
+
+    /// <summary>Y = X·Wᵀ (+ b) (+ R).</summary>
+    /// <param name="x">[M, K]</param>
+    /// <param name="w">[N, K]</param>
+    /// <param name="bias">[N], or empty</param>
+    /// <param name="residual">[M, N], or empty; may be <paramref name="y"/> itself (y += X·Wᵀ + b)</param>
+    /// <param name="y">[M, N]; may not overlap x</param>
+    /// <param name="workspace">at least <see cref="WorkspaceFloats"/> floats, contents ignored</param>
+    public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual,
+        Span<float> y, int m, int n, int k, Span<float> workspace, SimdPath path = SimdPath.Auto)
+    {
+        Check(nameof(x), x.Length, (long)m * k);
+        Check(nameof(w), w.Length, (long)n * k);
+        Check(nameof(y), y.Length, (long)m * n);
+        if (!bias.IsEmpty)
+            Check(nameof(bias), bias.Length, n);
+        if (!residual.IsEmpty)
+            Check(nameof(residual), residual.Length, (long)m * n);
+        fixed (float* px = x, pw = w, pb = bias, pr = residual, py = y)
+        {
+            var epilogue = new GemmEpilogue(bias.IsEmpty ? null : pb, false, residual.IsEmpty ? null : pr, n);
+            GemmCpu.Run(m, n, k, px, k, 1, new StridedB(pw, 1, k), py, n, epilogue, workspace, path);
+        }
+    }
+
+    internal static void Check(string name, long actual, long expected)
+    {
+        if (actual != expected)
+            throw new ArgumentException($"{name} has {actual} elements, expected {expected}");
+    }
+}

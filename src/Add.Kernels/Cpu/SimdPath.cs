@@ -1,0 +1,49 @@
+using System.Runtime.Intrinsics;
+
+namespace Add.Kernels.Cpu;
+
+/// <summary>
+/// Which vector width a CPU kernel's hand-written loops use. <see cref="Auto"/> is what the engine passes: the widest
+/// width the hardware accelerates. Tests pass the narrower ones to cover every path on an AVX-512 machine: a forced
+/// <see cref="Vector512"/> on hardware without it still runs (the JIT emulates it), only slowly.
+/// <para>Every vector loop of these kernels runs its main part at the chosen width, then (for the 512 path) one
+/// 256-bit step, then a scalar tail, so one call at an awkward length covers the tails too. Pieces delegated to
+/// <c>TensorPrimitives</c> pick their own width; they are tested by dotnet/runtime and cross-checked here through
+/// the kernels that use them.</para>
+/// </summary>
+public enum SimdPath
+{
+    /// <summary>The widest accelerated width: Vector512, else Vector256, else scalar.</summary>
+    Auto = 0,
+    /// <summary>16 floats per vector (AVX-512).</summary>
+    Vector512,
+    /// <summary>8 floats per vector (AVX2 / NEON pairs).</summary>
+    Vector256,
+    /// <summary>No vectors: the plain loop that the vector loops' tails also use.</summary>
+    Scalar,
+}
+
+/// <summary>Helpers shared by the CPU kernels: path resolution and work splitting.</summary>
+public static class CpuSimd
+{
+    /// <summary>The path <see cref="SimdPath.Auto"/> resolves to on this machine.</summary>
+    public static SimdPath Best { get; } =
+        Vector512.IsHardwareAccelerated ? SimdPath.Vector512 : Vector256.IsHardwareAccelerated ? SimdPath.Vector256 : SimdPath.Scalar;
+
+    /// <summary>Replaces <see cref="SimdPath.Auto"/> by <see cref="Best"/>.</summary>
+    public static SimdPath Resolve(SimdPath path) => path == SimdPath.Auto ? Best : path;
+
+    /// <summary>Worker count for parallel kernels: one per core.</summary>
+    public static int Threads { get; } = Math.Max(1, Environment.ProcessorCount);
+
+    /// <summary>
+    /// How many workers to split <paramref name="items"/> independent items of <paramref name="workPerItem"/> flops
+    /// (or touched floats) over: 1 below <paramref name="minWorkPerThread"/> per worker, where Parallel.For's few
+    /// microseconds of dispatch would cost more than they save.
+    /// </summary>
+    internal static int Workers(long items, long workPerItem, long minWorkPerThread)
+    {
+        long byWork = items * workPerItem / Math.Max(1, minWorkPerThread);
+        return (int)Math.Max(1, Math.Min(Math.Min(Threads, items), byWork));
+    }
+}
