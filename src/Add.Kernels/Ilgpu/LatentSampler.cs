@@ -47,6 +47,13 @@ public readonly struct SamplerStep
         new(X0FromX, X0FromEps, NextFromX, NextFromX0, NextFromEps, NextFromNoise, scale, 1);
 
     /// <summary>
+    /// The engine's form (Add.Engine.Sampling.SamplerStep): x̂0 = x0FromX·x + x0FromEps·ε̂ (x0FromEps = −√(1−ᾱ)/√ᾱ, note the
+    /// sign), x' = a·x + b·ε̂ + c·noise. Lets the engine's coefficients drive both backends' kernels and the one reference loop.
+    /// </summary>
+    public static SamplerStep Linear(double a, double b, double c, double x0FromX, double x0FromEps) =>
+        new((float)x0FromX, (float)-x0FromEps, (float)a, 0f, (float)b, (float)c);
+
+    /// <summary>
     /// ADD student step (Sauer et al. 2023, Sec. 3; DESIGN §5), VP space: x̂0 = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t, then re-noise
     /// with fresh noise to the next student timestep: x' = √ᾱ'·x̂0 + √(1−ᾱ')·noise. Pass ᾱ' = 1 on the last step (x' = x̂0).
     /// </summary>

@@ -1,0 +1,200 @@
+using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+using Add.Kernels.Ilgpu;
+
+namespace Add.Kernels.Cpu;
+
+/// <summary>
+/// The memory-bound ops between the big kernels, on the CPU. Formulas, shapes and references as
+/// <see cref="Elementwise"/> (reference loops <see cref="Elementwise.SiluReference"/>, <see cref="Elementwise.GeluReference"/>,
+/// <see cref="Elementwise.GegluReference"/>, <see cref="Elementwise.Upsample2xReference"/>,
+/// <see cref="Elementwise.TimestepEmbeddingReference"/>):
+/// <list type="bullet">
+/// <item>SiLU, GELU (erf form), GEGLU y [M, F] = x[:, :F]·gelu(x[:, F:]) for x [M, 2F]: one pass at the chosen width
+/// (<see cref="Activations"/>), parallel above 64k values per core.</item>
+/// <item>Residual add y = a + b: TensorPrimitives.Add.</item>
+/// <item>Nearest 2× upsample x [N, C, H, W] → y [N, C, 2H, 2W]: each input row widened once (vector unpack of each value with
+/// itself), the second output row a copy of the first.</item>
+/// <item>Channel concat a [N, Ca, H, W], b [N, Cb, H, W] → y [N, Ca+Cb, H, W]: two block copies per image.</item>
+/// <item>Timestep embedding t [B] → y [B, D] (diffusers get_timestep_embedding with flip_sin_to_cos and downscale_freq_shift):
+/// exponent, frequency and angle in fp32 as torch computes them, sin/cos of that fp32 angle in double.</item>
+/// </list>
+/// </summary>
+public static unsafe class ElementwiseCpu
+{
+    private const long MinFloatsPerThread = 1 << 16;
+
+    private enum Op { Silu, Gelu }
+
+    /// <summary>y = silu(x); y may be x.</summary>
+    public static void Silu(ReadOnlySpan<float> x, Span<float> y, SimdPath path = SimdPath.Auto) => Unary(x, y, Op.Silu, path);
+
+    /// <summary>y = gelu(x), erf form (torch's default F.gelu); y may be x.</summary>
+    public static void Gelu(ReadOnlySpan<float> x, Span<float> y, SimdPath path = SimdPath.Auto) => Unary(x, y, Op.Gelu, path);
+
+    private static void Unary(ReadOnlySpan<float> x, Span<float> y, Op op, SimdPath path)
+    {
+        LinearCpu.Check(nameof(y), y.Length, x.Length);
+        path = CpuSimd.Resolve(path);
+        int count = x.Length;
+        int workers = CpuSimd.Workers(count / 16 + 1, 16, MinFloatsPerThread);
+        fixed (float* px = x, py = y)
+        {
+            if (workers == 1)
+            {
+                UnaryRange(px, py, count, op, path);
+                return;
+            }
+            nint ax = (nint)px, ay = (nint)py;
+            int chunks = (count + 15) / 16;
+            Parallel.For(0, workers, t =>
+            {
+                int i0 = chunks * t / workers * 16, i1 = Math.Min(count, chunks * (t + 1) / workers * 16);
+                UnaryRange((float*)ax + i0, (float*)ay + i0, i1 - i0, op, path);
+            });
+        }
+    }
+
+    private static void UnaryRange(float* x, float* y, int count, Op op, SimdPath path)
+    {
+        int i = 0;
+        if (path == SimdPath.Vector512)
+            for (; i <= count - 16; i += 16)
+            {
+                var v = Vector512.Load(x + i);
+                (op == Op.Silu ? Activations.Silu(v) : Activations.Gelu(v)).Store(y + i);
+            }
+        if (path != SimdPath.Scalar)
+            for (; i <= count - 8; i += 8)
+            {
+                var v = Vector256.Load(x + i);
+                (op == Op.Silu ? Activations.Silu(v) : Activations.Gelu(v)).Store(y + i);
+            }
+        for (; i < count; i++)
+            y[i] = op == Op.Silu ? Activations.Silu(x[i]) : Activations.Gelu(x[i]);
+    }
+
+    /// <summary>GEGLU: y [M, F] = x[:, :F]·gelu(x[:, F:]) for x [M, 2F] (the projection output of diffusers' GEGLU).</summary>
+    public static void Geglu(ReadOnlySpan<float> x, Span<float> y, int m, int f, SimdPath path = SimdPath.Auto)
+    {
+        LinearCpu.Check(nameof(x), x.Length, 2L * m * f);
+        LinearCpu.Check(nameof(y), y.Length, (long)m * f);
+        path = CpuSimd.Resolve(path);
+        int workers = CpuSimd.Workers(m, 2L * f, MinFloatsPerThread);
+        fixed (float* px = x, py = y)
+        {
+            if (workers == 1)
+            {
+                GegluRows(px, py, 0, m, f, path);
+                return;
+            }
+            nint ax = (nint)px, ay = (nint)py;
+            Parallel.For(0, workers, t => GegluRows((float*)ax, (float*)ay, m * t / workers, m * (t + 1) / workers, f, path));
+        }
+    }
+
+    private static void GegluRows(float* x, float* y, int first, int last, int f, SimdPath path)
+    {
+        for (int r = first; r < last; r++)
+        {
+            float* h = x + (long)r * 2 * f, g = h + f, o = y + (long)r * f;
+            int i = 0;
+            if (path == SimdPath.Vector512)
+                for (; i <= f - 16; i += 16)
+                    (Vector512.Load(h + i) * Activations.Gelu(Vector512.Load(g + i))).Store(o + i);
+            if (path != SimdPath.Scalar)
+                for (; i <= f - 8; i += 8)
+                    (Vector256.Load(h + i) * Activations.Gelu(Vector256.Load(g + i))).Store(o + i);
+            for (; i < f; i++)
+                o[i] = h[i] * Activations.Gelu(g[i]);
+        }
+    }
+
+    /// <summary>y = a + b (TensorPrimitives.Add); y may be a or b.</summary>
+    public static void Add(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y)
+    {
+        LinearCpu.Check(nameof(b), b.Length, a.Length);
+        LinearCpu.Check(nameof(y), y.Length, a.Length);
+        TensorPrimitives.Add(a, b, y);
+    }
+
+    /// <summary>Nearest 2× upsample: x [N, C, H, W] → y [N, C, 2H, 2W].</summary>
+    public static void Upsample2x(ReadOnlySpan<float> x, Span<float> y, int n, int c, int h, int w, SimdPath path = SimdPath.Auto)
+    {
+        LinearCpu.Check(nameof(x), x.Length, (long)n * c * h * w);
+        LinearCpu.Check(nameof(y), y.Length, 4L * n * c * h * w);
+        path = CpuSimd.Resolve(path);
+        int rows = n * c * h, w2 = 2 * w;
+        fixed (float* px = x, py = y)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                float* src = px + (long)r * w, dst = py + (long)r * 2 * w2;
+                int i = 0;
+                if (path == SimdPath.Vector512)
+                    for (; i <= w - 16; i += 16)
+                    {
+                        var v = Vector512.Load(src + i);
+                        var (lo, hi) = (Vector512.Shuffle(v, Lo512), Vector512.Shuffle(v, Hi512));
+                        lo.Store(dst + 2 * i);
+                        hi.Store(dst + 2 * i + 16);
+                    }
+                if (path != SimdPath.Scalar)
+                    for (; i <= w - 8; i += 8)
+                    {
+                        var v = Vector256.Load(src + i);
+                        Vector256.Shuffle(v, Lo256).Store(dst + 2 * i);
+                        Vector256.Shuffle(v, Hi256).Store(dst + 2 * i + 8);
+                    }
+                for (; i < w; i++)
+                    dst[2 * i] = dst[2 * i + 1] = src[i];
+                new ReadOnlySpan<float>(dst, w2).CopyTo(new Span<float>(dst + w2, w2));
+            }
+        }
+    }
+
+    private static readonly Vector512<int> Lo512 = Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+    private static readonly Vector512<int> Hi512 = Vector512.Create(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    private static readonly Vector256<int> Lo256 = Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3);
+    private static readonly Vector256<int> Hi256 = Vector256.Create(4, 4, 5, 5, 6, 6, 7, 7);
+
+    /// <summary>y [N, Ca+Cb, H, W] = cat(a [N, Ca, H, W], b [N, Cb, H, W], dim 1).</summary>
+    public static void ConcatChannels(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y, int n, int ca, int cb, int h, int w)
+    {
+        long plane = (long)h * w, sa = ca * plane, sb = cb * plane;
+        LinearCpu.Check(nameof(a), a.Length, n * sa);
+        LinearCpu.Check(nameof(b), b.Length, n * sb);
+        LinearCpu.Check(nameof(y), y.Length, n * (sa + sb));
+        for (int i = 0; i < n; i++)
+        {
+            a.Slice((int)(i * sa), (int)sa).CopyTo(y.Slice((int)(i * (sa + sb)), (int)sa));
+            b.Slice((int)(i * sb), (int)sb).CopyTo(y.Slice((int)(i * (sa + sb) + sa), (int)sb));
+        }
+    }
+
+    /// <summary>Sinusoidal embedding of timesteps t [B] into y [B, D] (see the class summary).</summary>
+    public static void TimestepEmbedding(ReadOnlySpan<float> t, Span<float> y, Elementwise.TimestepShape shape)
+    {
+        int dim = shape.Dim, half = dim / 2;
+        if (dim < 2)
+            throw new ArgumentException($"embedding dim {dim} must be at least 2");
+        LinearCpu.Check(nameof(y), y.Length, (long)t.Length * dim);
+        bool flip = shape.FlipSinToCos != 0;
+        for (int j = 0; j < half; j++)
+        {
+            // torch: exponent = −ln(P)·arange(half) (fp32) / (half − shift); freq = exp(exponent) (fp32).
+            float exponent = -shape.LogMaxPeriod * j / (half - shape.FreqShift);
+            float freq = MathF.Exp(exponent);
+            for (int b = 0; b < t.Length; b++)
+            {
+                float angle = t[b] * freq;
+                float sin = (float)Math.Sin(angle), cos = (float)Math.Cos(angle);
+                y[b * dim + j] = flip ? cos : sin;
+                y[b * dim + half + j] = flip ? sin : cos;
+            }
+        }
+        if (dim % 2 == 1)
+            for (int b = 0; b < t.Length; b++)
+                y[b * dim + dim - 1] = 0f;
+    }
+}
