@@ -1,1 +1,61 @@
-Console.WriteLine("x");
+using System.Globalization;
+using Add.Perf;
+
+// add-perf kernels --json FILE [--md FILE] [--repeats N] [--filter TEXT] [--quick]
+//   Times every CPU SIMD kernel against the matching TorchSharp op at the shipped models' shapes (KernelRows),
+//   alternating the two in one run; writes the JSON rows and a Markdown table (default perf/RESULTS.md).
+//   --quick: a smoke run (1 repeat, 1 call, the first two rows unless --filter): proves the harness works, writes no
+//   Markdown unless --md is given; its timings mean nothing.
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+
+if (args.Length == 0 || args[0] != "kernels")
+{
+    Console.Error.WriteLine("usage: add-perf kernels --json FILE [--md FILE] [--repeats N] [--filter TEXT] [--quick]");
+    return 2;
+}
+string? json = null, md = null, filter = null;
+int repeats = 15;
+bool quick = false;
+for (int i = 1; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--json": json = args[++i]; break;
+        case "--md": md = args[++i]; break;
+        case "--filter": filter = args[++i]; break;
+        case "--repeats": repeats = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--quick": quick = true; break;
+        default:
+            Console.Error.WriteLine($"unknown option {args[i]}");
+            return 2;
+    }
+}
+if (json is null)
+{
+    Console.Error.WriteLine("--json FILE is required");
+    return 2;
+}
+md ??= quick ? null : Path.Combine("perf", "RESULTS.md");
+
+var options = quick ? new BenchOptions(Repeats: 1, WarmupCalls: 1, TargetSampleMs: 0, TierUpRounds: 0) : new BenchOptions(Repeats: repeats, WarmupCalls: 5, TargetSampleMs: 2.0, TierUpRounds: 2);
+var rows = KernelRows.All().Where(r => filter is null || r.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)).ToList();
+if (quick && filter is null)
+    rows = rows.Take(2).ToList();
+if (rows.Count == 0)
+{
+    Console.Error.WriteLine($"no row matches '{filter}'");
+    return 2;
+}
+
+using var noGrad = TorchSharp.torch.no_grad();
+var results = KernelBench.Run(rows, options, Console.Out);
+var machine = Machine.Describe();
+Report.WriteJson(json, machine, results);
+Console.WriteLine($"wrote {json}");
+if (md is not null)
+{
+    Report.WriteMarkdown(md, machine, results, options);
+    Console.WriteLine($"wrote {md}");
+}
+return 0;

@@ -1,0 +1,96 @@
+using System.Diagnostics;
+
+namespace Add.Perf;
+
+/// <summary>One benchmark row: our kernel and the matching TorchSharp op on the same inputs, and the row's useful flops.</summary>
+/// <param name="Name">kernel and model site, e.g. "linear unet.ff.geglu"</param>
+/// <param name="Shape">shapes in words, e.g. "X [128, 64] W [512, 64]"</param>
+/// <param name="Flops">floating-point operations of one call (the formula's, not the implementation's)</param>
+/// <param name="Setup">builds the inputs once and returns (ours, torch) closures; each closure runs one call</param>
+public sealed record BenchRow(string Name, string Shape, double Flops, Func<(Action Ours, Action Torch)> Setup);
+
+/// <param name="TierUpRounds">rounds of 40 calls of every kernel (then a pause) before timing, so the JIT's tier-1 code is what gets timed</param>
+public sealed record BenchOptions(int Repeats, int WarmupCalls, double TargetSampleMs, int TierUpRounds);
+
+public sealed record BenchResult(string Name, string Shape, double OursMs, double TorchMs, double Ratio, double OursGflops);
+
+/// <summary>
+/// Times rows: tier-up rounds over all rows, then per row warm-up calls of both, then per repeat one sample of ours and one of torch back to back (alternating, so
+/// drift in clock or load hits both alike), each sample = enough calls to last about TargetSampleMs; reports medians.
+/// </summary>
+public static class KernelBench
+{
+    public static List<BenchResult> Run(IReadOnlyList<BenchRow> rows, BenchOptions options, TextWriter log)
+    {
+        var results = new List<BenchResult>();
+        var closures = rows.Select(r => r.Setup()).ToList();
+        if (options.TierUpRounds > 0)
+        {
+            // .NET compiles a method first without optimisation and recompiles it fully optimised after 30 calls, in the
+            // background: call every kernel past that threshold and give the JIT time before anything is timed.
+            for (int round = 0; round < options.TierUpRounds; round++)
+            {
+                foreach (var (ours, torch) in closures)
+                {
+                    for (int i = 0; i < 40; i++)
+                        ours();
+                    torch();
+                }
+                Thread.Sleep(500);
+            }
+        }
+        for (int index = 0; index < rows.Count; index++)
+        {
+            var row = rows[index];
+            var (ours, torch) = closures[index];
+            for (int i = 0; i < options.WarmupCalls; i++)
+            {
+                ours();
+                torch();
+            }
+            int oursCalls = CallsFor(ours, options.TargetSampleMs), torchCalls = CallsFor(torch, options.TargetSampleMs);
+            var oursMs = new double[options.Repeats];
+            var torchMs = new double[options.Repeats];
+            for (int r = 0; r < options.Repeats; r++)
+            {
+                oursMs[r] = Sample(ours, oursCalls);
+                torchMs[r] = Sample(torch, torchCalls);
+            }
+            double o = Median(oursMs), t = Median(torchMs);
+            var result = new BenchResult(row.Name, row.Shape, o, t, o / t, row.Flops / (o * 1e6));
+            results.Add(result);
+            log.WriteLine($"{row.Name,-34} {row.Shape,-44} ours {o,9:F4} ms  torch {t,9:F4} ms  ratio {o / t,6:F2}  {result.OursGflops,7:F1} GFLOP/s");
+        }
+        return results;
+    }
+
+    private static int CallsFor(Action call, double targetMs)
+    {
+        if (targetMs <= 0)
+            return 1;
+        var sw = Stopwatch.StartNew();
+        int calls = 0;
+        while (sw.Elapsed.TotalMilliseconds < targetMs / 4 || calls < 1)
+        {
+            call();
+            calls++;
+        }
+        double perCall = sw.Elapsed.TotalMilliseconds / calls;
+        return (int)Math.Clamp(targetMs / perCall, 1, 100_000);
+    }
+
+    private static double Sample(Action call, int calls)
+    {
+        long start = Stopwatch.GetTimestamp();
+        for (int i = 0; i < calls; i++)
+            call();
+        return Stopwatch.GetElapsedTime(start).TotalMilliseconds / calls;
+    }
+
+    private static double Median(double[] values)
+    {
+        var sorted = values.Order().ToArray();
+        int n = sorted.Length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+}
