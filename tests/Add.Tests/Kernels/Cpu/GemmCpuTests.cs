@@ -26,7 +26,8 @@ public sealed class GemmCpuTests(ITestOutputHelper log)
         new LinearCase(3, 40, 1, false, false),     // K = 1
         new LinearCase(130, 70, 300, true, true),   // M > MC, K > KC (two K blocks: the accumulate path), threads, residual
         new LinearCase(64, 530, 128, true, true),   // N > NC, split over N across cores
-        new LinearCase(128, 1024, 128, true, false)); // the UNet's GEGLU projection at CFG batch 2
+        new LinearCase(128, 1024, 128, true, false), // the UNet's GEGLU projection at CFG batch 2
+        new LinearCase(200, 20, 100, true, true));   // one column panel (512 path): the work is split over M instead
 
     [Theory]
     [MemberData(nameof(LinearCases))]
@@ -85,7 +86,8 @@ public sealed class GemmCpuTests(ITestOutputHelper log)
         new ConvCase(1, 3, 10, 13, 6, 3, 2, 1, true, false),     // stride 2 (downsample), odd width
         new ConvCase(2, 7, 5, 6, 9, 1, 1, 0, false, true),       // 1×1 (read as B directly), residual
         new ConvCase(1, 70, 8, 8, 37, 3, 1, 1, true, true),      // K = 630 > KC, Co not a multiple of any MR
-        new ConvCase(1, 9, 33, 35, 17, 3, 1, 1, true, false));   // P = 1155 > NC: several column blocks, rows spanning panels
+        new ConvCase(1, 9, 33, 35, 17, 3, 1, 1, true, false),    // P = 1155 > NC: several column blocks, rows spanning panels
+        new ConvCase(2, 64, 4, 4, 128, 3, 1, 1, true, true));    // the UNet's 4×4 level: P = 16 < NR, split over Co (M)
 
     [Theory]
     [MemberData(nameof(ConvCases))]
