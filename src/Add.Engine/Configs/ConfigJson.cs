@@ -41,7 +41,7 @@ public static class ConfigJson
         File.WriteAllBytes(path, JsonSerializer.SerializeToUtf8Bytes(config, Options));
     }
 
-    internal static void Require(bool condition, string message)
+    public static void Require(bool condition, string message)
     {
         if (!condition) throw new InvalidDataException(message);
     }

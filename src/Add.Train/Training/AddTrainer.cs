@@ -1,0 +1,162 @@
+using Add.Engine;
+using Add.Engine.CommandLine;
+using Add.Engine.Configs;
+using Add.Engine.Imaging;
+using Add.Engine.Sampling;
+using Add.Train.Data;
+using Add.Train.Imaging;
+using Add.Train.Model;
+using Add.Train.Pipeline;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Add.Train.Training;
+
+/// <summary>
+/// `add-train add`: Adversarial Diffusion Distillation (Sauer et al. 2023) of the teacher pipeline into a 1-4 step
+/// student. Exports the EMA student as a complete pipeline folder (student UNet + the teacher's text encoder, VAE and
+/// tokenizer + a scheduler config naming the student timesteps).
+/// </summary>
+public static class AddTrainer
+{
+    public const string Usage = "add-train add " + TrainOptions.Usage + """
+         [--teacher DIR] [--features DIR] [--out DIR]
+            [--no-adv] [--no-distill] [--weighting exp|sds] [--init teacher|random] [--lambda 2.5]
+            [--teacher-guidance G] [--distill-space latent|pixel] [--r1 1e-5]
+            Distill the teacher into a 1-4 step student (default out: models/add-emoji-32).
+        """;
+
+    public enum Init { Teacher, Random }
+    public enum Space { Latent, Pixel }
+
+    public sealed record Settings(int Steps, int Batch, double StudentLr, double HeadsLr, double EmaDecay);
+
+    public static Settings For(Preset preset) => preset switch
+    {
+        Preset.Tiny => new(Steps: 6, Batch: 8, StudentLr: 1e-4, HeadsLr: 2e-4, EmaDecay: 0.9),
+        _ => new(Steps: 4000, Batch: 32, StudentLr: 1e-5, HeadsLr: 1e-4, EmaDecay: 0.999),
+    };
+
+    public sealed record Result(string ExportDir, Dictionary<string, double> FinalMetrics, double Seconds, int Step);
+
+    public static int Run(IReadOnlyList<string> args)
+    {
+        var a = new ArgReader(args, "resume", "no-adv", "no-distill");
+        var (options, cache) = TrainOptions.Parse(a, "add");
+        var root = RepoPaths.FindRoot() ?? ".";
+        var teacherDir = a.String("teacher") ?? Path.Combine(root, "models", "emoji-32-teacher");
+        var featuresDir = a.String("features") ?? Path.Combine(root, "models", "emoji-32-features");
+        var outDir = a.String("out") ?? (options.Preset == Preset.Tiny ? Path.Combine(options.RunDir, "export") : Path.Combine(root, "models", "add-emoji-32"));
+        var settings = new AddSettings
+        {
+            Adversarial = !a.Flag("no-adv"),
+            Distill = !a.Flag("no-distill"),
+            Weighting = a.Choice("weighting", DistillWeighting.Exp),
+            Lambda = a.Double("lambda", 2.5, 0),
+            TeacherGuidance = a.Double("teacher-guidance", 0, 0, 30),
+            PixelSpace = a.Choice("distill-space", Space.Latent) == Space.Pixel,
+            R1Gamma = a.Double("r1", 1e-5, 0),
+        };
+        var init = a.Choice("init", Init.Teacher);
+        a.ThrowIfUnused(0);
+        if (!settings.Adversarial && !settings.Distill) throw new UsageException("--no-adv and --no-distill together leave no loss to train");
+        if (!Directory.Exists(teacherDir)) throw new UsageException($"no teacher at {teacherDir}; run 'add-train teacher' first or pass --teacher DIR");
+        if (!Directory.Exists(featuresDir)) throw new UsageException($"no feature network at {featuresDir}; run 'add-train features' first or pass --features DIR");
+        var teacher = ReferencePipeline.Load(teacherDir, Console.Error.WriteLine);
+        var result = Train(options, settings, init, TrainOptions.LoadData(cache), teacher, FeatureTrainer.Load(featuresDir), outDir, Console.Error.WriteLine);
+        Console.WriteLine(ResultJson.Serialize(result));
+        return 0;
+    }
+
+    public static Result Train(TrainOptions o, AddSettings settings, Init init, Emoji32 data, ReferencePipeline teacher, VisionTransformer features, string exportDir, Action<string> log)
+    {
+        var s = For(o.Preset);
+        int steps = o.Steps ?? s.Steps, batch = o.Batch ?? s.Batch;
+        torch.manual_seed(o.Seed);
+        var student = new UNet2DConditionModel(teacher.Unet.Config);
+        if (init == Init.Teacher) Ema.Copy(student, teacher.Unet);
+        var ema = new UNet2DConditionModel(teacher.Unet.Config);
+        Ema.Copy(ema, student);
+        int conditionDim = teacher.TextEncoder.Config.HiddenSize + features.Config.HiddenSize;
+        var heads = new Discriminator(features.Config.NumHiddenLayers + 1, features.Config.HiddenSize, conditionDim);
+        var step0 = new AddStep
+        {
+            Student = student, Teacher = teacher.Unet, TextEncoder = teacher.TextEncoder, Vae = teacher.Vae, Features = features, Heads = heads,
+            StudentOptimizer = optim.AdamW(student.parameters(), lr: s.StudentLr, beta1: 0.0, beta2: 0.99, weight_decay: 0.0),
+            HeadsOptimizer = optim.AdamW(heads.parameters(), lr: s.HeadsLr, beta1: 0.0, beta2: 0.99, weight_decay: 0.0),
+            Schedule = teacher.Schedule,
+            Settings = settings,
+        };
+        step0.Freeze();
+
+        var train = data.Indices(test: false).ToArray();
+        using var pixels = ImageTensors.ToTensor(data, train);
+        var (latMean, latStd) = TeacherTrainer.EncodeAll(teacher.Vae, data, train);
+        using var ids = tensor(train.SelectMany(i => teacher.Tokenizer.Encode(data.Items[i].Caption).Select(t => (long)t)).ToArray(), [train.Length, teacher.Tokenizer.MaxLength]);
+        float scaling = (float)teacher.Vae.Config.ScalingFactor;
+
+        string[] columns = ["adv_g", "adv_d", "distill", "r1", "d_real", "d_fake"];
+        using var session = new TrainingSession(o.RunDir, steps, columns,
+            [("student", student), ("ema_student", ema), ("heads", heads)], [step0.StudentOptimizer, step0.HeadsOptimizer], o.Resume, o.CheckpointEvery);
+        log($"add: student {StateDict.ParameterCount(student):N0} parameters (init {init.ToString().ToLowerInvariant()}), heads {StateDict.ParameterCount(heads):N0}, " +
+            $"adv {settings.Adversarial}, distill {settings.Distill} ({settings.Weighting.ToString().ToLowerInvariant()}, λ {settings.Lambda}, teacher guidance {settings.TeacherGuidance}), batch {batch}, {steps} steps");
+        var captions = TeacherTrainer.FixedCaptions(data, 8);
+
+        int step = session.StartStep;
+        var metrics = new Dictionary<string, double>();
+        while (step < steps && !session.StopRequested)
+        {
+            using var scope = NewDisposeScope();
+            var rng = new Random((int)(TrainingSession.StepSeed(o.Seed, step) % int.MaxValue));
+            var gen = new Generator((ulong)TrainingSession.StepSeed(o.Seed, step));
+            var idx = tensor(Enumerable.Range(0, batch).Select(_ => (long)rng.Next(train.Length)).ToArray());
+            var z0 = (latMean.index_select(0, idx) + latStd.index_select(0, idx) * randn([batch, latMean.shape[1], latMean.shape[2], latMean.shape[3]], generator: gen)) * scaling;
+            var lr = TrainingSession.CosineLr(step, steps, s.StudentLr, warmup: Math.Min(200, steps / 10 + 1), floor: 0.5);
+            TrainingSession.SetLearningRate(step0.StudentOptimizer, lr);
+            metrics = step0.Run(new AddStep.Batch(pixels.index_select(0, idx), z0, ids.index_select(0, idx)), rng, gen);
+            Ema.Update(ema, student, s.EmaDecay);
+            step++;
+            session.Report(step, metrics, logEvery: 5);
+            if (session.CheckpointDue)
+            {
+                session.SaveCheckpoint(step);
+                WriteSamples(StudentPipeline(teacher, ema, settings), captions, o.RunDir, step);
+            }
+            if (step == o.StopAfter) session.RequestStop();
+        }
+        session.Finish(step, metrics);
+        var pipeline = StudentPipeline(teacher, ema, settings);
+        WriteSamples(pipeline, captions, o.RunDir, step);
+        if (step < steps) { log($"stopped at step {step}; continue with --resume"); return new Result("", metrics, session.Seconds, step); }
+        pipeline.Save(exportDir, "AddStudentPipeline");
+        log($"add: {session.Seconds / 60:F1} min; exported {exportDir}");
+        var result = new Result(exportDir, metrics, session.Seconds, step);
+        File.WriteAllText(Path.Combine(o.RunDir, "result.json"), ResultJson.Serialize(result));
+        return result;
+    }
+
+    /// <summary>The student as a pipeline: its UNet with the teacher's text encoder, VAE, tokenizer; a student scheduler.</summary>
+    public static ReferencePipeline StudentPipeline(ReferencePipeline teacher, UNet2DConditionModel student, AddSettings settings)
+    {
+        var p = new ReferencePipeline
+        {
+            Tokenizer = teacher.Tokenizer, TextEncoder = teacher.TextEncoder, Unet = student, Vae = teacher.Vae,
+            Scheduler = teacher.Scheduler with { ModelKind = "student", StudentTimesteps = settings.StudentTimesteps },
+        };
+        p.Eval();
+        return p;
+    }
+
+    /// <summary>Student samples at 1, 2 and 4 steps (rows) for the fixed captions.</summary>
+    public static void WriteSamples(ReferencePipeline p, List<string> captions, string runDir, int step)
+    {
+        var cells = new List<(RgbImage, string)>();
+        foreach (var n in new[] { 1, 2, 4 })
+        {
+            var ts = NoiseSchedule.StudentTimesteps(p.Scheduler.StudentTimesteps!, n);
+            var images = p.Generate(captions, SamplerKind.StudentRenoise, ts, guidance: 0, seed: 1);
+            cells.AddRange(images.Zip(captions, (im, c) => (im, $"{n} step: {c}")));
+        }
+        Png.Save(CaptionedGrid.Render(cells, columns: captions.Count, scale: 2), Path.Combine(runDir, "samples", $"step-{step:D6}.png"));
+    }
+}
