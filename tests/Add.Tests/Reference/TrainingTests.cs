@@ -81,3 +81,32 @@ public class TrainingTests
         Assert.Equal(Steps, CsvLog.Read(Path.Combine(dir.File("resumed"), "log.csv"), "loss").Last().Step);
     }
 }
+
+/// <summary>Tiny-preset features + ADD on the fixture, after a tiny VAE and teacher.</summary>
+[Collection("Training")]
+public class AddTrainingTests
+{
+    [Fact]
+    public void TinyAddRunsAndExportsAStudentPipeline()
+    {
+        using var dir = new TempDir();
+        var data = FixtureData.Emoji;
+        TrainOptions Tiny(string name) => new() { Preset = Preset.Tiny, RunDir = dir.File(name), CheckpointEvery = TimeSpan.FromHours(1) };
+        var vae = VaeTrainer.Load(VaeTrainer.Train(Tiny("vae") with { Steps = 10 }, data, _ => { }).ExportDir);
+        TeacherTrainer.Train(Tiny("teacher") with { Steps = 10 }, data, vae, dir.File("teacher-export"), _ => { });
+        var features = FeatureTrainer.Load(FeatureTrainer.Train(Tiny("features"), data, dir.File("features-export"), _ => { }).ExportDir);
+        var teacher = ReferencePipeline.Load(dir.File("teacher-export"));
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var result = AddTrainer.Train(Tiny("add"), new AddSettings(), AddTrainer.Init.Teacher, data, teacher, features, dir.File("student"), _ => { });
+        Assert.True(watch.Elapsed < TimeSpan.FromMinutes(2), $"tiny ADD took {watch.Elapsed}");
+        Assert.Equal(AddTrainer.For(Preset.Tiny).Steps, result.Step);
+        Assert.All(new[] { "adv_g", "adv_d", "distill", "r1", "d_real", "d_fake" }, c => Assert.NotEmpty(CsvLog.Read(Path.Combine(dir.File("add"), "log.csv"), c)));
+
+        var student = ReferencePipeline.Load(dir.File("student"));
+        Assert.Equal("student", student.Scheduler.ModelKind);
+        Assert.Equal(new[] { 999, 749, 499, 249 }, student.Scheduler.StudentTimesteps);
+        var images = student.Generate(["grinning face, google style"], Add.Engine.Sampling.SamplerKind.StudentRenoise, [999], 0, seed: 3);
+        Assert.Single(images);
+    }
+}
