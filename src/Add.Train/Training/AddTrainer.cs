@@ -91,9 +91,8 @@ public static class AddTrainer
 
         var train = data.Indices(test: false).ToArray();
         using var pixels = ImageTensors.ToTensor(data, train);
-        var (latMean, latStd) = TeacherTrainer.EncodeAll(teacher.Vae, data, train);
+        using var latents = new LatentBank(teacher.Vae, data, train);
         using var ids = tensor(train.SelectMany(i => teacher.Tokenizer.Encode(data.Items[i].Caption).Select(t => (long)t)).ToArray(), [train.Length, teacher.Tokenizer.MaxLength]);
-        float scaling = (float)teacher.Vae.Config.ScalingFactor;
 
         string[] columns = ["adv_g", "adv_d", "distill", "r1", "d_real", "d_fake"];
         using var session = new TrainingSession(o.RunDir, steps, columns,
@@ -107,10 +106,9 @@ public static class AddTrainer
         while (step < steps && !session.StopRequested)
         {
             using var scope = NewDisposeScope();
-            var rng = new Random((int)(TrainingSession.StepSeed(o.Seed, step) % int.MaxValue));
-            var gen = new Generator((ulong)TrainingSession.StepSeed(o.Seed, step));
+            var (rng, gen) = TrainingSession.StepRandom(o.Seed, step);
             var idx = tensor(Enumerable.Range(0, batch).Select(_ => (long)rng.Next(train.Length)).ToArray());
-            var z0 = (latMean.index_select(0, idx) + latStd.index_select(0, idx) * randn([batch, latMean.shape[1], latMean.shape[2], latMean.shape[3]], generator: gen)) * scaling;
+            var z0 = latents.Sample(idx, gen);
             var lr = TrainingSession.CosineLr(step, steps, s.StudentLr, warmup: Math.Min(200, steps / 10 + 1), floor: 0.5);
             TrainingSession.SetLearningRate(step0.StudentOptimizer, lr);
             metrics = step0.Run(new AddStep.Batch(pixels.index_select(0, idx), z0, ids.index_select(0, idx)), rng, gen);

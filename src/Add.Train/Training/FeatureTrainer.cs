@@ -59,7 +59,7 @@ public static class FeatureTrainer
         while (step < steps && !session.StopRequested)
         {
             using var scope = NewDisposeScope();
-            var rng = new Random((int)(TrainingSession.StepSeed(o.Seed, step) % int.MaxValue));
+            var (rng, _) = TrainingSession.StepRandom(o.Seed, step);
             var idx = tensor(Enumerable.Range(0, batch).Select(_ => (long)rng.Next(train.Length)).ToArray());
             var x = pixels.index_select(0, idx);
             x = roll(x, [rng.Next(-1, 2), rng.Next(-1, 2)], [2, 3]);                // 1-px shift augmentation

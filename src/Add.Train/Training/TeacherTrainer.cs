@@ -72,10 +72,9 @@ public static class TeacherTrainer
         using var sqrt1mAb = tensor(schedule.AlphasCumprod.Select(a => (float)Math.Sqrt(1 - a)).ToArray());
 
         // Posterior of every training image, once: mean and std (N, 4, s, s).
-        var (latMean, latStd) = EncodeAll(vae, data, train);
+        using var latents = new LatentBank(vae, data, train);
         using var ids = tensor(train.SelectMany(i => tokenizer.Encode(data.Items[i].Caption).Select(t => (long)t)).ToArray(), [train.Length, tokenizer.MaxLength]);
         using var emptyIds = tensor(tokenizer.Encode("").Select(t => (long)t).ToArray(), [1, tokenizer.MaxLength]);
-        float scaling = (float)vae.Config.ScalingFactor;
 
         using var session = new TrainingSession(o.RunDir, steps, ["loss", "lr"],
             [("unet", unet), ("text_encoder", text), ("ema_unet", emaUnet), ("ema_text_encoder", emaText)], [optimizer], o.Resume, o.CheckpointEvery);
@@ -90,15 +89,14 @@ public static class TeacherTrainer
         while (step < steps && !session.StopRequested)
         {
             using var scope = NewDisposeScope();
-            var rng = new Random((int)(TrainingSession.StepSeed(o.Seed, step) % int.MaxValue));
-            var gen = new Generator((ulong)TrainingSession.StepSeed(o.Seed, step));
+            var (rng, gen) = TrainingSession.StepRandom(o.Seed, step);
             var idx = tensor(Enumerable.Range(0, batch).Select(_ => (long)rng.Next(train.Length)).ToArray());
             var drop = tensor(Enumerable.Range(0, batch).Select(_ => rng.NextDouble() < s.CaptionDrop).ToArray()).unsqueeze(1);
             var t = tensor(Enumerable.Range(0, batch).Select(_ => (long)rng.Next(schedule.NumTrainTimesteps)).ToArray());
             double lr = TrainingSession.CosineLr(step, steps, s.Lr, warmup: Math.Min(500, steps / 10 + 1));
             TrainingSession.SetLearningRate(optimizer, lr);
 
-            var z = (latMean.index_select(0, idx) + latStd.index_select(0, idx) * randn([batch, latMean.shape[1], latMean.shape[2], latMean.shape[3]], generator: gen)) * scaling;
+            var z = latents.Sample(idx, gen);
             var noise = randn(z.shape, generator: gen);
             var xt = sqrtAb.index_select(0, t).view(-1, 1, 1, 1) * z + sqrt1mAb.index_select(0, t).view(-1, 1, 1, 1) * noise;
             var tokenIds = where(drop, emptyIds.expand(batch, -1), ids.index_select(0, idx));
@@ -141,26 +139,6 @@ public static class TeacherTrainer
         var p = new ReferencePipeline { Tokenizer = tokenizer, TextEncoder = text, Unet = unet, Vae = vae, Scheduler = scheduler };
         p.Eval();
         return p;
-    }
-
-    /// <summary>Posterior mean and std of every image in <paramref name="indices"/>: (N, latent, s, s) each.</summary>
-    public static (Tensor Mean, Tensor Std) EncodeAll(AutoencoderKL vae, Emoji32 data, int[] indices)
-    {
-        using var _ = no_grad();
-        vae.eval();
-        var means = new List<Tensor>();
-        var stds = new List<Tensor>();
-        foreach (var chunk in indices.Chunk(256))
-        {
-            using var x = ImageTensors.ToTensor(data, chunk);
-            var (m, lv) = vae.Encode(x);
-            means.Add(m);
-            stds.Add((0.5 * lv).exp());
-            lv.Dispose();
-        }
-        var mean = cat(means, 0); var std = cat(stds, 0);
-        foreach (var t in means.Concat(stds)) t.Dispose();
-        return (mean, std);
     }
 
     /// <summary>A 25-step DDIM grid (guidance 4) of the fixed captions.</summary>

@@ -88,6 +88,10 @@ public sealed class TrainingSession : IDisposable
     /// <summary>Deterministic per-step seed, so a resumed run draws the same batches and noise as an uninterrupted one.</summary>
     public static long StepSeed(int seed, int step) => seed * 1_000_003L + step;
 
+    /// <summary>The step's index sampler and tensor-noise generator, both from <see cref="StepSeed"/>.</summary>
+    public static (Random Rng, torch.Generator Gen) StepRandom(int seed, int step)
+        => (new Random((int)(StepSeed(seed, step) % int.MaxValue)), new torch.Generator((ulong)StepSeed(seed, step)));
+
     /// <summary>Cosine decay from <paramref name="peak"/> to peak·<paramref name="floor"/> after a linear warmup.</summary>
     public static double CosineLr(int step, int total, double peak, int warmup, double floor = 0.1)
     {

@@ -62,8 +62,7 @@ public static class VaeTrainer
         while (step < steps && !session.StopRequested)
         {
             using var scope = NewDisposeScope();
-            var rng = new Random((int)(TrainingSession.StepSeed(o.Seed, step) % int.MaxValue));
-            var gen = new Generator((ulong)TrainingSession.StepSeed(o.Seed, step));
+            var (rng, gen) = TrainingSession.StepRandom(o.Seed, step);
             var idx = tensor(Enumerable.Range(0, batch).Select(_ => (long)rng.Next(train.Length)).ToArray());
             var x = trainPixels.index_select(0, idx);
             double lr = TrainingSession.CosineLr(step, steps, s.Lr, warmup: Math.Min(200, steps / 10 + 1));
