@@ -6,7 +6,7 @@ namespace Add.Train;
 /// <summary>`add-train`: the TorchSharp reference implementation's front door.</summary>
 public static class Program
 {
-    const string Usage = "usage: add-train <command> ...\n\ncommands:\n" + DataCommand.Usage + "\n" + Training.VaeTrainer.Usage + "\n" + Training.TeacherTrainer.Usage + "\n" + Training.TeacherCard.Usage + "\n" + Training.FeatureTrainer.Usage + "\n" + Training.AddTrainer.Usage;
+    const string Usage = "usage: add-train <command> ...\n\ncommands:\n" + DataCommand.Usage + "\n" + Training.VaeTrainer.Usage + "\n" + Training.TeacherTrainer.Usage + "\n" + Training.TeacherCard.Usage + "\n" + Training.FeatureTrainer.Usage + "\n" + Training.AddTrainer.Usage + "\n" + Training.EvaluatorTrainer.Usage + "\n" + Evaluation.EvalCommand.Usage;
 
     public static int Main(string[] args)
     {
@@ -21,6 +21,8 @@ public static class Program
                 "card" => Training.TeacherCard.Run(args[1..]),
                 "features" => Training.FeatureTrainer.Run(args[1..]),
                 "add" => Training.AddTrainer.Run(args[1..]),
+                "evaluator" => Training.EvaluatorTrainer.Run(args[1..]),
+                "eval" => Evaluation.EvalCommand.Run(args[1..]),
                 _ => throw new UsageException($"unknown command '{args[0]}' (try add-train --help)"),
             };
         }

@@ -41,67 +41,17 @@ public static class FeatureTrainer
     public static Result Train(TrainOptions o, Emoji32 data, string exportDir, Action<string> log)
     {
         var s = For(o.Preset, data.Subcategories.Length);
-        int steps = o.Steps ?? s.Steps, batch = o.Batch ?? s.Batch;
         torch.manual_seed(o.Seed);
         var vit = new VisionTransformer(s.Config);
-        var optimizer = optim.AdamW(vit.parameters(), lr: s.Lr, weight_decay: 0.05);
-        var train = data.Indices(test: false).ToArray();
-        var test = data.Indices(test: true).ToArray();
-        using var pixels = ImageTensors.ToTensor(data, train);
-        using var labels = tensor(train.Select(i => data.Labels[i]).ToArray());
-        using var session = new TrainingSession(o.RunDir, steps, ["loss", "accuracy", "lr"], [("features", vit)], [optimizer], o.Resume, o.CheckpointEvery);
         long parameters = StateDict.ParameterCount(vit);
-        log($"features: ViT {parameters:N0} parameters, {train.Length} images, {data.Subcategories.Length} labels, batch {batch}, {steps} steps");
-
-        int step = session.StartStep;
-        var metrics = new Dictionary<string, double>();
-        vit.train();
-        while (step < steps && !session.StopRequested)
-        {
-            using var scope = NewDisposeScope();
-            var (rng, _) = TrainingSession.StepRandom(o.Seed, step);
-            var idx = tensor(Enumerable.Range(0, batch).Select(_ => (long)rng.Next(train.Length)).ToArray());
-            var x = pixels.index_select(0, idx);
-            x = roll(x, [rng.Next(-1, 2), rng.Next(-1, 2)], [2, 3]);                // 1-px shift augmentation
-            var y = labels.index_select(0, idx);
-            double lr = TrainingSession.CosineLr(step, steps, s.Lr, warmup: Math.Min(300, steps / 10 + 1));
-            TrainingSession.SetLearningRate(optimizer, lr);
-            var logits = vit.forward(x);
-            var loss = nn.functional.cross_entropy(logits, y);
-            optimizer.zero_grad();
-            loss.backward();
-            nn.utils.clip_grad_norm_(vit.parameters(), 1.0);
-            optimizer.step();
-            step++;
-            double acc = (logits.argmax(1) == y).to_type(ScalarType.Float32).mean().item<float>();
-            metrics = new() { ["loss"] = loss.item<float>(), ["accuracy"] = acc, ["lr"] = lr };
-            session.Report(step, metrics, logEvery: 10);
-            if (session.CheckpointDue) session.SaveCheckpoint(step);
-            if (step == o.StopAfter) session.RequestStop();
-        }
-        session.Finish(step, metrics);
-        if (step < steps) return new Result("", double.NaN, parameters, session.Seconds, step);
-        vit.eval();
-        double testAcc = Accuracy(vit, data, test);
+        log($"features: ViT {parameters:N0} parameters, {data.Subcategories.Length} labels, batch {o.Batch ?? s.Batch}, {o.Steps ?? s.Steps} steps");
+        var outcome = ClassifierTraining.Run(o, data, vit, "features", o.Steps ?? s.Steps, o.Batch ?? s.Batch, s.Lr, maxShift: 1);
+        if (!outcome.Finished) return new Result("", double.NaN, parameters, outcome.Seconds, outcome.Step);
         Export(vit, exportDir);
-        log($"features: test accuracy {testAcc:P1}, {session.Seconds / 60:F1} min; exported {exportDir}");
-        var result = new Result(exportDir, testAcc, parameters, session.Seconds, step);
+        log($"features: test accuracy {outcome.TestAccuracy:P1}, {outcome.Seconds / 60:F1} min; exported {exportDir}");
+        var result = new Result(exportDir, outcome.TestAccuracy, parameters, outcome.Seconds, outcome.Step);
         File.WriteAllText(Path.Combine(o.RunDir, "result.json"), ResultJson.Serialize(result));
         return result;
-    }
-
-    public static double Accuracy(VisionTransformer vit, Emoji32 data, int[] indices)
-    {
-        using var _ = no_grad();
-        using var scope = NewDisposeScope();
-        long correct = 0;
-        foreach (var chunk in indices.Chunk(256))
-        {
-            var pred = vit.forward(ImageTensors.ToTensor(data, chunk)).argmax(1);
-            var y = tensor(chunk.Select(i => data.Labels[i]).ToArray());
-            correct += (pred == y).sum().item<long>();
-        }
-        return correct / (double)Math.Max(1, indices.Length);
     }
 
     public static void Export(VisionTransformer vit, string dir)
