@@ -22,7 +22,7 @@ public sealed record CaseTensor(
 
     [JsonIgnore] public long Count => Shape.Aggregate(1L, (a, b) => a * b);
 
-    public string ShapeText => "[" + string.Join(", ", Shape) + "]";
+    [JsonIgnore] public string ShapeText => "[" + string.Join(", ", Shape) + "]";
 }
 
 /// <summary>
@@ -35,7 +35,7 @@ public sealed record CheckCase
     /// <summary>Unique, file-name safe: "unet.b2.attn1.self.8x8".</summary>
     [JsonPropertyName("name")] public required string Name { get; init; }
 
-    /// <summary>Kernel family: one of <see cref="Families.All"/>'s keys.</summary>
+    /// <summary>Kernel family: one of <see cref="KernelFamilies.Bind"/>'s keys.</summary>
     [JsonPropertyName("kernel")] public required string Kernel { get; init; }
 
     /// <summary>Where in the model this shape runs, for the report.</summary>
@@ -74,6 +74,32 @@ public sealed record CheckCase
     public bool Flag(string key) => Params.TryGetValue(key, out var v) && v != 0;
 
     public static string Dims(params long[] shape) => "[" + string.Join(", ", shape) + "]";
+
+    /// <summary>A tensor with its values: <c>T("x", values, 2, 64, 8, 8)</c>.</summary>
+    public static CaseTensor T(string name, float[] values, params long[] shape)
+    {
+        var tensor = new CaseTensor(name, shape) { Values = values };
+        if (tensor.Count != values.Length)
+            throw new ArgumentException($"tensor {name}: shape {tensor.ShapeText} has {tensor.Count} elements, values {values.Length}");
+        return tensor;
+    }
+
+    /// <summary>A case whose <see cref="Bytes"/> is every input read once and every output written once, in fp32.</summary>
+    public static CheckCase Create(string name, string kernel, string where, string shape, Dictionary<string, double> parameters,
+        CaseTensor[] inputs, CaseTensor[] outputs, Tolerance tolerance, double flops, string metric) => new()
+    {
+        Name = name,
+        Kernel = kernel,
+        Where = where,
+        Shape = shape,
+        Params = parameters,
+        Inputs = [.. inputs],
+        Outputs = [.. outputs],
+        Tolerance = tolerance,
+        Flops = flops,
+        Bytes = 4.0 * (inputs.Sum(t => t.Count) + outputs.Sum(t => t.Count)),
+        Metric = metric,
+    };
 
     public static string Num(double value) => value.ToString("G6", CultureInfo.InvariantCulture);
 }

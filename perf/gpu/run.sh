@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine (no .NET SDK, no network), from a checkout whose perf/gpu/bundle/gpucheck.tar.gz was made by
+# perf/gpu/prepare.sh: unpacks it, checks and times every ILGPU kernel on CUDA, and prints results.md.
+# Results (results.md, results.json, run.log, nvidia-smi.txt) go to $OUT if set, else perf/gpu/bundle/out.
+# Extra arguments go to `Add.GpuCheck run`, e.g. --repeats 100 or --only attention.
+# Exit status: that of the check (0 all pass, 1 a check failed, 2 usage, 3 no CUDA device); 3 also if the bundle is missing.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+BUNDLE=perf/gpu/bundle
+RESULTS="${OUT:-perf/gpu/bundle/out}"
+mkdir -p "$RESULTS"
+
+if [ ! -x "$BUNDLE/app/Add.GpuCheck" ]; then
+  if [ ! -f "$BUNDLE/gpucheck.tar.gz" ]; then
+    echo "error: no $BUNDLE/gpucheck.tar.gz: run perf/gpu/prepare.sh where the .NET SDK is, and carry that file" >&2
+    exit 3
+  fi
+  tar -xzf "$BUNDLE/gpucheck.tar.gz" -C "$BUNDLE"
+fi
+
+{ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1 || echo "nvidia-smi not available"; } \
+  | tee "$RESULTS/nvidia-smi.txt"
+
+set +e
+"$BUNDLE/app/Add.GpuCheck" run --data "$BUNDLE/data" --out "$RESULTS" --accelerator cuda "$@" 2>&1 | tee "$RESULTS/run.log"
+status=${PIPESTATUS[0]}
+set -e
+
+if [ -f "$RESULTS/results.md" ]; then
+  echo
+  cat "$RESULTS/results.md"
+fi
+exit "$status"
