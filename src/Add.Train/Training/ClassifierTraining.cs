@@ -1,4 +1,7 @@
+using Add.Engine.Configs;
+using Add.Engine.SafeTensors;
 using Add.Train.Data;
+using Add.Train.Model;
 using static TorchSharp.torch;
 
 namespace Add.Train.Training;
@@ -11,6 +14,44 @@ namespace Add.Train.Training;
 public static class ClassifierTraining
 {
     public sealed record Outcome(bool Finished, double TestAccuracy, double Seconds, int Step);
+
+    /// <summary>What `add-train features` and `add-train evaluator` print and write to RUN/result.json.</summary>
+    public sealed record Result(string ExportDir, double TestAccuracy, long Parameters, double Seconds, int Step);
+
+    /// <summary>Trains <paramref name="net"/>, then exports it with <paramref name="config"/> to <paramref name="exportDir"/>.</summary>
+    public static Result TrainAndExport<TConfig>(TrainOptions o, Emoji32 data, nn.Module<Tensor, Tensor> net, TConfig config, string name,
+        int steps, int batch, double peakLr, int maxShift, string exportDir, Action<string> log) where TConfig : ConfigBase
+    {
+        long parameters = StateDict.ParameterCount(net);
+        log($"{name}: {parameters:N0} parameters, {data.Subcategories.Length} labels, seed {o.Seed}, batch {batch}, {steps} steps");
+        var outcome = Run(o, data, net, name, steps, batch, peakLr, maxShift);
+        if (!outcome.Finished) return new Result("", double.NaN, parameters, outcome.Seconds, outcome.Step);
+        Export(net, config, exportDir);
+        log($"{name}: test accuracy {outcome.TestAccuracy:P1}, {outcome.Seconds / 60:F1} min; exported {exportDir}");
+        var result = new Result(exportDir, outcome.TestAccuracy, parameters, outcome.Seconds, outcome.Step);
+        File.WriteAllText(Path.Combine(o.RunDir, "result.json"), ResultJson.Serialize(result));
+        return result;
+    }
+
+    /// <summary>Writes config.json and model.safetensors.</summary>
+    public static void Export<TConfig>(nn.Module net, TConfig config, string dir) where TConfig : ConfigBase
+    {
+        Directory.CreateDirectory(dir);
+        ConfigJson.Save(config, Path.Combine(dir, "config.json"));
+        var writer = new SafeTensorsWriter();
+        StateDict.AddTo(writer, net);
+        writer.Save(Path.Combine(dir, "model.safetensors"));
+    }
+
+    /// <summary>Loads a folder written by <see cref="Export"/> into a network built from its config; eval mode.</summary>
+    public static TNet Load<TNet, TConfig>(string dir, Func<TConfig, TNet> create) where TNet : nn.Module where TConfig : ConfigBase
+    {
+        var net = create(ConfigJson.Load<TConfig>(Path.Combine(dir, "config.json"), Console.Error.WriteLine));
+        using var f = SafeTensorsFile.Open(Path.Combine(dir, "model.safetensors"));
+        StateDict.LoadInto(net, f);
+        net.eval();
+        return net;
+    }
 
     public static Outcome Run(TrainOptions o, Emoji32 data, nn.Module<Tensor, Tensor> net, string name, int steps, int batch, double peakLr, int maxShift)
     {

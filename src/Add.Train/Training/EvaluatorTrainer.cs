@@ -1,7 +1,5 @@
 using Add.Engine;
 using Add.Engine.CommandLine;
-using Add.Engine.Configs;
-using Add.Engine.SafeTensors;
 using Add.Train.Data;
 using Add.Train.Model;
 using TorchSharp;
@@ -26,8 +24,6 @@ public static class EvaluatorTrainer
         _ => new(new EvaluatorConfig { NumLabels = labels }, Steps: 3000, Batch: 64, Lr: 2e-3),
     };
 
-    public sealed record Result(string ExportDir, double TestAccuracy, long Parameters, double Seconds, int Step);
-
     public static int Run(IReadOnlyList<string> args)
     {
         var a = new ArgReader(args, "resume");
@@ -39,37 +35,13 @@ public static class EvaluatorTrainer
         return 0;
     }
 
-    public static Result Train(TrainOptions o, Emoji32 data, string exportDir, Action<string> log)
+    public static ClassifierTraining.Result Train(TrainOptions o, Emoji32 data, string exportDir, Action<string> log)
     {
         var s = For(o.Preset, data.Subcategories.Length);
         torch.manual_seed(o.Seed);
         var net = new EvaluatorNet(s.Config);
-        long parameters = StateDict.ParameterCount(net);
-        log($"evaluator: CNN {parameters:N0} parameters, seed {o.Seed}, batch {o.Batch ?? s.Batch}, {o.Steps ?? s.Steps} steps");
-        var outcome = ClassifierTraining.Run(o, data, net, "evaluator", o.Steps ?? s.Steps, o.Batch ?? s.Batch, s.Lr, maxShift: 2);
-        if (!outcome.Finished) return new Result("", double.NaN, parameters, outcome.Seconds, outcome.Step);
-        Export(net, exportDir);
-        log($"evaluator: test accuracy {outcome.TestAccuracy:P1}, {outcome.Seconds / 60:F1} min; exported {exportDir}");
-        var result = new Result(exportDir, outcome.TestAccuracy, parameters, outcome.Seconds, outcome.Step);
-        File.WriteAllText(Path.Combine(o.RunDir, "result.json"), ResultJson.Serialize(result));
-        return result;
+        return ClassifierTraining.TrainAndExport(o, data, net, s.Config, "evaluator", o.Steps ?? s.Steps, o.Batch ?? s.Batch, s.Lr, maxShift: 2, exportDir, log);
     }
 
-    public static void Export(EvaluatorNet net, string dir)
-    {
-        Directory.CreateDirectory(dir);
-        ConfigJson.Save(net.Config, Path.Combine(dir, "config.json"));
-        var writer = new SafeTensorsWriter();
-        StateDict.AddTo(writer, net);
-        writer.Save(Path.Combine(dir, "model.safetensors"));
-    }
-
-    public static EvaluatorNet Load(string dir)
-    {
-        var net = new EvaluatorNet(ConfigJson.Load<EvaluatorConfig>(Path.Combine(dir, "config.json"), Console.Error.WriteLine));
-        using var f = SafeTensorsFile.Open(Path.Combine(dir, "model.safetensors"));
-        StateDict.LoadInto(net, f);
-        net.eval();
-        return net;
-    }
+    public static EvaluatorNet Load(string dir) => ClassifierTraining.Load<EvaluatorNet, EvaluatorConfig>(dir, c => new EvaluatorNet(c));
 }

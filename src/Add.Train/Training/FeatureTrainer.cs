@@ -1,7 +1,5 @@
 using Add.Engine;
 using Add.Engine.CommandLine;
-using Add.Engine.Configs;
-using Add.Engine.SafeTensors;
 using Add.Train.Data;
 using Add.Train.Model;
 using TorchSharp;
@@ -26,8 +24,6 @@ public static class FeatureTrainer
         _ => new(new ViTConfig { NumLabels = labels }, Steps: 4000, Batch: 64, Lr: 1e-3),
     };
 
-    public sealed record Result(string ExportDir, double TestAccuracy, long Parameters, double Seconds, int Step);
-
     public static int Run(IReadOnlyList<string> args)
     {
         var a = new ArgReader(args, "resume");
@@ -38,37 +34,13 @@ public static class FeatureTrainer
         return 0;
     }
 
-    public static Result Train(TrainOptions o, Emoji32 data, string exportDir, Action<string> log)
+    public static ClassifierTraining.Result Train(TrainOptions o, Emoji32 data, string exportDir, Action<string> log)
     {
         var s = For(o.Preset, data.Subcategories.Length);
         torch.manual_seed(o.Seed);
-        var vit = new VisionTransformer(s.Config);
-        long parameters = StateDict.ParameterCount(vit);
-        log($"features: ViT {parameters:N0} parameters, {data.Subcategories.Length} labels, batch {o.Batch ?? s.Batch}, {o.Steps ?? s.Steps} steps");
-        var outcome = ClassifierTraining.Run(o, data, vit, "features", o.Steps ?? s.Steps, o.Batch ?? s.Batch, s.Lr, maxShift: 1);
-        if (!outcome.Finished) return new Result("", double.NaN, parameters, outcome.Seconds, outcome.Step);
-        Export(vit, exportDir);
-        log($"features: test accuracy {outcome.TestAccuracy:P1}, {outcome.Seconds / 60:F1} min; exported {exportDir}");
-        var result = new Result(exportDir, outcome.TestAccuracy, parameters, outcome.Seconds, outcome.Step);
-        File.WriteAllText(Path.Combine(o.RunDir, "result.json"), ResultJson.Serialize(result));
-        return result;
+        var net = new VisionTransformer(s.Config);
+        return ClassifierTraining.TrainAndExport(o, data, net, s.Config, "features", o.Steps ?? s.Steps, o.Batch ?? s.Batch, s.Lr, maxShift: 1, exportDir, log);
     }
 
-    public static void Export(VisionTransformer vit, string dir)
-    {
-        Directory.CreateDirectory(dir);
-        ConfigJson.Save(vit.Config, Path.Combine(dir, "config.json"));
-        var writer = new SafeTensorsWriter();
-        StateDict.AddTo(writer, vit);
-        writer.Save(Path.Combine(dir, "model.safetensors"));
-    }
-
-    public static VisionTransformer Load(string dir)
-    {
-        var vit = new VisionTransformer(ConfigJson.Load<ViTConfig>(Path.Combine(dir, "config.json"), Console.Error.WriteLine));
-        using var f = SafeTensorsFile.Open(Path.Combine(dir, "model.safetensors"));
-        StateDict.LoadInto(vit, f);
-        vit.eval();
-        return vit;
-    }
+    public static VisionTransformer Load(string dir) => ClassifierTraining.Load<VisionTransformer, ViTConfig>(dir, c => new VisionTransformer(c));
 }
