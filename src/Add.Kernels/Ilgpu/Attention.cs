@@ -87,10 +87,12 @@ public static class Attention
         public readonly int QueryTiles;                                     // ⌈Lq / BlockQ⌉
         public readonly float ScaleLog2;                                    // log2(e) / √D: scores in base 2
         public readonly AttentionStrides Q, K, V, O;
+        public readonly int Causal;                                         // 1: key j is masked for query row i when j > i
 
         public Shape(int batch, int heads, int queryLength, int keyLength, int headDim, int queryTiles,
-            AttentionStrides q, AttentionStrides k, AttentionStrides v, AttentionStrides o)
+            AttentionStrides q, AttentionStrides k, AttentionStrides v, AttentionStrides o, bool causal = false)
         {
+            Causal = causal ? 1 : 0;
             Batch = batch;
             Heads = heads;
             QueryLength = queryLength;
@@ -105,14 +107,15 @@ public static class Attention
         }
     }
 
-    /// <summary>The slow clear version: softmax(q·kᵀ/√D) per query row, in double.</summary>
+    /// <summary>The slow clear version: softmax(q·kᵀ/√D) per query row, in double; <paramref name="causal"/> masks keys j &gt; i
+    /// (torch's is_causal, top-left aligned; the CLIP text encoder needs it).</summary>
     /// <param name="q">[B, H, Lq, D] with strides <paramref name="qs"/></param>
     /// <param name="k">[B, H, Lk, D] with strides <paramref name="ks"/></param>
     /// <param name="v">[B, H, Lk, D] with strides <paramref name="vs"/></param>
     /// <param name="o">[B, H, Lq, D] with strides <paramref name="os"/></param>
     public static void Reference(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> o,
         int batch, int heads, int queryLength, int keyLength, int headDim,
-        AttentionStrides qs, AttentionStrides ks, AttentionStrides vs, AttentionStrides os)
+        AttentionStrides qs, AttentionStrides ks, AttentionStrides vs, AttentionStrides os, bool causal = false)
     {
         double scale = 1.0 / Math.Sqrt(headDim);
         var scores = new double[keyLength];
@@ -128,7 +131,7 @@ public static class Attention
                 double dot = 0;
                 for (int d = 0; d < headDim; d++)
                     dot += (double)q[(int)(qi + d)] * k[(int)(kj + d)];
-                scores[j] = dot * scale;
+                scores[j] = causal && j > i ? double.NegativeInfinity : dot * scale;
                 max = Math.Max(max, scores[j]);
             }
             double sum = 0;
@@ -206,6 +209,10 @@ public static class Attention
                     int kRow = j * d;
                     for (int c = 0; c < d; c++)
                         dot += qRow[c] * kTile[kRow + c];
+                    // Causal: a masked key scores −∞ (weight 0). Key 0 is never masked, so m is finite after the first
+                    // tile and a fully masked later tile leaves m, l and acc unchanged (α = 1, every p = 0).
+                    if (shape.Causal != 0 && key0 + j > row)
+                        dot = float.NegativeInfinity;
                     s[j] = dot;
                     tileMax = XMath.Max(tileMax, dot);
                 }
@@ -283,9 +290,10 @@ public sealed class AttentionIlgpu<TTile> where TTile : struct, IAttentionTile
     /// <param name="k">[B, H, Lk, D] with strides <paramref name="ks"/></param>
     /// <param name="v">[B, H, Lk, D] with strides <paramref name="vs"/></param>
     /// <param name="o">[B, H, Lq, D] with strides <paramref name="os"/></param>
+    /// <param name="causal">mask keys j &gt; i (top-left aligned, as torch's is_causal)</param>
     public void Launch(ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> o,
         int batch, int heads, int queryLength, int keyLength, int headDim,
-        AttentionStrides qs, AttentionStrides ks, AttentionStrides vs, AttentionStrides os, AcceleratorStream? stream = null)
+        AttentionStrides qs, AttentionStrides ks, AttentionStrides vs, AttentionStrides os, AcceleratorStream? stream = null, bool causal = false)
     {
         var tile = default(TTile);
         if (headDim < 1 || headDim > tile.MaxHeadDim)
@@ -299,7 +307,7 @@ public sealed class AttentionIlgpu<TTile> where TTile : struct, IAttentionTile
         CheckExtent(nameof(v), v.Length, vs, batch, heads, keyLength, headDim);
         CheckExtent(nameof(o), o.Length, os, batch, heads, queryLength, headDim);
         int queryTiles = (queryLength + tile.BlockQ - 1) / tile.BlockQ;
-        var shape = new Attention.Shape(batch, heads, queryLength, keyLength, headDim, queryTiles, qs, ks, vs, os);
+        var shape = new Attention.Shape(batch, heads, queryLength, keyLength, headDim, queryTiles, qs, ks, vs, os, causal);
         _kernel(stream ?? _accelerator.DefaultStream, new KernelConfig(batch * heads * queryTiles, tile.BlockQ), q, k, v, o, shape);
     }
 

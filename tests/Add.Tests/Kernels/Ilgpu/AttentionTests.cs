@@ -121,6 +121,39 @@ public abstract class AttentionTests<TTile>(IlgpuFixture fixture, ITestOutputHel
         Numerics.AssertClose(expected, dout.GetAsArray1D(), Fp32, "tokens-major [B, L, H, D]", log);
     }
 
+    [SkippableTheory]
+    [InlineData(2, 2, 13, 13, 8)]   // the text encoder's case: Lq = Lk, spans two key tiles of the small tile
+    [InlineData(1, 3, 5, 21, 4)]    // Lk > Lq: rows see keys 0..i only, later key tiles are fully masked
+    public void CausalMaskMatchesTorch(int batch, int heads, int lq, int lk, int d)
+    {
+        var random = new Random(42);
+        var q = Numerics.Uniform(random, batch * heads * lq * d);
+        var k = Numerics.Uniform(random, batch * heads * lk * d);
+        var v = Numerics.Uniform(random, batch * heads * lk * d);
+        float[] expected;
+        using (NewDisposeScope())
+        {
+            var mask = ones(lq, lk, dtype: ScalarType.Bool).tril();   // top-left aligned, as is_causal for Lq = Lk
+            expected = nn.functional.scaled_dot_product_attention(tensor(q, [batch, heads, lq, d]), tensor(k, [batch, heads, lk, d]),
+                tensor(v, [batch, heads, lk, d]), attn_mask: mask).data<float>().ToArray();
+        }
+        var accelerator = fixture.Require();
+        var kernel = new AttentionIlgpu<TTile>(accelerator);
+        using var dq = accelerator.Allocate1D(q);  // [B, H, Lq, D]
+        using var dk = accelerator.Allocate1D(k);  // [B, H, Lk, D]
+        using var dv = accelerator.Allocate1D(v);  // [B, H, Lk, D]
+        using var dout = accelerator.Allocate1D<float>(q.Length);
+        var qs = AttentionStrides.HeadsMajor(heads, lq, d);
+        var kvs = AttentionStrides.HeadsMajor(heads, lk, d);
+        kernel.Launch(dq.View, dk.View, dv.View, dout.View, batch, heads, lq, lk, d, qs, kvs, kvs, qs, causal: true);
+        accelerator.Synchronize();
+        Numerics.AssertClose(expected, dout.GetAsArray1D(), Fp32, $"causal b{batch} h{heads} lq{lq} lk{lk} d{d}", log);
+
+        var reference = new float[expected.Length];
+        Attention.Reference(q, k, v, reference, batch, heads, lq, lk, d, qs, kvs, kvs, qs, causal: true);
+        Numerics.AssertClose(expected, reference, Fp32, "causal reference loop", log);
+    }
+
     [SkippableFact]
     public void SelfAttentionAtGpuScale()
     {
