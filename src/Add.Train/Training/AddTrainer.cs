@@ -46,7 +46,7 @@ public static class AddTrainer
         var root = RepoPaths.FindRoot() ?? ".";
         var teacherDir = a.String("teacher") ?? Path.Combine(root, "models", "emoji-32-teacher");
         var featuresDir = a.String("features") ?? Path.Combine(root, "models", "emoji-32-features");
-        var outDir = a.String("out") ?? (options.Preset == Preset.Tiny ? Path.Combine(options.RunDir, "export") : Path.Combine(root, "models", "add-emoji-32"));
+        var outDir = a.String("out") ?? options.DefaultExport("add-emoji-32");
         var settings = new AddSettings
         {
             Adversarial = !a.Flag("no-adv"),

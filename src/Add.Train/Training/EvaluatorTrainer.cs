@@ -29,7 +29,7 @@ public static class EvaluatorTrainer
         var a = new ArgReader(args, "resume");
         var (options, cache) = TrainOptions.Parse(a, "evaluator");
         if (a.String("seed") is null) options = options with { Seed = 7 };
-        var outDir = a.String("out") ?? (options.Preset == Preset.Tiny ? Path.Combine(options.RunDir, "export") : Path.Combine(RepoPaths.FindRoot() ?? ".", "models", "emoji-32-evaluator"));
+        var outDir = a.String("out") ?? options.DefaultExport("emoji-32-evaluator");
         a.ThrowIfUnused(0);
         Console.WriteLine(ResultJson.Serialize(Train(options, TrainOptions.LoadData(cache), outDir, Console.Error.WriteLine)));
         return 0;

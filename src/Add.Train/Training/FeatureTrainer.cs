@@ -28,7 +28,7 @@ public static class FeatureTrainer
     {
         var a = new ArgReader(args, "resume");
         var (options, cache) = TrainOptions.Parse(a, "features");
-        var outDir = a.String("out") ?? (options.Preset == Preset.Tiny ? Path.Combine(options.RunDir, "export") : Path.Combine(RepoPaths.FindRoot() ?? ".", "models", "emoji-32-features"));
+        var outDir = a.String("out") ?? options.DefaultExport("emoji-32-features");
         a.ThrowIfUnused(0);
         Console.WriteLine(ResultJson.Serialize(Train(options, TrainOptions.LoadData(cache), outDir, Console.Error.WriteLine)));
         return 0;

@@ -45,7 +45,7 @@ public static class TeacherTrainer
         var (options, cache) = TrainOptions.Parse(a, "teacher");
         var root = Engine.RepoPaths.FindRoot() ?? ".";
         var vaeDir = a.String("vae") ?? Path.Combine(root, "runs", options.Preset == Preset.Tiny ? "vae-tiny" : "vae", "export", "vae");
-        var outDir = a.String("out") ?? (options.Preset == Preset.Tiny ? Path.Combine(options.RunDir, "export") : Path.Combine(root, "models", "emoji-32-teacher"));
+        var outDir = a.String("out") ?? options.DefaultExport("emoji-32-teacher");
         a.ThrowIfUnused(0);
         if (!Directory.Exists(vaeDir)) throw new UsageException($"no VAE at {vaeDir}; run 'add-train vae' first or pass --vae DIR");
         var result = Train(options, TrainOptions.LoadData(cache), VaeTrainer.Load(vaeDir), outDir, Console.Error.WriteLine);

@@ -40,6 +40,11 @@ public sealed record TrainOptions
         return (options, a.String("cache"));
     }
 
+    /// <summary>Where a run exports when --out is not given: RUN/export for the tiny preset (never over a shipped
+    /// model), models/<paramref name="modelName"/> in the repository for the default preset.</summary>
+    public string DefaultExport(string modelName)
+        => Preset == Preset.Tiny ? Path.Combine(RunDir, "export") : Path.Combine(RepoPaths.FindRoot() ?? ".", "models", modelName);
+
     /// <summary>The full emoji-32 data set, prepared if the cache lacks it.</summary>
     public static Emoji32 LoadData(string? cache) => DataCommand.Prepare(DataCommand.DataFolder(cache), Console.Error.WriteLine);
 }
