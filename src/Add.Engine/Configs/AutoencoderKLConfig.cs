@@ -22,8 +22,8 @@ public sealed record AutoencoderKLConfig : ConfigBase
     [JsonPropertyName("mid_block_add_attention")] public bool MidBlockAddAttention { get; init; } = true;
     [JsonPropertyName("act_fn")] public string ActFn { get; init; } = "silu";
 
-    public int DownsampleFactor => 1 << (BlockOutChannels.Length - 1);
-    public int LatentSize => SampleSize / DownsampleFactor;
+    [JsonIgnore] public int DownsampleFactor => 1 << (BlockOutChannels.Length - 1);
+    [JsonIgnore] public int LatentSize => SampleSize / DownsampleFactor;
 
     public override void Validate()
     {

@@ -13,7 +13,7 @@ public abstract record ConfigBase
     public abstract void Validate();
 
     /// <summary>Unknown keys, ignoring diffusers' bookkeeping keys that start with '_'.</summary>
-    public IEnumerable<string> UnknownKeys => Extra?.Keys.Where(k => !k.StartsWith('_')) ?? [];
+    [JsonIgnore] public IEnumerable<string> UnknownKeys => Extra?.Keys.Where(k => !k.StartsWith('_')) ?? [];
 }
 
 /// <summary>Reads and writes config.json files.</summary>

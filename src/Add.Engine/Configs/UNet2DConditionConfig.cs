@@ -28,7 +28,7 @@ public sealed record UNet2DConditionConfig : ConfigBase
     [JsonPropertyName("transformer_layers_per_block")] public int TransformerLayersPerBlock { get; init; } = 1;
     [JsonPropertyName("mid_block_type")] public string MidBlockType { get; init; } = "UNetMidBlock2DCrossAttn";
 
-    public int TimeEmbedDim => BlockOutChannels[0] * 4;   // time_embed_dim = block_out_channels[0]·4
+    [JsonIgnore] public int TimeEmbedDim => BlockOutChannels[0] * 4;   // time_embed_dim = block_out_channels[0]·4
 
     public override void Validate()
     {
