@@ -9,11 +9,16 @@ using Add.Perf;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
-if (args.Length == 0 || args[0] != "kernels")
+// add-perf e2e --json FILE [--md FILE] [--repeats N] [--student DIR] [--teacher DIR]
+//   Whole generations, engine (CPU SIMD) vs the TorchSharp reference on the shipped models (E2eBench).
+if (args.Length == 0 || args[0] is not ("kernels" or "e2e"))
 {
-    Console.Error.WriteLine("usage: add-perf kernels --json FILE [--md FILE] [--repeats N] [--filter TEXT] [--quick]");
+    Console.Error.WriteLine("usage: add-perf kernels --json FILE [--md FILE] [--repeats N] [--filter TEXT] [--quick]\n       add-perf e2e --json FILE [--md FILE] [--repeats N] [--student DIR] [--teacher DIR]");
     return 2;
 }
+bool e2e = args[0] == "e2e";
+string root = Add.Engine.RepoPaths.FindRoot() ?? ".";
+string student = Path.Combine(root, "models", "add-emoji-32"), teacher = Path.Combine(root, "models", "emoji-32-teacher");
 string? json = null, md = null, filter = null;
 int repeats = 15;
 bool quick = false;
@@ -26,6 +31,8 @@ for (int i = 1; i < args.Length; i++)
         case "--filter": filter = args[++i]; break;
         case "--repeats": repeats = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--quick": quick = true; break;
+        case "--student": student = args[++i]; break;
+        case "--teacher": teacher = args[++i]; break;
         default:
             Console.Error.WriteLine($"unknown option {args[i]}");
             return 2;
@@ -36,7 +43,23 @@ if (json is null)
     Console.Error.WriteLine("--json FILE is required");
     return 2;
 }
-md ??= quick ? null : Path.Combine("perf", "RESULTS.md");
+md ??= quick ? null : Path.Combine(root, "perf", "RESULTS.md");
+
+if (e2e)
+{
+    using var noGradE2e = TorchSharp.torch.no_grad();
+    var (e2eRows, notes) = E2eBench.Run(student, teacher, repeats, Console.Out);
+    var e2eMachine = Machine.Describe();
+    Report.WriteJson(json, e2eMachine, e2eRows);
+    Console.WriteLine($"wrote {json}");
+    Console.WriteLine(notes);
+    if (md is not null)
+    {
+        Report.WriteE2eMarkdown(md, e2eMachine, e2eRows, repeats, notes);
+        Console.WriteLine($"wrote {md}");
+    }
+    return 0;
+}
 
 var options = quick ? new BenchOptions(Repeats: 1, WarmupCalls: 1, TargetSampleMs: 0, TierUpRounds: 0) : new BenchOptions(Repeats: repeats, WarmupCalls: 5, TargetSampleMs: 2.0, TierUpRounds: 2);
 var rows = KernelRows.All().Where(r => filter is null || r.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)).ToList();

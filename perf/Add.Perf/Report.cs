@@ -53,7 +53,7 @@ public static class Report
     public static void WriteMarkdown(string path, string machine, IReadOnlyList<BenchResult> results, BenchOptions options)
     {
         var sb = new StringBuilder();
-        sb.AppendLine("# CPU kernels against libtorch");
+        sb.AppendLine("## CPU kernels against libtorch");
         sb.AppendLine();
         sb.AppendLine("Written by `dotnet run -c Release --project perf/Add.Perf -- kernels --json FILE`: each row times our CPU SIMD kernel");
         sb.AppendLine("(src/Add.Kernels/Cpu) and the matching TorchSharp op on the same inputs at a shape the shipped UNet, VAE decoder or");
@@ -66,7 +66,40 @@ public static class Report
         sb.AppendLine("|---|---|---:|---:|---:|---:|");
         foreach (var r in results)
             sb.AppendLine($"| {r.Name} | {r.Shape} | {r.OursMs:F4} | {r.TorchMs:F4} | {r.Ratio:F2} | {r.OursGflops:F1} |");
-        File.WriteAllText(path, sb.ToString());
+        WriteSection(path, "kernels", sb.ToString());
+    }
+
+    public static void WriteE2eMarkdown(string path, string machine, IReadOnlyList<BenchResult> results, int repeats, string notes)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("## End to end: engine (CPU SIMD) against the TorchSharp reference");
+        sb.AppendLine();
+        sb.AppendLine("Written by `dotnet run -c Release --project perf/Add.Perf -- e2e --json FILE`: whole generations on the shipped models");
+        sb.AppendLine("(tokenize, text encoder, UNet steps, sampler, VAE decode, RGB conversion), the engine and TorchSharp alternating in one");
+        sb.AppendLine($"process, after warm-up; median of {repeats} runs (teacher row: fewer). Load: median of 4 loads after a first one.");
+        sb.AppendLine("ratio = ours / torch (below 1: ours is faster; for the batch-16 row the throughput ratio is its inverse).");
+        sb.AppendLine();
+        sb.AppendLine($"Machine: {machine}");
+        sb.AppendLine();
+        sb.AppendLine("| run | measure | ours ms | torch ms | ratio |");
+        sb.AppendLine("|---|---|---:|---:|---:|");
+        foreach (var r in results)
+            sb.AppendLine($"| {r.Name} | {r.Shape} | {r.OursMs:F2} | {r.TorchMs:F2} | {r.Ratio:F2} |");
+        sb.AppendLine();
+        sb.AppendLine(notes);
+        WriteSection(path, "e2e", sb.ToString());
+    }
+
+    /// <summary>Replaces the section between <c>&lt;!-- NAME:begin --&gt;</c> and <c>&lt;!-- NAME:end --&gt;</c> (appends it when absent),
+    /// so the kernel and end-to-end benchmarks share perf/RESULTS.md without overwriting each other.</summary>
+    public static void WriteSection(string path, string name, string content)
+    {
+        string begin = $"<!-- {name}:begin -->", end = $"<!-- {name}:end -->";
+        var text = File.Exists(path) ? File.ReadAllText(path) : "# Benchmarks\n\n";
+        var block = $"{begin}\n{content}{end}\n";
+        int i = text.IndexOf(begin, StringComparison.Ordinal), j = text.IndexOf(end, StringComparison.Ordinal);
+        text = i >= 0 && j > i ? text[..i] + block + text[(j + end.Length)..].TrimStart('\n') : text.TrimEnd() + "\n\n" + block;
+        File.WriteAllText(path, text);
     }
 
     private static double Round(double value) => Math.Round(value, 5);

@@ -3,7 +3,7 @@ using Add.Engine.SafeTensors;
 
 namespace Add.Cli;
 
-/// <summary>`add info PATH`: what a safetensors file holds.</summary>
+/// <summary>`add info PATH`: a model folder's configs and tensors, or what one safetensors file holds.</summary>
 public static class InfoCommand
 {
     public static int Run(IReadOnlyList<string> args, TextWriter output)
@@ -16,12 +16,26 @@ public static class InfoCommand
         {
             var files = Directory.EnumerateFiles(path, "*.safetensors", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
             if (files.Count == 0) throw new UsageException($"info: {path} holds no .safetensors file");
+            foreach (var json in Directory.EnumerateFiles(path, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            {
+                if (Path.GetFileName(json) == "vocab.json") { output.WriteLine($"{json}: tokenizer vocabulary"); continue; }
+                output.WriteLine($"{json}:");
+                foreach (var line in File.ReadLines(json).Select(l => l.Trim()).Where(l => l.Length > 1))
+                    output.WriteLine($"  {line.TrimEnd(',')}");
+            }
             foreach (var f in files) Describe(f, output);
+            output.WriteLine($"total: {files.Sum(Parameters):N0} parameters in {files.Count} file(s)");
             return 0;
         }
         if (!File.Exists(path)) throw new UsageException($"info: {path} does not exist");
         Describe(path, output);
         return 0;
+    }
+
+    static long Parameters(string path)
+    {
+        using var file = SafeTensorsFile.Open(path);
+        return file.Tensors.Sum(t => t.ElementCount);
     }
 
     static void Describe(string path, TextWriter output)

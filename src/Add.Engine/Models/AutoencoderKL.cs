@@ -1,0 +1,190 @@
+using Add.Engine.Backends;
+using Add.Engine.Configs;
+
+namespace Add.Engine.Models;
+
+/// <summary>
+/// The VAE's mid-block attention (diffusers Attention with a group norm, one head of C channels, biased projections):
+/// y = x + toImage(to_out(attention(q, k, v of toTokens(group_norm(x))))).
+/// </summary>
+public sealed class SpatialSelfAttention
+{
+    private readonly Runtime _rt;
+    private readonly GroupNorm _norm;
+    private readonly Attention _attention;
+    private readonly int _channels;
+
+    public SpatialSelfAttention(Runtime rt, Weights w, string prefix, int channels, int groups)
+    {
+        _rt = rt;
+        _channels = channels;
+        _norm = GroupNorm.Load(w, prefix + ".group_norm", channels, groups, 1e-6);
+        _attention = new Attention(rt, w, prefix, channels, channels, heads: 1, bias: true, causal: false, Attention.Diffusers);
+    }
+
+    /// <summary>x [N, C, H, W] → y [N, C, H, W].</summary>
+    public void Forward(TensorView x, TensorView y, int n, int h, int w)
+    {
+        var (b, a) = (_rt.Backend, _rt.Arena);
+        int mark = a.Mark(), l = h * w;
+        var t0 = a.Take(x.Length);
+        var t1 = a.Take(x.Length);
+        _norm.Forward(b, x, t0, n, l, silu: false);
+        b.Transpose(t0, TensorView.Empty, t1, n, _channels, l);   // [N, C, L] → [N, L, C]
+        _attention.Forward(t1, t1, t0, TensorView.Empty, n, l, l);
+        b.Transpose(t0, x, y, n, l, _channels);                   // [N, L, C] → [N, C, L], + x
+        a.Release(mark);
+    }
+}
+
+/// <summary>
+/// diffusers AutoencoderKL as the engine uses it. Decode: latents z (scaled by scaling_factor, as the UNet sees them)
+/// → post_quant_conv with 1/scaling_factor folded into its weights → decoder (conv_in, mid block, up blocks of
+/// layers+1 resnets and nearest-2× + conv, GroupNorm+SiLU, conv_out) → pixels in [-1, 1].
+/// Encode (init images): encoder (conv_in, down blocks with the asymmetric (0, 1, 0, 1) pad before each stride-2 conv,
+/// mid block, GroupNorm+SiLU, conv_out) → the mean half of quant_conv with scaling_factor folded in → z0 (the
+/// distribution's mean, as diffusers' img2img with <c>sample_mode="argmax"</c>).
+/// </summary>
+public sealed class AutoencoderKL
+{
+    private sealed record Block(ResnetBlock2D[] Resnets, Conv2d? Resample);
+    private sealed record Mid(ResnetBlock2D Resnet0, SpatialSelfAttention? Attention, ResnetBlock2D Resnet1);
+
+    private readonly Runtime _rt;
+    private readonly Conv2d _postQuantConv, _decConvIn, _decConvOut, _encConvIn, _encConvOut, _quantConvMean;
+    private readonly Mid _decMid, _encMid;
+    private readonly Block[] _decUp, _encDown;
+    private readonly GroupNorm _decNormOut, _encNormOut;
+
+    public AutoencoderKLConfig Config { get; }
+
+    public AutoencoderKL(Runtime rt, Weights w, AutoencoderKLConfig c)
+    {
+        _rt = rt;
+        Config = c;
+        var ch = c.BlockOutChannels;
+        int g = c.NormNumGroups, lc = c.LatentChannels;
+        float sf = (float)c.ScalingFactor;
+        ResnetBlock2D Resnet(string p, int i, int o) => new(rt, w, p, i, o, g, 1e-6, null);
+        Mid LoadMid(string p, int channels) => new(Resnet(p + ".resnets.0", channels, channels),
+            c.MidBlockAddAttention ? new SpatialSelfAttention(rt, w, p + ".attentions.0", channels, g) : null, Resnet(p + ".resnets.1", channels, channels));
+
+        // decoder
+        var pq = w.Host("post_quant_conv.weight", lc, lc, 1, 1);
+        System.Numerics.Tensors.TensorPrimitives.Divide(pq, sf, pq);
+        _postQuantConv = new Conv2d(w.Upload(pq), w.Device("post_quant_conv.bias", lc), lc, lc, 1, 1, 0);
+        var rev = ch.Reverse().ToArray();
+        _decConvIn = Conv2d.Load(w, "decoder.conv_in", lc, rev[0], 3);
+        _decMid = LoadMid("decoder.mid_block", rev[0]);
+        _decUp = Enumerable.Range(0, rev.Length).Select(i => new Block(
+            Enumerable.Range(0, c.LayersPerBlock + 1).Select(j => Resnet($"decoder.up_blocks.{i}.resnets.{j}", j == 0 ? (i == 0 ? rev[0] : rev[i - 1]) : rev[i], rev[i])).ToArray(),
+            i < rev.Length - 1 ? Conv2d.Load(w, $"decoder.up_blocks.{i}.upsamplers.0.conv", rev[i], rev[i], 3) : null)).ToArray();
+        _decNormOut = GroupNorm.Load(w, "decoder.conv_norm_out", rev[^1], g, 1e-6);
+        _decConvOut = Conv2d.Load(w, "decoder.conv_out", rev[^1], c.OutChannels, 3);
+
+        // encoder
+        _encConvIn = Conv2d.Load(w, "encoder.conv_in", c.InChannels, ch[0], 3);
+        _encDown = Enumerable.Range(0, ch.Length).Select(i => new Block(
+            Enumerable.Range(0, c.LayersPerBlock).Select(j => Resnet($"encoder.down_blocks.{i}.resnets.{j}", j == 0 ? (i == 0 ? ch[0] : ch[i - 1]) : ch[i], ch[i])).ToArray(),
+            i < ch.Length - 1 ? Conv2d.Load(w, $"encoder.down_blocks.{i}.downsamplers.0.conv", ch[i], ch[i], 3, stride: 2, padding: 0) : null)).ToArray();
+        _encMid = LoadMid("encoder.mid_block", ch[^1]);
+        _encNormOut = GroupNorm.Load(w, "encoder.conv_norm_out", ch[^1], g, 1e-6);
+        _encConvOut = Conv2d.Load(w, "encoder.conv_out", ch[^1], 2 * lc, 3);
+        var q = w.Host("quant_conv.weight", 2 * lc, 2 * lc, 1, 1);
+        var qb = w.Host("quant_conv.bias", 2 * lc);
+        var mean = q.AsSpan(0, lc * 2 * lc).ToArray();     // rows 0..lc-1: the mean half of the moments
+        var meanBias = qb.AsSpan(0, lc).ToArray();
+        System.Numerics.Tensors.TensorPrimitives.Multiply(mean, sf, mean);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(meanBias, sf, meanBias);
+        _quantConvMean = new Conv2d(w.Upload(mean), w.Upload(meanBias), 2 * lc, lc, 1, 1, 0);
+    }
+
+    private void MidForward(Mid mid, TensorView x, TensorView y, int n, int h, int w)
+    {
+        var a = _rt.Arena;
+        int mark = a.Mark();
+        var t0 = a.Take(x.Length);
+        mid.Resnet0.Forward(x, t0, n, h, w, TensorView.Empty);
+        if (mid.Attention is { } attn)
+        {
+            var t1 = a.Take(x.Length);
+            attn.Forward(t0, t1, n, h, w);
+            t0 = t1;
+        }
+        mid.Resnet1.Forward(t0, y, n, h, w, TensorView.Empty);
+        a.Release(mark);
+    }
+
+    /// <summary>latents [N, C, h, w] (scaled) → pixels [N, 3, H, W] in about [-1, 1].</summary>
+    public void Decode(TensorView latents, TensorView pixels, int n)
+    {
+        var (b, a) = (_rt.Backend, _rt.Arena);
+        var ch = Config.BlockOutChannels;
+        int mark = a.Mark(), h = Config.LatentSize, w = Config.LatentSize, channels = ch[^1];
+        var z = a.Take(latents.Length);
+        _postQuantConv.Forward(b, latents, z, n, h, w);
+        var x = a.Take((long)n * channels * h * w);
+        _decConvIn.Forward(b, z, x, n, h, w);
+        var y = a.Take(x.Length);
+        MidForward(_decMid, x, y, n, h, w);
+        x = y;
+        foreach (var block in _decUp)
+        {
+            foreach (var r in block.Resnets)
+            {
+                y = a.Take((long)n * r.Out * h * w);
+                r.Forward(x, y, n, h, w, TensorView.Empty);
+                (x, channels) = (y, r.Out);
+            }
+            if (block.Resample is { } conv)
+            {
+                var big = a.Take(x.Length * 4);
+                b.Upsample2x(x, big, n, channels, h, w);
+                (h, w) = (h * 2, w * 2);
+                y = a.Take(big.Length);
+                conv.Forward(b, big, y, n, h, w);
+                x = y;
+            }
+        }
+        var normed = a.Take(x.Length);
+        _decNormOut.Forward(b, x, normed, n, h * w, silu: true);
+        _decConvOut.Forward(b, normed, pixels, n, h, w);
+        a.Release(mark);
+    }
+
+    /// <summary>pixels [N, 3, H, W] in [-1, 1] → latents z0 [N, C, h, w] (mean, scaled by scaling_factor).</summary>
+    public void Encode(TensorView pixels, TensorView latents, int n)
+    {
+        var (b, a) = (_rt.Backend, _rt.Arena);
+        var ch = Config.BlockOutChannels;
+        int mark = a.Mark(), h = Config.SampleSize, w = Config.SampleSize, channels = ch[0];
+        var x = a.Take((long)n * channels * h * w);
+        _encConvIn.Forward(b, pixels, x, n, h, w);
+        foreach (var block in _encDown)
+        {
+            foreach (var r in block.Resnets)
+            {
+                var y = a.Take((long)n * r.Out * h * w);
+                r.Forward(x, y, n, h, w, TensorView.Empty);
+                (x, channels) = (y, r.Out);
+            }
+            if (block.Resample is { } conv)
+            {
+                var padded = a.Take((long)n * channels * (h + 1) * (w + 1));
+                b.ZeroPad(x, padded, n * channels, h, w, 1, 1);
+                int ho = (h + 1 - 3) / 2 + 1, wo = (w + 1 - 3) / 2 + 1;
+                var y = a.Take((long)n * channels * ho * wo);
+                conv.Forward(b, padded, y, n, h + 1, w + 1);
+                (x, h, w) = (y, ho, wo);
+            }
+        }
+        var m = a.Take(x.Length);
+        MidForward(_encMid, x, m, n, h, w);
+        var normed = a.Take(x.Length);
+        _encNormOut.Forward(b, m, normed, n, h * w, silu: true);
+        var moments = a.Take((long)n * 2 * Config.LatentChannels * h * w);
+        _encConvOut.Forward(b, normed, moments, n, h, w);
+        _quantConvMean.Forward(b, moments, latents, n, h, w);
+        a.Release(mark);
+    }
+}

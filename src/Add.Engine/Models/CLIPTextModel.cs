@@ -1,0 +1,79 @@
+using Add.Engine.Backends;
+using Add.Engine.Configs;
+
+namespace Add.Engine.Models;
+
+/// <summary>
+/// transformers CLIPTextModel: hidden = token_embedding[ids] + position_embedding[0..L); per layer (pre-norm)
+/// s += self_attn(layer_norm1(s)) (causal), s += fc2(gelu(fc1(layer_norm2(s)))); out = final_layer_norm(s).
+/// The embedding gather runs on the host (a table lookup of L·D floats per prompt) and is uploaded; everything after
+/// it is our kernels.
+/// </summary>
+public sealed class CLIPTextModel
+{
+    private sealed record Layer(LayerNorm Norm1, Attention SelfAttn, LayerNorm Norm2, Linear Fc1, Linear Fc2);
+
+    private readonly Runtime _rt;
+    private readonly float[] _tokenEmbedding, _positionEmbedding;   // [V, D], [P, D] on the host
+    private readonly Layer[] _layers;
+    private readonly LayerNorm _finalNorm;
+    private float[] _hostHidden = [];
+
+    public CLIPTextConfig Config { get; }
+
+    public CLIPTextModel(Runtime rt, Weights w, CLIPTextConfig c)
+    {
+        if (c.HiddenAct != "gelu")
+            throw new InvalidDataException($"text_encoder/config.json: hidden_act '{c.HiddenAct}' is not supported by the engine (only 'gelu')");
+        _rt = rt;
+        Config = c;
+        int d = c.HiddenSize;
+        _tokenEmbedding = w.Host("text_model.embeddings.token_embedding.weight", c.VocabSize, d);
+        _positionEmbedding = w.Host("text_model.embeddings.position_embedding.weight", c.MaxPositionEmbeddings, d);
+        _layers = Enumerable.Range(0, c.NumHiddenLayers).Select(i =>
+        {
+            string p = $"text_model.encoder.layers.{i}";
+            return new Layer(
+                LayerNorm.Load(w, p + ".layer_norm1", d, c.LayerNormEps),
+                new Attention(rt, w, p + ".self_attn", d, d, c.NumAttentionHeads, bias: true, causal: true, Attention.Clip),
+                LayerNorm.Load(w, p + ".layer_norm2", d, c.LayerNormEps),
+                Linear.Load(w, p + ".mlp.fc1", d, c.IntermediateSize),
+                Linear.Load(w, p + ".mlp.fc2", c.IntermediateSize, d));
+        }).ToArray();
+        _finalNorm = LayerNorm.Load(w, "text_model.final_layer_norm", d, c.LayerNormEps);
+    }
+
+    /// <summary>ids [N, L] (L ≤ max_position_embeddings) → last hidden state [N, L, D].</summary>
+    public void Forward(ReadOnlySpan<int> ids, TensorView output, int n, int length)
+    {
+        var (b, a) = (_rt.Backend, _rt.Arena);
+        int d = Config.HiddenSize, m = n * length;
+        if (length > Config.MaxPositionEmbeddings)
+            throw new ArgumentException($"{length} tokens exceed max_position_embeddings {Config.MaxPositionEmbeddings}");
+        if (_hostHidden.Length < m * d) _hostHidden = new float[m * d];
+        var host = _hostHidden.AsSpan(0, m * d);
+        for (int i = 0; i < m; i++)
+        {
+            int id = ids[i], pos = i % length;
+            if ((uint)id >= (uint)Config.VocabSize) throw new ArgumentOutOfRangeException(nameof(ids), id, $"token id outside the vocabulary of {Config.VocabSize}");
+            var row = host.Slice(i * d, d);
+            System.Numerics.Tensors.TensorPrimitives.Add(_tokenEmbedding.AsSpan(id * d, d), _positionEmbedding.AsSpan(pos * d, d), row);
+        }
+        int mark = a.Mark();
+        var s = a.Take((long)m * d);
+        var normed = a.Take((long)m * d);
+        var hidden = a.Take((long)m * Config.IntermediateSize);
+        b.Upload(host, s);
+        foreach (var layer in _layers)
+        {
+            layer.Norm1.Forward(b, s, normed, m);
+            layer.SelfAttn.Forward(normed, normed, s, s, n, length, length);
+            layer.Norm2.Forward(b, s, normed, m);
+            layer.Fc1.Forward(b, normed, hidden, m);
+            b.Gelu(hidden, hidden);
+            layer.Fc2.Forward(b, hidden, s, m, residual: s);
+        }
+        _finalNorm.Forward(b, s, output, m);
+        a.Release(mark);
+    }
+}

@@ -1,0 +1,64 @@
+using Add.Engine.Backends;
+using KConv = Add.Kernels.Ilgpu.Conv2d;
+
+namespace Add.Engine.Models;
+
+/// <summary>What every model part runs on: the backend and the activation arena of the pipeline that owns it.</summary>
+public sealed record Runtime(Backend Backend, Arena Arena);
+
+/// <summary>torch.nn.Linear: y [M, out] = x [M, in]·Wᵀ + b (+ residual). Keys PREFIX.weight [out, in], PREFIX.bias [out].</summary>
+public sealed class Linear(TensorView weight, TensorView bias, int inFeatures, int outFeatures)
+{
+    public int In { get; } = inFeatures;
+    public int Out { get; } = outFeatures;
+
+    public static Linear Load(Weights w, string prefix, int inFeatures, int outFeatures, bool bias = true) =>
+        new(w.Device(prefix + ".weight", outFeatures, inFeatures), bias ? w.Device(prefix + ".bias", outFeatures) : TensorView.Empty, inFeatures, outFeatures);
+
+    /// <summary>x [M, In] → y [M, Out]; residual [M, Out] or Empty (may be y).</summary>
+    public void Forward(Backend b, TensorView x, TensorView y, int m, TensorView residual = default) =>
+        b.Linear(x, weight, bias, residual, y, m, Out, In);
+}
+
+/// <summary>torch.nn.Conv2d (dilation 1, groups 1). Keys PREFIX.weight [Co, Ci, k, k], PREFIX.bias [Co].</summary>
+public sealed class Conv2d(TensorView weight, TensorView bias, int inChannels, int outChannels, int kernel, int stride, int padding)
+{
+    public int In { get; } = inChannels;
+    public int Out { get; } = outChannels;
+    public int Stride { get; } = stride;
+
+    public static Conv2d Load(Weights w, string prefix, int inChannels, int outChannels, int kernel, int stride = 1, int padding = -1) =>
+        new(w.Device(prefix + ".weight", outChannels, inChannels, kernel, kernel), w.Device(prefix + ".bias", outChannels),
+            inChannels, outChannels, kernel, stride, padding < 0 ? kernel / 2 : padding);
+
+    public KConv.Shape Shape(int n, int h, int w) => new(n, In, h, w, Out, kernel, kernel, Stride, padding, hasBias: true);
+
+    /// <summary>x [N, In, H, W] → y [N, Out, Ho, Wo]; residual of y's shape or Empty.</summary>
+    public void Forward(Backend b, TensorView x, TensorView y, int n, int h, int w, TensorView residual = default) =>
+        b.Conv2d(x, weight, bias, residual, y, Shape(n, h, w));
+}
+
+/// <summary>torch.nn.GroupNorm. Keys PREFIX.weight [C], PREFIX.bias [C].</summary>
+public sealed class GroupNorm(TensorView gamma, TensorView beta, int channels, int groups, float epsilon)
+{
+    public static GroupNorm Load(Weights w, string prefix, int channels, int groups, double epsilon)
+    {
+        if (groups <= 0 || channels % groups != 0)
+            throw new InvalidDataException($"{w.FileName}: {prefix} has {channels} channels, not a multiple of {groups} groups");
+        return new(w.Device(prefix + ".weight", channels), w.Device(prefix + ".bias", channels), channels, groups, (float)epsilon);
+    }
+
+    /// <summary>x [N, C, S] → y [N, C, S], then SiLU when <paramref name="silu"/> (fused).</summary>
+    public void Forward(Backend b, TensorView x, TensorView y, int n, int spatial, bool silu) =>
+        b.GroupNorm(x, gamma, beta, y, n, channels, spatial, groups, epsilon, silu);
+}
+
+/// <summary>torch.nn.LayerNorm over the last dim. Keys PREFIX.weight [D], PREFIX.bias [D].</summary>
+public sealed class LayerNorm(TensorView gamma, TensorView beta, int dim, float epsilon)
+{
+    public static LayerNorm Load(Weights w, string prefix, int dim, double epsilon = 1e-5) =>
+        new(w.Device(prefix + ".weight", dim), w.Device(prefix + ".bias", dim), dim, (float)epsilon);
+
+    /// <summary>x [M, D] → y [M, D].</summary>
+    public void Forward(Backend b, TensorView x, TensorView y, int m) => b.LayerNorm(x, gamma, beta, y, m, dim, epsilon);
+}

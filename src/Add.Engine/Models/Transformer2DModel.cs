@@ -1,0 +1,88 @@
+using Add.Engine.Backends;
+
+namespace Add.Engine.Models;
+
+/// <summary>
+/// diffusers BasicTransformerBlock (pre-norm): s += attn1(norm1(s)); s += attn2(norm2(s), context); s += ff(norm3(s)),
+/// ff = Linear(GEGLU(Linear(x))) with GEGLU(h) = h[:, :F]·gelu(h[:, F:]) fused into one kernel.
+/// </summary>
+public sealed class BasicTransformerBlock
+{
+    private readonly Runtime _rt;
+    private readonly LayerNorm _norm1, _norm2, _norm3;
+    private readonly Attention _attn1, _attn2;
+    private readonly Linear _ffIn, _ffOut;
+    private readonly int _dim;
+
+    public BasicTransformerBlock(Runtime rt, Weights w, string prefix, int dim, int heads, int contextDim)
+    {
+        _rt = rt;
+        _dim = dim;
+        _norm1 = LayerNorm.Load(w, prefix + ".norm1", dim);
+        _attn1 = new Attention(rt, w, prefix + ".attn1", dim, dim, heads, bias: false, causal: false, Attention.Diffusers);
+        _norm2 = LayerNorm.Load(w, prefix + ".norm2", dim);
+        _attn2 = new Attention(rt, w, prefix + ".attn2", dim, contextDim, heads, bias: false, causal: false, Attention.Diffusers);
+        _norm3 = LayerNorm.Load(w, prefix + ".norm3", dim);
+        _ffIn = Linear.Load(w, prefix + ".ff.net.0.proj", dim, dim * 8);   // GEGLU: 2 × inner (inner = 4·dim)
+        _ffOut = Linear.Load(w, prefix + ".ff.net.2", dim * 4, dim);
+    }
+
+    /// <summary>s [N, L, C] updated in place; context [N, Lk, Cctx].</summary>
+    public void Forward(TensorView s, TensorView context, int n, int length, int contextLength)
+    {
+        var (b, a) = (_rt.Backend, _rt.Arena);
+        int mark = a.Mark(), m = n * length;
+        var normed = a.Take((long)m * _dim);
+        _norm1.Forward(b, s, normed, m);
+        _attn1.Forward(normed, normed, s, s, n, length, length);
+        _norm2.Forward(b, s, normed, m);
+        _attn2.Forward(normed, context, s, s, n, length, contextLength);
+        _norm3.Forward(b, s, normed, m);
+        var h = a.Take((long)m * _dim * 8);
+        var g = a.Take((long)m * _dim * 4);
+        _ffIn.Forward(b, normed, h, m);
+        b.Geglu(h, g, m, _dim * 4);
+        _ffOut.Forward(b, g, s, m, residual: s);
+        a.Release(mark);
+    }
+}
+
+/// <summary>
+/// diffusers Transformer2DModel with linear projections: y = x + toImage(proj_out(blocks(proj_in(toTokens(norm(x)))))),
+/// where toTokens/toImage are the [N, C, HW] ↔ [N, HW, C] transposes (the last one adds the residual x).
+/// </summary>
+public sealed class Transformer2DModel
+{
+    private readonly Runtime _rt;
+    private readonly GroupNorm _norm;
+    private readonly Linear _projIn, _projOut;
+    private readonly BasicTransformerBlock[] _blocks;
+    private readonly int _channels;
+
+    public Transformer2DModel(Runtime rt, Weights w, string prefix, int channels, int heads, int contextDim, int groups, int layers)
+    {
+        _rt = rt;
+        _channels = channels;
+        _norm = GroupNorm.Load(w, prefix + ".norm", channels, groups, 1e-6);
+        _projIn = Linear.Load(w, prefix + ".proj_in", channels, channels);
+        _blocks = Enumerable.Range(0, layers).Select(i => new BasicTransformerBlock(rt, w, $"{prefix}.transformer_blocks.{i}", channels, heads, contextDim)).ToArray();
+        _projOut = Linear.Load(w, prefix + ".proj_out", channels, channels);
+    }
+
+    /// <summary>x [N, C, H, W] → y [N, C, H, W]; context [N, Lk, Cctx].</summary>
+    public void Forward(TensorView x, TensorView y, TensorView context, int n, int h, int w, int contextLength)
+    {
+        var (b, a) = (_rt.Backend, _rt.Arena);
+        int mark = a.Mark(), l = h * w, c = _channels;
+        long size = (long)n * c * l;
+        var t0 = a.Take(size);
+        var t1 = a.Take(size);
+        _norm.Forward(b, x, t0, n, l, silu: false);
+        b.Transpose(t0, TensorView.Empty, t1, n, c, l);       // [N, C, L] → [N, L, C]
+        _projIn.Forward(b, t1, t0, n * l);                    // s = t0
+        foreach (var block in _blocks) block.Forward(t0, context, n, l, contextLength);
+        _projOut.Forward(b, t0, t1, n * l);
+        b.Transpose(t1, x, y, n, l, c);                       // [N, L, C] → [N, C, L], + x
+        a.Release(mark);
+    }
+}

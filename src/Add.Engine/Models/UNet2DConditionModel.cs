@@ -1,0 +1,171 @@
+using Add.Engine.Backends;
+using Add.Engine.Configs;
+using Add.Kernels.Ilgpu;
+
+namespace Add.Engine.Models;
+
+/// <summary>
+/// diffusers UNet2DConditionModel (the layout of DESIGN.md §4): ε̂ = unet(x_t, t, context).
+/// time: sinusoidal(t) → linear_1 → SiLU → linear_2 → SiLU (computed once; every ResnetBlock's time_emb_proj reads it);
+/// down blocks (resnet [+ transformer]) × layers [+ stride-2 conv], each output kept as a skip; mid block
+/// (resnet, transformer, resnet); up blocks (cat(x, skip) → resnet [+ transformer]) × (layers + 1) [+ nearest 2× + conv];
+/// GroupNorm+SiLU → conv_out. All skips live on the arena until the forward ends.
+/// </summary>
+public sealed class UNet2DConditionModel
+{
+    private sealed record DownBlock(ResnetBlock2D[] Resnets, Transformer2DModel[]? Attentions, Conv2d? Downsampler);
+    private sealed record UpBlock(ResnetBlock2D[] Resnets, Transformer2DModel[]? Attentions, Conv2d? Upsampler);
+
+    private readonly Runtime _rt;
+    private readonly Conv2d _convIn, _convOut;
+    private readonly Linear _time1, _time2;
+    private readonly DownBlock[] _down;
+    private readonly ResnetBlock2D _midResnet0, _midResnet1;
+    private readonly Transformer2DModel _midAttention;
+    private readonly UpBlock[] _up;
+    private readonly GroupNorm _normOut;
+    private readonly Stack<(TensorView View, int Channels)> _skips = new();
+
+    public UNet2DConditionConfig Config { get; }
+
+    public UNet2DConditionModel(Runtime rt, Weights w, UNet2DConditionConfig c)
+    {
+        _rt = rt;
+        Config = c;
+        var ch = c.BlockOutChannels;
+        int n = ch.Length, temb = c.TimeEmbedDim;
+        ResnetBlock2D Resnet(string p, int i, int o) => new(rt, w, p, i, o, c.NormNumGroups, c.NormEps, temb);
+        Transformer2DModel Transformer(string p, int channels) =>
+            new(rt, w, p, channels, c.AttentionHeadDim, c.CrossAttentionDim, c.NormNumGroups, c.TransformerLayersPerBlock);
+
+        _convIn = Conv2d.Load(w, "conv_in", c.InChannels, ch[0], 3);
+        _time1 = Linear.Load(w, "time_embedding.linear_1", ch[0], temb);
+        _time2 = Linear.Load(w, "time_embedding.linear_2", temb, temb);
+        _down = new DownBlock[n];
+        for (int i = 0; i < n; i++)
+        {
+            string p = $"down_blocks.{i}";
+            int input = i == 0 ? ch[0] : ch[i - 1];
+            bool cross = c.DownBlockTypes[i] == "CrossAttnDownBlock2D";
+            _down[i] = new DownBlock(
+                Enumerable.Range(0, c.LayersPerBlock).Select(j => Resnet($"{p}.resnets.{j}", j == 0 ? input : ch[i], ch[i])).ToArray(),
+                cross ? Enumerable.Range(0, c.LayersPerBlock).Select(j => Transformer($"{p}.attentions.{j}", ch[i])).ToArray() : null,
+                i < n - 1 ? Conv2d.Load(w, $"{p}.downsamplers.0.conv", ch[i], ch[i], 3, stride: 2, padding: 1) : null);
+        }
+        _midResnet0 = Resnet("mid_block.resnets.0", ch[^1], ch[^1]);
+        _midAttention = Transformer("mid_block.attentions.0", ch[^1]);
+        _midResnet1 = Resnet("mid_block.resnets.1", ch[^1], ch[^1]);
+        var rev = ch.Reverse().ToArray();
+        _up = new UpBlock[n];
+        for (int i = 0; i < n; i++)
+        {
+            string p = $"up_blocks.{i}";
+            int prev = i == 0 ? rev[0] : rev[i - 1], skipIn = rev[Math.Min(i + 1, n - 1)];
+            bool cross = c.UpBlockTypes[i] == "CrossAttnUpBlock2D";
+            int layers = c.LayersPerBlock + 1;
+            _up[i] = new UpBlock(
+                Enumerable.Range(0, layers).Select(j => Resnet($"{p}.resnets.{j}", (j == 0 ? prev : rev[i]) + (j == layers - 1 ? skipIn : rev[i]), rev[i])).ToArray(),
+                cross ? Enumerable.Range(0, layers).Select(j => Transformer($"{p}.attentions.{j}", rev[i])).ToArray() : null,
+                i < n - 1 ? Conv2d.Load(w, $"{p}.upsamplers.0.conv", rev[i], rev[i], 3) : null);
+        }
+        _normOut = GroupNorm.Load(w, "conv_norm_out", ch[0], c.NormNumGroups, c.NormEps);
+        _convOut = Conv2d.Load(w, "conv_out", ch[0], c.OutChannels, 3);
+    }
+
+    /// <summary>
+    /// ε̂ [N, Cout, H, W] = unet(sample [N, Cin, H, W], timesteps [N] (as floats), context [N, Lk, Cctx]).
+    /// </summary>
+    public void Forward(TensorView sample, TensorView timesteps, TensorView context, TensorView output, int n, int contextLength)
+    {
+        var (b, a) = (_rt.Backend, _rt.Arena);
+        var c = Config;
+        var ch = c.BlockOutChannels;
+        int mark = a.Mark(), h = c.SampleSize, w = c.SampleSize, temb = c.TimeEmbedDim;
+
+        // time embedding: [N] → [N, C0] → [N, T] → silu → [N, T] → silu
+        var sinusoid = a.Take((long)n * ch[0]);
+        b.TimestepEmbedding(timesteps, sinusoid, new Elementwise.TimestepShape(ch[0], c.FlipSinToCos, c.FreqShift));
+        var t1 = a.Take((long)n * temb);
+        var tembSilu = a.Take((long)n * temb);
+        _time1.Forward(b, sinusoid, t1, n);
+        b.Silu(t1, t1);
+        _time2.Forward(b, t1, tembSilu, n);
+        b.Silu(tembSilu, tembSilu);
+
+        var x = a.Take((long)n * ch[0] * h * w);
+        _convIn.Forward(b, sample, x, n, h, w);
+        var skips = _skips;   // reused: no allocation per step
+        skips.Clear();
+        skips.Push((x, ch[0]));
+        int channels = ch[0];
+        foreach (var block in _down)
+        {
+            for (int j = 0; j < block.Resnets.Length; j++)
+            {
+                var r = block.Resnets[j];
+                var y = a.Take((long)n * r.Out * h * w);
+                r.Forward(x, y, n, h, w, tembSilu);
+                x = y;
+                channels = r.Out;
+                if (block.Attentions is { } attn)
+                {
+                    y = a.Take(x.Length);
+                    attn[j].Forward(x, y, context, n, h, w, contextLength);
+                    x = y;
+                }
+                skips.Push((x, channels));
+            }
+            if (block.Downsampler is { } down)
+            {
+                int ho = (h + 1) / 2, wo = (w + 1) / 2;
+                var y = a.Take((long)n * channels * ho * wo);
+                down.Forward(b, x, y, n, h, w);
+                (x, h, w) = (y, ho, wo);
+                skips.Push((x, channels));
+            }
+        }
+
+        var m0 = a.Take(x.Length);
+        _midResnet0.Forward(x, m0, n, h, w, tembSilu);
+        var m1 = a.Take(x.Length);
+        _midAttention.Forward(m0, m1, context, n, h, w, contextLength);
+        var m2 = a.Take(x.Length);
+        _midResnet1.Forward(m1, m2, n, h, w, tembSilu);
+        x = m2;
+
+        foreach (var block in _up)
+        {
+            for (int j = 0; j < block.Resnets.Length; j++)
+            {
+                var r = block.Resnets[j];
+                var (skip, skipChannels) = skips.Pop();
+                var cat = a.Take((long)n * (channels + skipChannels) * h * w);
+                b.ConcatChannels(x, skip, cat, n, channels, skipChannels, h, w);
+                var y = a.Take((long)n * r.Out * h * w);
+                r.Forward(cat, y, n, h, w, tembSilu);
+                x = y;
+                channels = r.Out;
+                if (block.Attentions is { } attn)
+                {
+                    y = a.Take(x.Length);
+                    attn[j].Forward(x, y, context, n, h, w, contextLength);
+                    x = y;
+                }
+            }
+            if (block.Upsampler is { } up)
+            {
+                var big = a.Take(x.Length * 4);
+                b.Upsample2x(x, big, n, channels, h, w);
+                (h, w) = (h * 2, w * 2);
+                var y = a.Take(big.Length);
+                up.Forward(b, big, y, n, h, w);
+                x = y;
+            }
+        }
+
+        var normed = a.Take(x.Length);
+        _normOut.Forward(b, x, normed, n, h * w, silu: true);
+        _convOut.Forward(b, normed, output, n, h, w);
+        a.Release(mark);
+    }
+}

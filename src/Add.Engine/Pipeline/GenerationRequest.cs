@@ -1,0 +1,32 @@
+using Add.Engine.Imaging;
+using Add.Engine.Sampling;
+
+namespace Add.Engine.Pipeline;
+
+/// <summary>
+/// One call of <see cref="DiffusionPipeline.Generate"/>: one image per prompt (the batch), from noise or from an init
+/// image. Null fields take the model's defaults: a student runs 1 step with its re-noising sampler and no guidance;
+/// a teacher runs 50 DDIM steps with guidance 4.
+/// </summary>
+public sealed record GenerationRequest
+{
+    public required IReadOnlyList<string> Prompts { get; init; }
+
+    /// <summary>Student: 1..(number of student timesteps, 4 here); teacher: 1..num_train_timesteps.</summary>
+    public int? Steps { get; init; }
+
+    /// <summary>Image i uses noise stream <c>Seed + i</c> (<see cref="GaussianNoise"/>).</summary>
+    public long Seed { get; init; }
+
+    /// <summary>Classifier-free guidance scale w (ε̂ = ε̂u + w·(ε̂c − ε̂u)); ≤ 1 turns it off.</summary>
+    public double? Guidance { get; init; }
+
+    /// <summary>Sampler; defaults to <see cref="SamplerKind.StudentRenoise"/> (student) or <see cref="SamplerKind.Ddim"/> (teacher).</summary>
+    public SamplerKind? Sampler { get; init; }
+
+    /// <summary>Optional init image (img2img): the model's image size, or an integer multiple of it (area-downsampled).</summary>
+    public RgbImage? InitImage { get; init; }
+
+    /// <summary>With an init image: how much of the schedule to run, in (0, 1]; steps × strength must be at least 1.</summary>
+    public double Strength { get; init; } = 1.0;
+}
