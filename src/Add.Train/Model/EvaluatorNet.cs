@@ -16,7 +16,7 @@ public sealed record EvaluatorConfig : ConfigBase
     [JsonPropertyName("norm_num_groups")] public int NormNumGroups { get; init; } = 8;
     [JsonPropertyName("num_labels")] public int NumLabels { get; init; } = 99;
 
-    public int FeatureDim => Channels[^1];
+    [System.Text.Json.Serialization.JsonIgnore] public int FeatureDim => Channels[^1];
 
     public override void Validate()
     {

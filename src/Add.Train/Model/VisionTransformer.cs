@@ -22,7 +22,7 @@ public sealed record ViTConfig : ConfigBase
     [JsonPropertyName("num_labels")] public int NumLabels { get; init; } = 99;
     [JsonPropertyName("layer_norm_eps")] public double LayerNormEps { get; init; } = 1e-6;
 
-    public int NumPatches => (ImageSize / PatchSize) * (ImageSize / PatchSize);
+    [System.Text.Json.Serialization.JsonIgnore] public int NumPatches => (ImageSize / PatchSize) * (ImageSize / PatchSize);
 
     public override void Validate()
     {
