@@ -6,7 +6,7 @@ namespace Add.Train;
 /// <summary>`add-train`: the TorchSharp reference implementation's front door.</summary>
 public static class Program
 {
-    const string Usage = "usage: add-train <command> ...\n\ncommands:\n" + DataCommand.Usage + "\n" + Training.VaeTrainer.Usage + "\n" + Training.TeacherTrainer.Usage + "\n" + Training.TeacherCard.Usage + "\n" + Training.FeatureTrainer.Usage + "\n" + Training.AddTrainer.Usage + "\n" + Training.EvaluatorTrainer.Usage + "\n" + Evaluation.EvalCommand.Usage + "\n" + Validation.ValidateCommand.Usage;
+    const string Usage = "usage: add-train <command> ...\n\ncommands:\n" + DataCommand.Usage + "\n" + Training.VaeTrainer.Usage + "\n" + Training.TeacherTrainer.Usage + "\n" + Training.TeacherCard.Usage + "\n" + Training.FeatureTrainer.Usage + "\n" + Training.AddTrainer.Usage + "\n" + Training.EvaluatorTrainer.Usage + "\n" + Evaluation.EvalCommand.Usage + "\n" + Validation.ValidateCommand.Usage + "\n" + Evaluation.ReproduceCommand.Usage;
 
     public static int Main(string[] args)
     {
@@ -24,6 +24,7 @@ public static class Program
                 "evaluator" => Training.EvaluatorTrainer.Run(args[1..]),
                 "eval" => Evaluation.EvalCommand.Run(args[1..]),
                 "validate" => Validation.ValidateCommand.Run(args[1..]),
+                "reproduce" => Evaluation.ReproduceCommand.Run(args[1..]),
                 _ => throw new UsageException($"unknown command '{args[0]}' (try add-train --help)"),
             };
         }

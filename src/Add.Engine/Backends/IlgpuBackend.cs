@@ -31,33 +31,31 @@ public sealed class IlgpuBackend : Backend
     {
         _context = context;
         _accelerator = accelerator;
-        if (gpu)
-        {
-            var linear = new LinearIlgpu<GemmTile16>(accelerator);
-            var conv = new Conv2dIlgpu<GemmTile16>(accelerator);
-            var gn = new GroupNormIlgpu<Threads256>(accelerator);
-            var ln = new LayerNormIlgpu<Threads128>(accelerator);
-            _linear = (x, w, b, y, m, n, k) => linear.Launch(x, w, b, y, m, n, k);
-            _conv = (x, w, b, y, s) => conv.Launch(x, w, b, y, s);
-            _groupNorm = (x, g, b, y, n, c, h, w, groups, eps, silu) => gn.Launch(x, g, b, y, n, c, h, w, groups, eps, silu);
-            _layerNorm = (x, g, b, y, m, d, eps) => ln.Launch(x, g, b, y, m, d, eps);
-        }
-        else
-        {
-            var linear = new LinearIlgpu<GemmTile8>(accelerator);
-            var conv = new Conv2dIlgpu<GemmTile8>(accelerator);
-            var gn = new GroupNormIlgpu<Threads32>(accelerator);
-            var ln = new LayerNormIlgpu<Threads32>(accelerator);
-            _linear = (x, w, b, y, m, n, k) => linear.Launch(x, w, b, y, m, n, k);
-            _conv = (x, w, b, y, s) => conv.Launch(x, w, b, y, s);
-            _groupNorm = (x, g, b, y, n, c, h, w, groups, eps, silu) => gn.Launch(x, g, b, y, n, c, h, w, groups, eps, silu);
-            _layerNorm = (x, g, b, y, m, d, eps) => ln.Launch(x, g, b, y, m, d, eps);
-        }
+        if (gpu) Bind<GemmTile16, Threads256, Threads128>(accelerator, out _linear, out _conv, out _groupNorm, out _layerNorm);
+        else Bind<GemmTile8, Threads32, Threads32>(accelerator, out _linear, out _conv, out _groupNorm, out _layerNorm);
         _attention = new AttentionIlgpu<AttentionTileGpu>(accelerator);
         _elementwise = new ElementwiseIlgpu(accelerator);
         _layout = new LayoutIlgpu(accelerator);
         _sampler = new LatentSamplerIlgpu(accelerator);
         Name = $"{(gpu ? "cuda" : "ilgpu-cpu")} ({accelerator.Name})";
+    }
+
+    /// <summary>Loads the tiled kernels with the tile and group sizes of this accelerator kind.</summary>
+    private static void Bind<TTile, TGroupNorm, TLayerNorm>(Accelerator accelerator,
+        out Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> linear,
+        out Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2d.Shape> conv,
+        out Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, float, bool> groupNorm,
+        out Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> layerNorm)
+        where TTile : struct, IGemmTile where TGroupNorm : struct, IGroupSize where TLayerNorm : struct, IGroupSize
+    {
+        var l = new LinearIlgpu<TTile>(accelerator);
+        var c = new Conv2dIlgpu<TTile>(accelerator);
+        var gn = new GroupNormIlgpu<TGroupNorm>(accelerator);
+        var ln = new LayerNormIlgpu<TLayerNorm>(accelerator);
+        linear = (x, w, b, y, m, n, k) => l.Launch(x, w, b, y, m, n, k);
+        conv = (x, w, b, y, s) => c.Launch(x, w, b, y, s);
+        groupNorm = (x, g, b, y, n, ch, h, w, groups, eps, silu) => gn.Launch(x, g, b, y, n, ch, h, w, groups, eps, silu);
+        layerNorm = (x, g, b, y, m, d, eps) => ln.Launch(x, g, b, y, m, d, eps);
     }
 
     /// <summary>The first CUDA device, or null when there is none (or no driver).</summary>

@@ -72,6 +72,18 @@ public sealed class UNet2DConditionModel
         _convOut = Conv2d.Load(w, "conv_out", ch[0], c.OutChannels, 3);
     }
 
+    /// <summary>One layer of a down or up block: resnet, then (cross-attention blocks) the transformer; outputs on the arena.</summary>
+    private (TensorView Output, int Channels) ResnetThenAttention(ResnetBlock2D resnet, Transformer2DModel? attention, TensorView x, TensorView tembSilu,
+        TensorView context, int n, int h, int w, int contextLength)
+    {
+        var y = _rt.Arena.Take((long)n * resnet.Out * h * w);
+        resnet.Forward(x, y, n, h, w, tembSilu);
+        if (attention is null) return (y, resnet.Out);
+        var z = _rt.Arena.Take(y.Length);
+        attention.Forward(y, z, context, n, h, w, contextLength);
+        return (z, resnet.Out);
+    }
+
     /// <summary>
     /// ε̂ [N, Cout, H, W] = unet(sample [N, Cin, H, W], timesteps [N] (as floats), context [N, Lk, Cctx]).
     /// </summary>
@@ -102,17 +114,7 @@ public sealed class UNet2DConditionModel
         {
             for (int j = 0; j < block.Resnets.Length; j++)
             {
-                var r = block.Resnets[j];
-                var y = a.Take((long)n * r.Out * h * w);
-                r.Forward(x, y, n, h, w, tembSilu);
-                x = y;
-                channels = r.Out;
-                if (block.Attentions is { } attn)
-                {
-                    y = a.Take(x.Length);
-                    attn[j].Forward(x, y, context, n, h, w, contextLength);
-                    x = y;
-                }
+                (x, channels) = ResnetThenAttention(block.Resnets[j], block.Attentions?[j], x, tembSilu, context, n, h, w, contextLength);
                 skips.Push((x, channels));
             }
             if (block.Downsampler is { } down)
@@ -137,20 +139,10 @@ public sealed class UNet2DConditionModel
         {
             for (int j = 0; j < block.Resnets.Length; j++)
             {
-                var r = block.Resnets[j];
                 var (skip, skipChannels) = skips.Pop();
                 var cat = a.Take((long)n * (channels + skipChannels) * h * w);
                 b.ConcatChannels(x, skip, cat, n, channels, skipChannels, h, w);
-                var y = a.Take((long)n * r.Out * h * w);
-                r.Forward(cat, y, n, h, w, tembSilu);
-                x = y;
-                channels = r.Out;
-                if (block.Attentions is { } attn)
-                {
-                    y = a.Take(x.Length);
-                    attn[j].Forward(x, y, context, n, h, w, contextLength);
-                    x = y;
-                }
+                (x, channels) = ResnetThenAttention(block.Resnets[j], block.Attentions?[j], cat, tembSilu, context, n, h, w, contextLength);
             }
             if (block.Upsampler is { } up)
             {

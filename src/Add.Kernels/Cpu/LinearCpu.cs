@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Add.Kernels.Cpu;
 
 /// <summary>
@@ -7,7 +9,9 @@ namespace Add.Kernels.Cpu;
 /// b [N], R [M, N], Y [M, N], all row-major.</para>
 /// <para>Versions: reference <see cref="Add.Kernels.Ilgpu.Gemm.Reference"/> (triple loop, double accumulator);
 /// <see cref="Forward"/>: <see cref="GemmCpu"/> with A = X, B = Wᵀ (packed straight from W's rows) and a
-/// per-column bias / residual epilogue.</para>
+/// per-column bias / residual epilogue; for M ≤ <see cref="MaxDotRows"/> (the time-embedding projections, M = batch)
+/// a dot product per output straight from W's rows, because packing W for one or two rows of X costs more than the
+/// product itself.</para>
 /// </summary>
 public static unsafe class LinearCpu
 {
@@ -33,9 +37,68 @@ public static unsafe class LinearCpu
             Check(nameof(residual), residual.Length, (long)m * n);
         fixed (float* px = x, pw = w, pb = bias, pr = residual, py = y)
         {
+            if (m <= MaxDotRows)
+            {
+                DotRows(px, pw, bias.IsEmpty ? null : pb, residual.IsEmpty ? null : pr, py, m, n, k, CpuSimd.Resolve(path));
+                return;
+            }
             var epilogue = new GemmEpilogue(bias.IsEmpty ? null : pb, false, residual.IsEmpty ? null : pr, n);
             GemmCpu.Run(m, n, k, px, k, 1, new StridedB(pw, 1, k), py, n, epilogue, workspace, path);
         }
+    }
+
+    /// <summary>Rows of X up to which <see cref="Forward"/> takes the dot-product path.</summary>
+    public const int MaxDotRows = 2;
+
+    private const long MinDotWorkPerThread = 1 << 16;
+
+    /// <summary>Y[i, j] = ⟨X[i], W[j]⟩ + b[j] + R[i, j], the N outputs split across cores when the work is large.</summary>
+    private static void DotRows(float* x, float* w, float* bias, float* residual, float* y, int m, int n, int k, SimdPath path)
+    {
+        int workers = (int)Math.Clamp((long)m * n * k / MinDotWorkPerThread, 1, CpuSimd.Threads);
+        if (workers == 1)
+        {
+            DotRange(x, w, bias, residual, y, m, n, k, 0, n, path);
+            return;
+        }
+        nint px = (nint)x, pw = (nint)w, pb = (nint)bias, pr = (nint)residual, py = (nint)y;
+        Parallel.For(0, workers, t => DotRange((float*)px, (float*)pw, (float*)pb, (float*)pr, (float*)py, m, n, k, n * t / workers, n * (t + 1) / workers, path));
+    }
+
+    private static void DotRange(float* x, float* w, float* bias, float* residual, float* y, int m, int n, int k, int j0, int j1, SimdPath path)
+    {
+        for (int i = 0; i < m; i++)
+            for (int j = j0; j < j1; j++)
+            {
+                long o = (long)i * n + j;
+                float v = Dot(x + (long)i * k, w + (long)j * k, k, path);
+                if (bias != null) v += bias[j];
+                if (residual != null) v += residual[o];
+                y[o] = v;
+            }
+    }
+
+    private static float Dot(float* a, float* b, int k, SimdPath path)
+    {
+        int c = 0;
+        float sum = 0f;
+        if (path == SimdPath.Vector512 && k >= 16)
+        {
+            var acc = Vector512<float>.Zero;
+            for (; c <= k - 16; c += 16)
+                acc = Vector512.FusedMultiplyAdd(Vector512.Load(a + c), Vector512.Load(b + c), acc);
+            sum = Vector512.Sum(acc);
+        }
+        if (path != SimdPath.Scalar && k - c >= 8)
+        {
+            var acc = Vector256<float>.Zero;
+            for (; c <= k - 8; c += 8)
+                acc = Vector256.FusedMultiplyAdd(Vector256.Load(a + c), Vector256.Load(b + c), acc);
+            sum += Vector256.Sum(acc);
+        }
+        for (; c < k; c++)
+            sum = MathF.FusedMultiplyAdd(a[c], b[c], sum);
+        return sum;
     }
 
     internal static void Check(string name, long actual, long expected)

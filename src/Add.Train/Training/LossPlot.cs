@@ -6,7 +6,7 @@ namespace Add.Train.Training;
 /// <summary>A small line plot (log-scale y) of one or more CSV columns against step, written as PNG.</summary>
 public static class LossPlot
 {
-    static readonly byte[][] Colors = [[31, 119, 180], [214, 39, 40], [44, 160, 44], [148, 103, 189], [255, 127, 14], [23, 190, 207]];
+    internal static readonly byte[][] Colors = [[31, 119, 180], [214, 39, 40], [44, 160, 44], [148, 103, 189], [255, 127, 14], [23, 190, 207]];
 
     public static void Write(string csvPath, string[] columns, string pngPath, string title)
     {
@@ -37,13 +37,13 @@ public static class LossPlot
         Png.Save(image, pngPath);
     }
 
-    static void Set(RgbImage image, int x, int y, byte[] c)
+    internal static void Set(RgbImage image, int x, int y, byte[] c)
     {
         if (x < 0 || y < 0 || x >= image.Width || y >= image.Height) return;
         c.CopyTo(image.Pixels, (y * image.Width + x) * 3);
     }
 
-    static void Line(RgbImage image, int x0, int y0, int x1, int y1, byte[] c)
+    internal static void Line(RgbImage image, int x0, int y0, int x1, int y1, byte[] c)
     {
         int n = Math.Max(Math.Abs(x1 - x0), Math.Abs(y1 - y0)) + 1;
         for (int i = 0; i <= n; i++) Set(image, x0 + (x1 - x0) * i / n, y0 + (y1 - y0) * i / n, c);

@@ -22,7 +22,8 @@ public sealed class GemmCpuTests(ITestOutputHelper log)
 
     public static TheoryData<SimdPath, LinearCase> LinearCases => CpuPaths.With(
         new LinearCase(37, 23, 29, true, false),    // nothing a multiple of any tile
-        new LinearCase(1, 5, 70, true, false),      // one row
+        new LinearCase(1, 5, 70, true, false),      // one row (the dot-product path)
+        new LinearCase(2, 300, 257, true, true),    // two rows, dot path split over cores, odd K, residual in place
         new LinearCase(3, 40, 1, false, false),     // K = 1
         new LinearCase(130, 70, 300, true, true),   // M > MC, K > KC (two K blocks: the accumulate path), threads, residual
         new LinearCase(64, 530, 128, true, true),   // N > NC, split over N across cores

@@ -1,0 +1,136 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Add.Engine;
+using Add.Engine.CommandLine;
+using Add.Engine.Sampling;
+using Add.Train.Pipeline;
+using Add.Train.Training;
+
+namespace Add.Train.Evaluation;
+
+/// <summary>
+/// `add-train reproduce`: the paper's analyses at emoji-32 scale (issue 5). Main table (Table 2 analogue): the
+/// teacher with DDIM at 1, 2, 4, 8, 25, 50 steps (guidance 4) against the shipped student at 1, 2, 4 steps, n images
+/// each. Ablations (Table 1 analogues), each a fresh ADD run with a reduced budget and scored at 1 step: L_adv only,
+/// L_distill only, both with c(t) = exp, both with sds, random init, teacher guidance in the target off/on.
+/// Writes docs/reproduction/results.json, tables.md and figure7.png (FID-emoji against seconds per image).
+/// </summary>
+public static class ReproduceCommand
+{
+    public const string Usage = """
+        add-train reproduce [--n 2000] [--ablation-steps 500] [--ablation-n 1000] [--ema 0.99] [--skip-main] [--skip-ablations]
+            Table 2 / Table 1 / Figure 7 analogues; writes docs/reproduction/{results.json, tables.md, figure7.png}.
+        """;
+
+    public static readonly int[] TeacherSteps = [1, 2, 4, 8, 25, 50];
+    public static readonly int[] StudentSteps = [1, 2, 4];
+
+    private sealed record Ablation(string Name, string What, AddSettings Settings, AddTrainer.Init Init);
+
+    public static int Run(IReadOnlyList<string> args)
+    {
+        var a = new ArgReader(args, "skip-main", "skip-ablations");
+        var root = RepoPaths.FindRoot() ?? ".";
+        int n = a.Int("n", 2000, 2, 100_000), ablationSteps = a.Int("ablation-steps", 500, 1, 100_000), ablationN = a.Int("ablation-n", 1000, 2, 100_000);
+        double ema = a.Double("ema", 0.99, 0, 1);
+        bool skipMain = a.Flag("skip-main"), skipAblations = a.Flag("skip-ablations");
+        var cache = a.String("cache");
+        a.ThrowIfUnused(0);
+        string outDir = Path.Combine(root, "docs", "reproduction"), evaluatorDir = Path.Combine(root, "models", "emoji-32-evaluator");
+        string teacherDir = Path.Combine(root, "models", "emoji-32-teacher"), studentDir = Path.Combine(root, "models", "add-emoji-32");
+        if (!Directory.Exists(evaluatorDir)) throw new UsageException($"no evaluator at {evaluatorDir}; run 'add-train evaluator' first");
+        Directory.CreateDirectory(outDir);
+        var resultsPath = Path.Combine(outDir, "results.json");
+        var results = File.Exists(resultsPath) ? JsonNode.Parse(File.ReadAllText(resultsPath))!.AsObject() : new JsonObject();
+        foreach (var key in new[] { "teacher", "student", "ablations" }) results[key] ??= new JsonObject();
+
+        var data = TrainOptions.LoadData(cache);
+        var evaluator = EvaluatorTrainer.Load(evaluatorDir);
+        var teacher = ReferencePipeline.Load(teacherDir);
+        void Save() => File.WriteAllText(resultsPath, results.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        EvalRecord Eval(ReferencePipeline p, string name, SamplingSpec spec, int images)
+        {
+            var r = Evaluator.Evaluate(p, name, spec, evaluator, data, images, Console.Error.WriteLine);
+            Console.WriteLine($"{name,-28} {spec.Sampler,-15} {spec.Steps,3} steps  FID {r.Fid,8:F2}  acc {r.Acc:P1}  diversity {r.Diversity:F3}  {r.SecPerImage * 1e3:F1} ms/image");
+            File.AppendAllText(Path.Combine(outDir, "eval.jsonl"), JsonSerializer.Serialize(r, new JsonSerializerOptions(ResultJson.Options) { WriteIndented = false }) + "\n");
+            return r;
+        }
+        JsonObject Cell(EvalRecord r, string budget) => new()
+        {
+            ["fid"] = Math.Round(r.Fid, 4), ["acc"] = Math.Round(r.Acc, 4), ["diversity"] = Math.Round(r.Diversity, 4),
+            ["sec_per_image"] = Math.Round(r.SecPerImage, 6), ["images"] = r.Images, ["budget"] = budget,
+        };
+
+        if (!skipMain)
+        {
+            var student = ReferencePipeline.Load(studentDir);
+            foreach (var steps in TeacherSteps)
+                results["teacher"]![$"{steps}"] = Cell(Eval(teacher, "emoji-32-teacher", new SamplingSpec(SamplerKind.Ddim, steps, 4), n), "shipped teacher (9,000 steps), DDIM, guidance 4");
+            Save();
+            foreach (var steps in StudentSteps)
+                results["student"]![$"{steps}"] = Cell(Eval(student, "add-emoji-32", new SamplingSpec(SamplerKind.StudentRenoise, steps, 0), n), "shipped student (ADD default: 4,000 steps x 32)");
+            Save();
+        }
+
+        if (!skipAblations)
+        {
+            var features = FeatureTrainer.Load(Path.Combine(root, "models", "emoji-32-features"));
+            var both = new AddSettings();
+            Ablation[] ablations =
+            [
+                new("adv_distill_exp", "L_adv + 2.5 L_distill, c(t) = exp (the default)", both, AddTrainer.Init.Teacher),
+                new("adv_only", "L_adv only", both with { Distill = false }, AddTrainer.Init.Teacher),
+                new("distill_only", "L_distill only", both with { Adversarial = false }, AddTrainer.Init.Teacher),
+                new("adv_distill_sds", "L_adv + 2.5 L_distill, c(t) = sds", both with { Weighting = DistillWeighting.Sds }, AddTrainer.Init.Teacher),
+                new("random_init", "student from random weights", both, AddTrainer.Init.Random),
+                new("teacher_cfg_on", "teacher target with guidance 4", both with { TeacherGuidance = 4 }, AddTrainer.Init.Teacher),
+            ];
+            foreach (var ab in ablations)
+            {
+                var runDir = Path.Combine(root, "runs", "reproduce", ab.Name);
+                var options = new TrainOptions { RunDir = runDir, Steps = ablationSteps, Resume = Directory.Exists(Path.Combine(runDir, "checkpoint")) };
+                var export = Path.Combine(runDir, "export");
+                if (!File.Exists(Path.Combine(export, "model_index.json")))
+                    AddTrainer.Train(options, ab.Settings, ab.Init, data, teacher, features, export, Console.Error.WriteLine, ema);
+                var pipeline = ReferencePipeline.Load(export);
+                var budget = $"{ablationSteps} ADD steps x 32, EMA {ema}, seed 0; {ab.What}";
+                results["ablations"]![ab.Name] = Cell(Eval(pipeline, ab.Name, new SamplingSpec(SamplerKind.StudentRenoise, 1, 0), ablationN), budget);
+                if (ab.Name == "adv_distill_exp")
+                    results["ablations"]!["teacher_cfg_off"] = Cell(Eval(pipeline, "teacher_cfg_off", new SamplingSpec(SamplerKind.StudentRenoise, 1, 0), ablationN),
+                        budget.Replace(ab.What, "teacher target without guidance (the same run as adv_distill_exp: guidance off is the default)"));
+                Save();
+            }
+        }
+        Save();
+        WriteTables(results, Path.Combine(outDir, "tables.md"));
+        WritePlot(results, Path.Combine(outDir, "figure7.png"));
+        Console.WriteLine($"wrote {resultsPath}, tables.md, figure7.png");
+        return 0;
+    }
+
+    static void WriteTables(JsonObject results, string path)
+    {
+        var lines = new List<string> { "<!-- written by add-train reproduce from results.json -->", "", "| model | steps | FID-emoji | acc | diversity | ms/image | images | budget |", "|---|---:|---:|---:|---:|---:|---:|---|" };
+        foreach (var group in new[] { "teacher", "student" })
+            foreach (var (steps, cell) in results[group]!.AsObject().OrderBy(kv => int.Parse(kv.Key)))
+                lines.Add(Row(group, steps, cell!));
+        lines.AddRange(["", "| ablation (1-step student) | FID-emoji | acc | diversity | ms/image | images | budget |", "|---|---:|---:|---:|---:|---:|---|"]);
+        foreach (var (name, cell) in results["ablations"]!.AsObject())
+            lines.Add(Row(name, null, cell!));
+        File.WriteAllText(path, string.Join("\n", lines) + "\n");
+
+        static string Row(string name, string? steps, JsonNode c) =>
+            $"| {name} |{(steps is null ? "" : $" {steps} |")} {(double)c["fid"]!:F2} | {(double)c["acc"]!:P1} | {(double)c["diversity"]!:F3} | {(double)c["sec_per_image"]! * 1e3:F1} | {(int)c["images"]!} | {(string?)c["budget"]} |";
+    }
+
+    static void WritePlot(JsonObject results, string path)
+    {
+        var points = new List<(string, double, double, int)>();
+        foreach (var (group, series) in new[] { ("teacher", 0), ("student", 1) })
+            foreach (var (steps, cell) in results[group]!.AsObject())
+                points.Add(($"{group} {steps}", (double)cell!["sec_per_image"]!, (double)cell["fid"]!, series));
+        foreach (var (name, cell) in results["ablations"]!.AsObject())
+            points.Add((name.Replace('_', ' '), (double)cell!["sec_per_image"]!, (double)cell["fid"]!, 2));
+        ScatterPlot.Write(points, path, "FID-emoji vs seconds per image (TorchSharp CPU, batch 64)");
+    }
+}
