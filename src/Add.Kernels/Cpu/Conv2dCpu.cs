@@ -17,7 +17,16 @@ namespace Add.Kernels.Cpu;
 public static unsafe class Conv2dCpu
 {
     /// <summary>Floats of workspace <see cref="Forward"/> needs for this shape.</summary>
-    public static long WorkspaceFloats(Conv2d.Shape s) => GemmCpu.WorkspaceFloats(s.OutChannels, s.OutHeight * s.OutWidth, s.ReductionLength);
+    public static long WorkspaceFloats(Conv2d.Shape s) => Batched(s)
+        ? GemmCpu.WorkspaceFloats(s.OutChannels, s.Batch * s.OutHeight * s.OutWidth, s.ReductionLength) + (long)s.OutChannels * s.Batch * s.OutHeight * s.OutWidth
+        : GemmCpu.WorkspaceFloats(s.OutChannels, s.OutHeight * s.OutWidth, s.ReductionLength);
+
+    /// <summary>Output planes below this many pixels are convolved for the whole batch in one GEMM (N = batch·Ho·Wo):
+    /// one image's 2×2 or 4×4 plane would fill a fraction of a 32-column register tile and pay a GEMM call per image.</summary>
+    public const int BatchedPlaneLimit = 256;
+
+    private static bool Batched(Conv2d.Shape s) =>
+        s.Batch > 1 && s.OutHeight * s.OutWidth < BatchedPlaneLimit && !(s.KernelH == 1 && s.KernelW == 1 && s.Stride == 1 && s.Padding == 0);
 
     /// <summary>y = conv2d(x, w) (+ b) (+ R).</summary>
     /// <param name="x">[N, Ci, H, W]</param>
@@ -43,6 +52,29 @@ public static unsafe class Conv2dCpu
         bool direct = s.KernelH == 1 && s.KernelW == 1 && s.Stride == 1 && s.Padding == 0;
         fixed (float* px = x, pw = w, pb = bias, pr = residual, py = y)
         {
+            if (Batched(s))
+            {
+                if (workspace.Length < WorkspaceFloats(s))
+                    throw new ArgumentException($"workspace has {workspace.Length} floats, the batched conv needs {WorkspaceFloats(s)} (Conv2dCpu.WorkspaceFloats)");
+                // C [Co, N·P] for all images at once (bias in the epilogue), then scattered to [N, Co, P] (+ residual).
+                int columns = s.Batch * plane;
+                long gemmFloats = GemmCpu.WorkspaceFloats(s.OutChannels, columns, s.ReductionLength);
+                var scratch = workspace.Slice((int)gemmFloats, s.OutChannels * columns);
+                fixed (float* pc = scratch)
+                {
+                    GemmCpu.Run(s.OutChannels, columns, s.ReductionLength, pw, s.ReductionLength, 1, new Im2ColB(px, s, inImage),
+                        pc, columns, new GemmEpilogue(bias.IsEmpty ? null : pb, true, null, 0), workspace[..(int)gemmFloats], path);
+                }
+                for (int n = 0; n < s.Batch; n++)
+                    for (int co = 0; co < s.OutChannels; co++)
+                    {
+                        var c = scratch.Slice(co * columns + n * plane, plane);
+                        var target = y.Slice((int)(n * outImage + (long)co * plane), plane);
+                        if (residual.IsEmpty) c.CopyTo(target);
+                        else System.Numerics.Tensors.TensorPrimitives.Add(c, residual.Slice((int)(n * outImage + (long)co * plane), plane), target);
+                    }
+                return;
+            }
             for (int n = 0; n < s.Batch; n++)
             {
                 float* image = px + n * inImage;

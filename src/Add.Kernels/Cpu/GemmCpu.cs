@@ -52,15 +52,15 @@ internal readonly unsafe struct StridedB(float* ptr, int rowStride, int colStrid
 }
 
 /// <summary>
-/// B = im2col(x) of one image, never formed: B[k, p] = x[ci, oy·s + ky − pad, ox·s + kx − pad] (0 outside), with
-/// k = (ci·kh + ky)·kw + kx and p = oy·Wo + ox. For stride 1 the columns of one output row read one contiguous run of
-/// an input row, so packing is a clipped copy per (k, output row).
+/// B = im2col(x) of one image or of several side by side, never formed: B[k, p] = x[n, ci, oy·s + ky − pad, ox·s + kx − pad]
+/// (0 outside), with k = (ci·kh + ky)·kw + kx and p = (n·Ho + oy)·Wo + ox (n = 0 for one image). For stride 1 the columns of
+/// one output row read one contiguous run of an input row, so packing is a clipped copy per (k, output row).
 /// </summary>
-internal readonly unsafe struct Im2ColB(float* image, Conv2d.Shape s) : IGemmB
+internal readonly unsafe struct Im2ColB(float* image, Conv2d.Shape s, long imageStride = 0) : IGemmB
 {
     public void Pack(float* dst, int k0, int kc, int j0, int nc, int nr)
     {
-        int taps = s.KernelH * s.KernelW, wo = s.OutWidth;
+        int taps = s.KernelH * s.KernelW, wo = s.OutWidth, plane = s.OutHeight * wo;
         for (int jp = 0; jp < nc; jp += nr)
         {
             int cols = Math.Min(nr, nc - jp);
@@ -70,11 +70,11 @@ internal readonly unsafe struct Im2ColB(float* image, Conv2d.Shape s) : IGemmB
                 int kIndex = k0 + kk;
                 int ci = kIndex / taps, tap = kIndex - ci * taps;
                 int ky = tap / s.KernelW, kx = tap - ky * s.KernelW;
-                float* plane = image + (long)ci * s.Height * s.Width;
                 float* row = panel + kk * nr;
-                int p = j0 + jp, oy = p / wo, ox = p - oy * wo;
+                int p = j0 + jp, n = p / plane, q = p - n * plane, oy = q / wo, ox = q - oy * wo;
                 for (int j = 0; j < cols;)
                 {
+                    float* channel = image + n * imageStride + (long)ci * s.Height * s.Width;
                     int run = Math.Min(wo - ox, cols - j);
                     int iy = oy * s.Stride + ky - s.Padding;
                     float* d = row + j;
@@ -86,13 +86,13 @@ internal readonly unsafe struct Im2ColB(float* image, Conv2d.Shape s) : IGemmB
                         int lo = Math.Clamp(-ix0, 0, run), hi = Math.Clamp(s.Width - ix0, lo, run);
                         for (int t = 0; t < lo; t++)
                             d[t] = 0f;
-                        Unsafe.CopyBlockUnaligned(d + lo, plane + (long)iy * s.Width + ix0 + lo, (uint)((hi - lo) * sizeof(float)));
+                        Unsafe.CopyBlockUnaligned(d + lo, channel + (long)iy * s.Width + ix0 + lo, (uint)((hi - lo) * sizeof(float)));
                         for (int t = hi; t < run; t++)
                             d[t] = 0f;
                     }
                     else
                     {
-                        float* src = plane + (long)iy * s.Width;
+                        float* src = channel + (long)iy * s.Width;
                         for (int t = 0; t < run; t++)
                         {
                             int ix = (ox + t) * s.Stride + kx - s.Padding;
@@ -101,7 +101,7 @@ internal readonly unsafe struct Im2ColB(float* image, Conv2d.Shape s) : IGemmB
                     }
                     j += run;
                     ox = 0;
-                    oy++;
+                    if (++oy == s.OutHeight) { oy = 0; n++; }
                 }
                 for (int j = cols; j < nr; j++)
                     row[j] = 0f;

@@ -88,7 +88,9 @@ public sealed class GemmCpuTests(ITestOutputHelper log)
         new ConvCase(2, 7, 5, 6, 9, 1, 1, 0, false, true),       // 1×1 (read as B directly), residual
         new ConvCase(1, 70, 8, 8, 37, 3, 1, 1, true, true),      // K = 630 > KC, Co not a multiple of any MR
         new ConvCase(1, 9, 33, 35, 17, 3, 1, 1, true, false),    // P = 1155 > NC: several column blocks, rows spanning panels
-        new ConvCase(2, 64, 4, 4, 128, 3, 1, 1, true, true));    // the UNet's 4×4 level: P = 16 < NR, split over Co (M)
+        new ConvCase(2, 64, 4, 4, 128, 3, 1, 1, true, true),     // the UNet's 4×4 level: batched GEMM (N = 2·16), residual
+        new ConvCase(3, 6, 5, 7, 10, 3, 2, 1, true, true),       // batched, stride 2: image boundaries inside a panel
+        new ConvCase(2, 4, 17, 16, 5, 3, 1, 1, false, false));   // plane 272 ≥ the batching limit: one GEMM per image
 
     [Theory]
     [MemberData(nameof(ConvCases))]
