@@ -9,10 +9,15 @@ using ILGPU.Runtime;
 //   run --data DIR --out DIR [--accelerator cuda|cpu] [--tiles gpu|small] [--repeats N] [--warmup N] [--inner N] [--only a,b]
 //                            check every case, time it, write results.json and results.md; exit 1 if a check fails
 //   ptx [--out DIR]          compile every kernel at the GPU tiles to PTX (sm_90) without a GPU: a check of the bundle
+//   engine --model DIR --out DIR [--backend cuda|ilgpu-cpu|cpu] [--repeats N]
+//                            the whole generator on that backend vs the CPU SIMD backend (EngineCheck)
+//   to-f16 --from DIR --to DIR   a model folder with F16 weights (to fit the bundle)
 const string Usage = """
     usage:
       Add.GpuCheck prepare --out DIR
       Add.GpuCheck ptx [--out DIR]
+      Add.GpuCheck engine --model DIR --out DIR [--backend cuda|ilgpu-cpu|cpu] [--repeats N]
+      Add.GpuCheck to-f16 --from DIR --to DIR
       Add.GpuCheck run --data DIR --out DIR [--accelerator cuda|cpu] [--tiles gpu|small]
                        [--repeats N] [--warmup N] [--inner N] [--only NAME_OR_KERNEL,...]
     """;
@@ -27,6 +32,8 @@ try
         "prepare" => Prepare(Required(options, "out")),
         "run" => Run(options),
         "ptx" => PtxCheck.Run(Console.Out, options.GetValueOrDefault("out")) == 0 ? 0 : 1,
+        "engine" => EngineCheck.Run(Required(options, "model"), Required(options, "out"), options.GetValueOrDefault("backend", "cuda"), Int(options, "repeats") ?? 20),
+        "to-f16" => EngineCheck.ToF16(Required(options, "from"), Required(options, "to")),
         _ => Fail($"unknown command '{args[0]}'\n{Usage}"),
     };
 }

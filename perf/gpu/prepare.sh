@@ -8,7 +8,8 @@
 #      - `ptx`: every kernel at the GPU tiles compiles to PTX (sm_90), and the PTX is identical to what
 #        the untrimmed build emits (trimming must not change ILGPU's code generation);
 #      - `run --accelerator cpu` on a few small cases: load, launch, compare, time, report, end to end
-#   4. pack app + data into bundle/gpucheck.tar.gz (the one file to carry) and fail if it exceeds 64 MiB
+#      - `engine --backend cpu` on the F16 copy of the shipped model: the generator runs from the trimmed bundle
+#   4. pack app + data + model (models/add-emoji-32 as F16, 15 MB) into bundle/gpucheck.tar.gz (the one file to carry) and fail if it exceeds 64 MiB
 #
 # Nice'd throughout: this machine may be busy training. Takes about a minute.
 set -euo pipefail
@@ -30,6 +31,9 @@ nice -n 19 dotnet publish perf/Add.GpuCheck -c Release -r linux-x64 --self-conta
 echo "== prepare -> $BUNDLE/data"
 nice -n 19 "$BUNDLE/app/Add.GpuCheck" prepare --out "$BUNDLE/data" | tail -n 3
 
+echo "== model: models/add-emoji-32 with F16 weights -> $BUNDLE/model"
+nice -n 19 "$BUNDLE/app/Add.GpuCheck" to-f16 --from models/add-emoji-32 --to "$BUNDLE/model"
+
 echo "== check: PTX of the trimmed bundle vs the untrimmed build"
 nice -n 19 "$BUNDLE/app/Add.GpuCheck" ptx --out "$BUNDLE/check/ptx-trimmed"
 nice -n 19 dotnet build perf/Add.GpuCheck -c Release -nologo -v quiet > "$BUNDLE/check/build.log" \
@@ -42,8 +46,11 @@ echo "== check: run on ILGPU's CPU accelerator, small tiles, small cases"
 nice -n 19 "$BUNDLE/app/Add.GpuCheck" run --data "$BUNDLE/data" --out "$BUNDLE/check/cpu" \
   --accelerator cpu --tiles small --repeats 1 --warmup 1 --only "$CPU_CASES"
 
+echo "== check: the engine command end to end (CPU backend against itself: the CUDA comparison needs the GPU)"
+nice -n 19 "$BUNDLE/app/Add.GpuCheck" engine --model "$BUNDLE/model" --out "$BUNDLE/check/engine-cpu" --backend cpu --repeats 1
+
 echo "== pack -> $ARCHIVE"
-tar -czf "$ARCHIVE" -C "$BUNDLE" app data
+tar -czf "$ARCHIVE" -C "$BUNDLE" app data model
 size=$(stat -c %s "$ARCHIVE")
 echo "bundle: $ARCHIVE $(awk -v b="$size" 'BEGIN { printf "%.1f MiB", b / 1048576 }')" \
   "(unpacked: app $(du -sh "$BUNDLE/app" | cut -f1), data $(du -sh "$BUNDLE/data" | cut -f1))"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine (no .NET SDK, no network), from a checkout whose perf/gpu/bundle/gpucheck.tar.gz was made by
-# perf/gpu/prepare.sh: unpacks it, checks and times every ILGPU kernel on CUDA, and prints results.md.
+# perf/gpu/prepare.sh: unpacks it, checks and times every ILGPU kernel on CUDA, prints results.md, then runs the whole
+# engine on CUDA against its CPU backend (engine.md).
 # Results (results.md, results.json, run.log, nvidia-smi.txt) go to $OUT if set, else perf/gpu/bundle/out.
 # Extra arguments go to `Add.GpuCheck run`, e.g. --repeats 100 or --only attention.
 # Exit status: that of the check (0 all pass, 1 a check failed, 2 usage, 3 no CUDA device); 3 also if the bundle is missing.
@@ -31,4 +32,12 @@ if [ -f "$RESULTS/results.md" ]; then
   echo
   cat "$RESULTS/results.md"
 fi
-exit "$status"
+
+# The whole generator (shipped student, F16 weights) on CUDA against the CPU SIMD backend: latent error, image bytes, latency.
+set +e
+"$BUNDLE/app/Add.GpuCheck" engine --model "$BUNDLE/model" --out "$RESULTS" --backend cuda 2>&1 | tee "$RESULTS/engine.log"
+engine_status=${PIPESTATUS[0]}
+set -e
+[ -f "$RESULTS/engine.md" ] && { echo; cat "$RESULTS/engine.md"; }
+[ "$status" -ne 0 ] && exit "$status"
+exit "$engine_status"
