@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text;
 using Add.Engine.Backends;
 using Add.Engine.Pipeline;
-using Add.Engine.SafeTensors;
 
 namespace Add.GpuCheck;
 
@@ -24,19 +23,7 @@ public static class EngineCheck
 
     public static int ToF16(string source, string target)
     {
-        string[] parts = ["model_index.json", "scheduler", "tokenizer", "text_encoder", "unet", "vae"];   // not the card, samples, logs
-        foreach (var f in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
-        {
-            var relative = Path.GetRelativePath(source, f);
-            if (!parts.Contains(relative.Split(Path.DirectorySeparatorChar)[0])) continue;
-            var to = Path.Combine(target, relative);
-            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
-            if (!f.EndsWith(".safetensors", StringComparison.Ordinal)) { File.Copy(f, to, overwrite: true); continue; }
-            using var file = SafeTensorsFile.Open(f);
-            var writer = new SafeTensorsWriter();
-            foreach (var t in file.Tensors) writer.AddAsF16(t.Name, file.ReadFloat32(t.Name), t.Shape);
-            writer.Save(to);
-        }
+        ModelFolders.Copy(source, target, asF16: true);
         Console.WriteLine($"{source} -> {target} (F16)");
         return 0;
     }

@@ -32,7 +32,7 @@ public static class ProfileCommand
         var plan = pipeline.Plan(request);
         output.WriteLine($"model {pipeline.Folder}, {pipeline.Backend.Name}, batch {options.Batch}, {plan.Timesteps.Length} step(s), guidance {plan.Guidance}");
         output.WriteLine($"generation: {unprofiled * 1e3:F2} ms unprofiled, {profiled * 1e3:F2} ms profiled; kernels {profiler.TotalSeconds * 1e3:F2} ms " +
-                         $"({profiler.TotalSeconds / profiled:P0} of the profiled run; the rest is host work: tokenize, noise, uploads, PNG-free conversion)");
+                         $"({profiler.TotalSeconds / profiled:P0} of the profiled run; the rest is host work: tokenize, embedding lookup, noise, uploads, conversion to RGB bytes)");
         output.WriteLine(profiler.Format());
         return 0;
     }

@@ -36,65 +36,150 @@ public abstract class Backend : IDisposable
         return b;
     }
 
-    // ---- ops -------------------------------------------------------------------------------------------------------
+    // ---- ops: each public op times itself (when profiled) and runs the backend's kernel --------------------------
 
     /// <summary>y [M, N] = x [M, K]·wᵀ (w [N, K]) + bias [N] (or Empty) + residual [M, N] (or Empty; may be y).</summary>
-    public abstract void Linear(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, int m, int n, int k);
+    public void Linear(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, int m, int n, int k)
+    {
+        using var _ = Profile("linear", 2.0 * m * n * k, Bytes(x.Length, w.Length, y.Length, residual.Length));
+        LinearCore(x, w, bias, residual, y, m, n, k);
+    }
 
     /// <summary>y = conv2d(x, w) + bias + residual (residual of y's shape, or Empty); shapes in <paramref name="s"/>.</summary>
-    public abstract void Conv2d(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2d.Shape s);
+    public void Conv2d(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2d.Shape s)
+    {
+        using var _ = Profile(s.KernelH == 1 ? "conv2d 1x1" : "conv2d 3x3", 2.0 * s.Batch * s.OutChannels * s.OutHeight * s.OutWidth * s.ReductionLength,
+            Bytes(x.Length, w.Length, y.Length, residual.Length));
+        Conv2dCore(x, w, bias, residual, y, s);
+    }
 
     /// <summary>y [N, C, S] = group_norm(x) (fp32 statistics, two passes), then SiLU when <paramref name="silu"/>.</summary>
-    public abstract void GroupNorm(TensorView x, TensorView gamma, TensorView beta, TensorView y, int n, int c, int spatial, int groups, float epsilon, bool silu);
+    public void GroupNorm(TensorView x, TensorView gamma, TensorView beta, TensorView y, int n, int c, int spatial, int groups, float epsilon, bool silu)
+    {
+        using var _ = Profile(silu ? "group_norm+silu" : "group_norm", 0, Bytes(x.Length, y.Length));
+        GroupNormCore(x, gamma, beta, y, n, c, spatial, groups, epsilon, silu);
+    }
 
     /// <summary>y [M, D] = layer_norm(x [M, D]) over D.</summary>
-    public abstract void LayerNorm(TensorView x, TensorView gamma, TensorView beta, TensorView y, int m, int d, float epsilon);
+    public void LayerNorm(TensorView x, TensorView gamma, TensorView beta, TensorView y, int m, int d, float epsilon)
+    {
+        using var _ = Profile("layer_norm", 0, Bytes(x.Length, y.Length));
+        LayerNormCore(x, gamma, beta, y, m, d, epsilon);
+    }
 
     /// <summary>o = softmax(q·kᵀ/√D)·v per (batch, head), any strides (the fused flash kernel); causal masks keys j &gt; i.</summary>
-    public abstract void Attention(TensorView q, TensorView k, TensorView v, TensorView o, int batch, int heads, int queryLength, int keyLength, int headDim,
-        AttentionStrides qs, AttentionStrides ks, AttentionStrides vs, AttentionStrides os, bool causal);
+    public void Attention(TensorView q, TensorView k, TensorView v, TensorView o, int batch, int heads, int queryLength, int keyLength, int headDim,
+        AttentionStrides qs, AttentionStrides ks, AttentionStrides vs, AttentionStrides os, bool causal)
+    {
+        using var _ = Profile("attention", 4.0 * batch * heads * queryLength * keyLength * headDim, Bytes(q.Length, k.Length, v.Length, o.Length));
+        AttentionCore(q, k, v, o, batch, heads, queryLength, keyLength, headDim, qs, ks, vs, os, causal);
+    }
 
     /// <summary>y = silu(x); y may be x.</summary>
-    public abstract void Silu(TensorView x, TensorView y);
+    public void Silu(TensorView x, TensorView y)
+    {
+        using var _ = Profile("silu", 0, Bytes(x.Length, y.Length));
+        SiluCore(x, y);
+    }
 
     /// <summary>y = gelu(x) (erf form); y may be x.</summary>
-    public abstract void Gelu(TensorView x, TensorView y);
+    public void Gelu(TensorView x, TensorView y)
+    {
+        using var _ = Profile("gelu", 0, Bytes(x.Length, y.Length));
+        GeluCore(x, y);
+    }
 
     /// <summary>y [M, F] = x[:, :F]·gelu(x[:, F:]) for x [M, 2F].</summary>
-    public abstract void Geglu(TensorView x, TensorView y, int m, int f);
+    public void Geglu(TensorView x, TensorView y, int m, int f)
+    {
+        using var _ = Profile("geglu", 0, Bytes(x.Length, y.Length));
+        GegluCore(x, y, m, f);
+    }
 
     /// <summary>y = a + b; y may be a or b.</summary>
-    public abstract void Add(TensorView a, TensorView b, TensorView y);
+    public void Add(TensorView a, TensorView b, TensorView y)
+    {
+        using var _ = Profile("add", 0, Bytes(a.Length, b.Length, y.Length));
+        AddCore(a, b, y);
+    }
 
     /// <summary>Nearest 2× upsample x [N, C, H, W] → y [N, C, 2H, 2W].</summary>
-    public abstract void Upsample2x(TensorView x, TensorView y, int n, int c, int h, int w);
+    public void Upsample2x(TensorView x, TensorView y, int n, int c, int h, int w)
+    {
+        using var _ = Profile("upsample2x", 0, Bytes(x.Length, y.Length));
+        Upsample2xCore(x, y, n, c, h, w);
+    }
 
     /// <summary>y [N, Ca+Cb, H, W] = cat(a, b, dim 1).</summary>
-    public abstract void ConcatChannels(TensorView a, TensorView b, TensorView y, int n, int ca, int cb, int h, int w);
+    public void ConcatChannels(TensorView a, TensorView b, TensorView y, int n, int ca, int cb, int h, int w)
+    {
+        using var _ = Profile("concat", 0, Bytes(a.Length, b.Length, y.Length));
+        ConcatChannelsCore(a, b, y, n, ca, cb, h, w);
+    }
 
     /// <summary>Sinusoidal embedding of t [B] into y [B, D].</summary>
-    public abstract void TimestepEmbedding(TensorView t, TensorView y, Elementwise.TimestepShape shape);
+    public void TimestepEmbedding(TensorView t, TensorView y, Elementwise.TimestepShape shape)
+    {
+        using var _ = Profile("timestep_embed", 0, Bytes(t.Length, y.Length));
+        TimestepEmbeddingCore(t, y, shape);
+    }
 
     /// <summary>One fused sampler update (guidance, x̂0, next latent); <paramref name="next"/> may be x.</summary>
-    public abstract void SamplerStep(TensorView x, TensorView epsUncond, TensorView epsCond, TensorView noise, TensorView next, TensorView x0, Kernels.Ilgpu.SamplerStep step);
+    public void SamplerStep(TensorView x, TensorView epsUncond, TensorView epsCond, TensorView noise, TensorView next, TensorView x0, Kernels.Ilgpu.SamplerStep step)
+    {
+        using var _ = Profile("sampler", 0, Bytes(x.Length, epsUncond.Length + epsCond.Length, noise.Length, next.Length + x0.Length));
+        SamplerStepCore(x, epsUncond, epsCond, noise, next, x0, step);
+    }
 
     /// <summary>y [B, C, R] = x [B, R, C]ᵀ (+ residual [B, C, R], or Empty; residual may be y).</summary>
-    public abstract void Transpose(TensorView x, TensorView residual, TensorView y, int batch, int rows, int cols);
+    public void Transpose(TensorView x, TensorView residual, TensorView y, int batch, int rows, int cols)
+    {
+        using var _ = Profile("transpose", 0, Bytes(x.Length, residual.Length, y.Length));
+        TransposeCore(x, residual, y, batch, rows, cols);
+    }
 
     /// <summary>y [N, C, S] = x + bias [N, C]; y may be x.</summary>
-    public abstract void ChannelBias(TensorView x, TensorView bias, TensorView y, int n, int c, int spatial);
+    public void ChannelBias(TensorView x, TensorView bias, TensorView y, int n, int c, int spatial)
+    {
+        using var _ = Profile("channel_bias", 0, Bytes(x.Length, bias.Length, y.Length));
+        ChannelBiasCore(x, bias, y, n, c, spatial);
+    }
 
     /// <summary>y [P, H+pb, W+pr] = x [P, H, W] zero-padded bottom and right.</summary>
-    public abstract void ZeroPad(TensorView x, TensorView y, int planes, int h, int w, int padBottom, int padRight);
+    public void ZeroPad(TensorView x, TensorView y, int planes, int h, int w, int padBottom, int padRight)
+    {
+        using var _ = Profile("zero_pad", 0, Bytes(x.Length, y.Length));
+        ZeroPadCore(x, y, planes, h, w, padBottom, padRight);
+    }
+
+    // ---- what a backend implements: the kernels behind the ops above (contracts as there) --------------------------
+
+    protected abstract void LinearCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, int m, int n, int k);
+    protected abstract void Conv2dCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2d.Shape s);
+    protected abstract void GroupNormCore(TensorView x, TensorView gamma, TensorView beta, TensorView y, int n, int c, int spatial, int groups, float epsilon, bool silu);
+    protected abstract void LayerNormCore(TensorView x, TensorView gamma, TensorView beta, TensorView y, int m, int d, float epsilon);
+    protected abstract void AttentionCore(TensorView q, TensorView k, TensorView v, TensorView o, int batch, int heads, int queryLength, int keyLength, int headDim,
+        AttentionStrides qs, AttentionStrides ks, AttentionStrides vs, AttentionStrides os, bool causal);
+    protected abstract void SiluCore(TensorView x, TensorView y);
+    protected abstract void GeluCore(TensorView x, TensorView y);
+    protected abstract void GegluCore(TensorView x, TensorView y, int m, int f);
+    protected abstract void AddCore(TensorView a, TensorView b, TensorView y);
+    protected abstract void Upsample2xCore(TensorView x, TensorView y, int n, int c, int h, int w);
+    protected abstract void ConcatChannelsCore(TensorView a, TensorView b, TensorView y, int n, int ca, int cb, int h, int w);
+    protected abstract void TimestepEmbeddingCore(TensorView t, TensorView y, Elementwise.TimestepShape shape);
+    protected abstract void SamplerStepCore(TensorView x, TensorView epsUncond, TensorView epsCond, TensorView noise, TensorView next, TensorView x0, Kernels.Ilgpu.SamplerStep step);
+    protected abstract void TransposeCore(TensorView x, TensorView residual, TensorView y, int batch, int rows, int cols);
+    protected abstract void ChannelBiasCore(TensorView x, TensorView bias, TensorView y, int n, int c, int spatial);
+    protected abstract void ZeroPadCore(TensorView x, TensorView y, int planes, int h, int w, int padBottom, int padRight);
 
     public abstract void Dispose();
 
     // ---- profiling -------------------------------------------------------------------------------------------------
 
     /// <summary>Times one op when a profiler is attached: <c>using var _ = Profile("conv2d", flops, bytes);</c>.</summary>
-    protected ProfileScope Profile(string kernel, double flops, double bytes) => new(this, kernel, flops, bytes);
+    private ProfileScope Profile(string kernel, double flops, double bytes) => new(this, kernel, flops, bytes);
 
-    protected readonly struct ProfileScope : IDisposable
+    private readonly struct ProfileScope : IDisposable
     {
         private readonly Backend? _backend;
         private readonly string _kernel;
@@ -119,5 +204,5 @@ public abstract class Backend : IDisposable
     }
 
     /// <summary>Bytes of fp32 tensors of these element counts.</summary>
-    protected static double Bytes(long a, long b = 0, long c = 0, long d = 0) => 4.0 * (a + b + c + d);
+    private static double Bytes(long a, long b = 0, long c = 0, long d = 0) => 4.0 * (a + b + c + d);
 }

@@ -175,9 +175,9 @@ public sealed class DiffusionPipeline : IDisposable
         var noiseView = a.Take((long)n * latent);
         var x0 = a.Take((long)n * latent);
         noise.Draw(hostNoise);
-        b.Upload(hostNoise, noiseView);
         if (request.InitImage is { } init)
         {
+            b.Upload(hostNoise, noiseView);
             var pixels = InitPixels(init);
             var pixelView = a.Take((long)n * pixels.Length);
             for (int i = 0; i < n; i++) b.Upload(pixels, pixelView.Slice((long)i * pixels.Length, pixels.Length));

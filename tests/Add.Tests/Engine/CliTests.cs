@@ -26,12 +26,7 @@ public sealed class CliTests(TinyPipelines tiny)
     private string CopyOfStudent(TempDir dir)
     {
         var target = dir.File("model");
-        foreach (var f in Directory.EnumerateFiles(tiny.Student, "*", SearchOption.AllDirectories))
-        {
-            var to = Path.Combine(target, Path.GetRelativePath(tiny.Student, f));
-            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
-            File.Copy(f, to);
-        }
+        Add.Engine.Pipeline.ModelFolders.Copy(tiny.Student, target);
         return target;
     }
 

@@ -72,16 +72,7 @@ public sealed class GeneratorTests(TinyPipelines tiny)
     public void HalfPrecisionWeightsAreWidenedOnLoad()
     {
         using var dir = new TempDir();
-        foreach (var f in Directory.EnumerateFiles(tiny.Student, "*", SearchOption.AllDirectories))
-        {
-            var to = Path.Combine(dir.Path, Path.GetRelativePath(tiny.Student, f));
-            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
-            if (!f.EndsWith(".safetensors", StringComparison.Ordinal)) { File.Copy(f, to); continue; }
-            using var source = Add.Engine.SafeTensors.SafeTensorsFile.Open(f);
-            var writer = new Add.Engine.SafeTensors.SafeTensorsWriter();
-            foreach (var t in source.Tensors) writer.AddAsF16(t.Name, source.ReadFloat32(t.Name), t.Shape);
-            writer.Save(to);
-        }
+        ModelFolders.Copy(tiny.Student, dir.Path, asF16: true);
         var request = new GenerationRequest { Prompts = ["grinning face"], Steps = 2, Seed = 1 };
         using var full = Load();
         using var half = Load(dir.Path);
