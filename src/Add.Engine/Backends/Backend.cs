@@ -29,7 +29,7 @@ public abstract class Backend : IDisposable
     public abstract void Synchronize();
 
     /// <summary>A new buffer holding <paramref name="values"/> (weights: uploaded once at load).</summary>
-    public DeviceBuffer Constant(ReadOnlySpan<float> values)
+    public virtual DeviceBuffer Constant(ReadOnlySpan<float> values)
     {
         var b = Allocate(Math.Max(values.Length, 1));
         Upload(values, b.View.Slice(0, values.Length));

@@ -4,9 +4,12 @@ using Add.Kernels.Ilgpu;
 namespace Add.Engine.Backends;
 
 /// <summary>
-/// The default backend without a GPU: our SIMD kernels (Add.Kernels.Cpu: Vector512/Vector256/scalar, Parallel.For over
+/// The default backend without a GPU: our SIMD kernels (Add.Kernels.Cpu: Vector512/Vector256/scalar, a fork-join over
 /// the cores). Buffers are managed float arrays; ops run synchronously. GEMM and convolution share one packing
 /// workspace that grows to the largest op seen and is then reused.
+/// <para>Weights (<see cref="Constant"/> buffers) that a linear or a conv uses are packed into the GEMM's panel layout
+/// the first time (<see cref="PackedWeight"/>) and kept with the buffer; an upload into the buffer drops them.
+/// Activations are never packed ahead of time.</para>
 /// </summary>
 public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
 {
@@ -19,13 +22,41 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
     /// <summary>Times the packing workspace grew (stays flat once every shape has run).</summary>
     public int WorkspaceGrowths { get; private set; }
 
+    /// <summary>Weights packed so far (each at most once; tests read it).</summary>
+    public int PackedWeights { get; private set; }
+
     private sealed class HostBuffer(long length) : DeviceBuffer(length)
     {
         public readonly float[] Data = new float[checked((int)length)];
+        public bool IsConstant;
+        public Dictionary<long, PackedWeight>? Packed;     // by view offset
         public override void Dispose() { }
     }
 
     public override DeviceBuffer Allocate(long length) => new HostBuffer(length);
+
+    public override DeviceBuffer Constant(ReadOnlySpan<float> values)
+    {
+        var buffer = (HostBuffer)base.Constant(values);
+        buffer.IsConstant = true;
+        return buffer;
+    }
+
+    /// <summary>The packed form of weight view <paramref name="w"/> [rows, cols], made on first use; null for a non-constant buffer.</summary>
+    private PackedWeight? Packed(TensorView w, int rows, int cols, bool conv)
+    {
+        var buffer = (HostBuffer)w.Buffer!;
+        if (!buffer.IsConstant)
+            return null;
+        buffer.Packed ??= [];
+        if (!buffer.Packed.TryGetValue(w.Offset, out var packed) || packed.Rows != rows || packed.Cols != cols || (conv && !packed.ForConvolution))
+        {
+            packed = conv ? PackedWeight.ForConv(S(w), rows, cols, Path) : PackedWeight.ForLinear(S(w), rows, cols, Path);
+            buffer.Packed[w.Offset] = packed;
+            PackedWeights++;
+        }
+        return packed;
+    }
 
     private static Span<float> S(TensorView v) => v.IsEmpty ? Span<float>.Empty : ((HostBuffer)v.Buffer!).Data.AsSpan((int)v.Offset, (int)v.Length);
 
@@ -33,6 +64,7 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
     {
         if (source.Length != destination.Length) throw new ArgumentException($"upload of {source.Length} floats into a view of {destination.Length}");
         source.CopyTo(S(destination));
+        ((HostBuffer)destination.Buffer!).Packed = null;     // packed weights of the old values are stale
     }
 
     public override void Download(TensorView source, Span<float> destination)
@@ -55,12 +87,14 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
 
     protected override void LinearCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, int m, int n, int k)
     {
-        LinearCpu.Forward(S(x), S(w), S(bias), S(residual), S(y), m, n, k, Workspace(LinearCpu.WorkspaceFloats(m, n, k)), Path);
+        var packed = m > LinearCpu.MaxDotRows ? Packed(w, n, k, conv: false) : null;
+        LinearCpu.Forward(S(x), S(w), S(bias), S(residual), S(y), m, n, k, Workspace(LinearCpu.WorkspaceFloats(m, n, k)), Path, packed);
     }
 
     protected override void Conv2dCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2d.Shape s)
     {
-        Conv2dCpu.Forward(S(x), S(w), S(bias), S(residual), S(y), s, Workspace(Conv2dCpu.WorkspaceFloats(s)), Path);
+        var packed = Packed(w, s.OutChannels, s.ReductionLength, conv: true);
+        Conv2dCpu.Forward(S(x), S(w), S(bias), S(residual), S(y), s, Workspace(Conv2dCpu.WorkspaceFloats(s)), Path, packed);
     }
 
     protected override void GroupNormCore(TensorView x, TensorView gamma, TensorView beta, TensorView y, int n, int c, int spatial, int groups, float epsilon, bool silu)

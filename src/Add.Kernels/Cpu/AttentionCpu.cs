@@ -63,7 +63,7 @@ public static unsafe class AttentionCpu
                 return;
             }
             nint aq = (nint)pq, ak = (nint)pk, av = (nint)pv, ao = (nint)po;
-            Parallel.For(0, workers, t =>
+            CpuWorkers.For(workers, t =>
             {
                 for (int task = tasks * t / workers; task < tasks * (t + 1) / workers; task++)
                     Tile(task, (float*)aq, (float*)ak, (float*)av, (float*)ao, shape, causal, path);

@@ -1,4 +1,5 @@
 using Add.Kernels.Ilgpu;
+using System.Numerics.Tensors;
 
 namespace Add.Kernels.Cpu;
 
@@ -8,25 +9,59 @@ namespace Add.Kernels.Cpu;
 /// residual add fused into the store (the resnets' <c>input + conv2(h)</c>).
 /// <para>Legend: N batch, Ci / Co channels, H W input, Ho Wo output (<see cref="Conv2d.Shape"/>), K = Ci·kh·kw, P = Ho·Wo.
 /// x [N, Ci, H, W], w [Co, Ci, kh, kw], b [Co], R and y [N, Co, Ho, Wo].</para>
-/// <para>Versions: reference <see cref="Conv2d.Reference"/> (direct loops, double); <see cref="Forward"/>: per image one
-/// <see cref="GemmCpu"/> GEMM y[n] [Co, P] = w [Co, K] · im2col(x[n]) [K, P] with a per-row bias. The im2col matrix is
-/// never formed: the GEMM's B packing gathers it straight from the image into its panel buffer (for stride 1 a clipped
-/// row copy per (k, output row); stride 2 a strided gather), and a 1×1 stride-1 unpadded conv reads x[n] as B directly.
-/// The workspace is only the GEMM's packing buffers.</para>
+/// <para>Versions: reference <see cref="Conv2d.Reference"/> (direct loops, double); <see cref="Forward"/>: GEMMs through
+/// <see cref="GemmCpu"/>, with w as panels packed once at load (<see cref="PackedWeight.ForConv"/>) or per call. The
+/// im2col matrix is never formed: the GEMM's packing gathers it straight from the image into its panel buffer (for
+/// stride 1 a clipped row copy per (k, output row); stride 2 a strided gather). Three arrangements, by shape:
+/// <list type="bullet">
+/// <item>per image: y[n] [Co, P] = w [Co, K] · im2col(x[n]) [K, P], bias per row, residual in the epilogue; a 1×1
+/// stride-1 unpadded conv reads x[n] as B directly.</item>
+/// <item>batched (planes under <see cref="BatchedPlaneLimit"/> pixels, batch > 1): one GEMM with N = batch·P columns into
+/// a scratch [Co, batch·P], then scattered to y (+ R).</item>
+/// <item>transposed (small planes where it wastes less of the register tile): Cᵀ [batch·P, Co] = im2col(x)ᵀ · wᵀ, pixels
+/// as the MR side and channels as the NR side (a 2×2 plane fills 4 of 32 columns the other way round), into a scratch,
+/// then transposed into y (+ R).</item>
+/// </list></para>
 /// </summary>
 public static unsafe class Conv2dCpu
 {
-    /// <summary>Floats of workspace <see cref="Forward"/> needs for this shape.</summary>
-    public static long WorkspaceFloats(Conv2d.Shape s) => Batched(s)
-        ? GemmCpu.WorkspaceFloats(s.OutChannels, s.Batch * s.OutHeight * s.OutWidth, s.ReductionLength) + (long)s.OutChannels * s.Batch * s.OutHeight * s.OutWidth
-        : GemmCpu.WorkspaceFloats(s.OutChannels, s.OutHeight * s.OutWidth, s.ReductionLength);
-
-    /// <summary>Output planes below this many pixels are convolved for the whole batch in one GEMM (N = batch·Ho·Wo):
-    /// one image's 2×2 or 4×4 plane would fill a fraction of a 32-column register tile and pay a GEMM call per image.</summary>
+    /// <summary>Output planes below this many pixels are convolved for the whole batch in one GEMM (batched or
+    /// transposed): one image's 2×2 or 4×4 plane would fill a fraction of a 32-column register tile and pay a GEMM call per image.</summary>
     public const int BatchedPlaneLimit = 256;
 
-    private static bool Batched(Conv2d.Shape s) =>
-        s.Batch > 1 && s.OutHeight * s.OutWidth < BatchedPlaneLimit && !(s.KernelH == 1 && s.KernelW == 1 && s.Stride == 1 && s.Padding == 0);
+    private enum Arrangement { PerImage, Batched, Transposed }
+
+    private static bool Direct(Conv2d.Shape s) => s.KernelH == 1 && s.KernelW == 1 && s.Stride == 1 && s.Padding == 0;
+
+    private static Arrangement Choose(Conv2d.Shape s, SimdPath path)
+    {
+        int plane = s.OutHeight * s.OutWidth;
+        if (plane >= BatchedPlaneLimit)
+            return Arrangement.PerImage;
+        var (mr, nr) = GemmCpu.Tile(CpuSimd.Resolve(path));
+        bool batched = s.Batch > 1 && !Direct(s);
+        long columns = batched ? (long)s.Batch * plane : plane;
+        long standard = RoundUp(s.OutChannels, mr) * RoundUp(columns, nr) * (batched ? 1 : s.Batch);
+        long transposed = RoundUp((long)s.Batch * plane, mr) * RoundUp(s.OutChannels, nr);
+        if (transposed < standard)
+            return Arrangement.Transposed;
+        return batched ? Arrangement.Batched : Arrangement.PerImage;
+    }
+
+    private static long RoundUp(long value, int multiple) => (value + multiple - 1) / multiple * multiple;
+
+    /// <summary>Floats of workspace <see cref="Forward"/> needs for this shape (on any path).</summary>
+    public static long WorkspaceFloats(Conv2d.Shape s)
+    {
+        int plane = s.OutHeight * s.OutWidth;
+        long gemm = GemmCpu.WorkspaceFloats(s.OutChannels, plane, s.ReductionLength);
+        if (plane >= BatchedPlaneLimit)
+            return gemm;
+        int pixels = s.Batch * plane;
+        gemm = Math.Max(Math.Max(gemm, GemmCpu.WorkspaceFloats(s.OutChannels, pixels, s.ReductionLength)),
+            GemmCpu.WorkspaceFloats(pixels, s.OutChannels, s.ReductionLength));
+        return gemm + (long)s.OutChannels * pixels;     // + the batched / transposed scratch
+    }
 
     /// <summary>y = conv2d(x, w) (+ b) (+ R).</summary>
     /// <param name="x">[N, Ci, H, W]</param>
@@ -35,57 +70,106 @@ public static unsafe class Conv2dCpu
     /// <param name="residual">[N, Co, Ho, Wo], or empty; may be <paramref name="y"/> itself</param>
     /// <param name="y">[N, Co, Ho, Wo]; may not overlap x</param>
     /// <param name="workspace">at least <see cref="WorkspaceFloats"/> floats</param>
+    /// <param name="packed">w packed ahead of time (<see cref="PackedWeight.ForConv"/>, same path), or null to pack it per call</param>
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual,
-        Span<float> y, Conv2d.Shape s, Span<float> workspace, SimdPath path = SimdPath.Auto)
+        Span<float> y, Conv2d.Shape s, Span<float> workspace, SimdPath path = SimdPath.Auto, PackedWeight? packed = null)
     {
         if (s.Stride < 1 || s.Padding < 0 || s.OutHeight < 1 || s.OutWidth < 1)
             throw new ArgumentException($"conv {s.KernelH}x{s.KernelW} stride {s.Stride} pad {s.Padding} on {s.Height}x{s.Width} gives no output");
         long inImage = (long)s.InChannels * s.Height * s.Width;
-        int plane = s.OutHeight * s.OutWidth;
-        long outImage = (long)s.OutChannels * plane;
+        long outImage = (long)s.OutChannels * s.OutHeight * s.OutWidth;
         LinearCpu.Check(nameof(x), x.Length, s.Batch * inImage);
         LinearCpu.Check(nameof(w), w.Length, (long)s.OutChannels * s.ReductionLength);
         LinearCpu.Check(nameof(y), y.Length, s.Batch * outImage);
         LinearCpu.Check(nameof(bias), bias.Length, s.HasBias != 0 ? s.OutChannels : 0);
         if (!residual.IsEmpty)
             LinearCpu.Check(nameof(residual), residual.Length, s.Batch * outImage);
-        bool direct = s.KernelH == 1 && s.KernelW == 1 && s.Stride == 1 && s.Padding == 0;
-        fixed (float* px = x, pw = w, pb = bias, pr = residual, py = y)
+        if (workspace.Length < WorkspaceFloats(s))
+            throw new ArgumentException($"workspace has {workspace.Length} floats, the conv needs {WorkspaceFloats(s)} (Conv2dCpu.WorkspaceFloats)");
+        path = CpuSimd.Resolve(path);
+        packed?.Check(s.OutChannels, s.ReductionLength, path);
+        var (mr, nr) = GemmCpu.Tile(path);
+        var arrangement = Choose(s, path);
+        fixed (float* px = x, pw = w, pb = bias, pr = residual, py = y, pws = workspace)
         {
-            if (Batched(s))
+            var op = new Operands(px, pb, residual.IsEmpty ? null : pr, py, pws, workspace.Length, s, path);
+            var rowsOfW = new StridedPanels(pw, 1, s.ReductionLength);
+            switch (arrangement)
             {
-                if (workspace.Length < WorkspaceFloats(s))
-                    throw new ArgumentException($"workspace has {workspace.Length} floats, the batched conv needs {WorkspaceFloats(s)} (Conv2dCpu.WorkspaceFloats)");
-                // C [Co, N·P] for all images at once (bias in the epilogue), then scattered to [N, Co, P] (+ residual).
-                int columns = s.Batch * plane;
-                long gemmFloats = GemmCpu.WorkspaceFloats(s.OutChannels, columns, s.ReductionLength);
-                var scratch = workspace.Slice((int)gemmFloats, s.OutChannels * columns);
-                fixed (float* pc = scratch)
-                {
-                    GemmCpu.Run(s.OutChannels, columns, s.ReductionLength, pw, s.ReductionLength, 1, new Im2ColB(px, s, inImage),
-                        pc, columns, new GemmEpilogue(bias.IsEmpty ? null : pb, true, null, 0), workspace[..(int)gemmFloats], path);
-                }
-                for (int n = 0; n < s.Batch; n++)
-                    for (int co = 0; co < s.OutChannels; co++)
-                    {
-                        var c = scratch.Slice(co * columns + n * plane, plane);
-                        var target = y.Slice((int)(n * outImage + (long)co * plane), plane);
-                        if (residual.IsEmpty) c.CopyTo(target);
-                        else System.Numerics.Tensors.TensorPrimitives.Add(c, residual.Slice((int)(n * outImage + (long)co * plane), plane), target);
-                    }
-                return;
+                case Arrangement.Transposed when packed is not null: op.Transposed(packed.Panels(nr)); break;
+                case Arrangement.Transposed: op.Transposed(rowsOfW); break;
+                case Arrangement.Batched when packed is not null: op.Batched(packed.Panels(mr)); break;
+                case Arrangement.Batched: op.Batched(rowsOfW); break;
+                case Arrangement.PerImage when packed is not null: op.PerImage(packed.Panels(mr)); break;
+                default: op.PerImage(rowsOfW); break;
             }
+        }
+    }
+
+    /// <summary>One call's pointers and shape; each arrangement is generic over where w's panels come from.</summary>
+    private readonly struct Operands(float* x, float* bias, float* residual, float* y, float* workspace, int workspaceFloats, Conv2d.Shape s, SimdPath path)
+    {
+        private long InImage => (long)s.InChannels * s.Height * s.Width;
+        private int Plane => s.OutHeight * s.OutWidth;
+        private long OutImage => (long)s.OutChannels * Plane;
+
+        public void PerImage<TW>(TW weights) where TW : struct, IPanelSource
+        {
+            var ws = new Span<float>(workspace, workspaceFloats);
             for (int n = 0; n < s.Batch; n++)
             {
-                float* image = px + n * inImage;
-                var epilogue = new GemmEpilogue(bias.IsEmpty ? null : pb, true, residual.IsEmpty ? null : pr + n * outImage, plane);
-                if (direct)
-                    GemmCpu.Run(s.OutChannels, plane, s.ReductionLength, pw, s.ReductionLength, 1, new StridedB(image, plane, 1),
-                        py + n * outImage, plane, epilogue, workspace, path);
+                float* image = x + n * InImage;
+                var epilogue = new GemmEpilogue(bias, true, residual == null ? null : residual + n * OutImage, Plane);
+                if (Direct(s))
+                    GemmCpu.Run(s.OutChannels, Plane, s.ReductionLength, weights, new StridedPanels(image, Plane, 1),
+                        y + n * OutImage, Plane, epilogue, ws, path);
                 else
-                    GemmCpu.Run(s.OutChannels, plane, s.ReductionLength, pw, s.ReductionLength, 1, new Im2ColB(image, s),
-                        py + n * outImage, plane, epilogue, workspace, path);
+                    GemmCpu.Run(s.OutChannels, Plane, s.ReductionLength, weights, new Im2ColPanels(image, s),
+                        y + n * OutImage, Plane, epilogue, ws, path);
             }
+        }
+
+        /// <summary>C [Co, N·P] for all images at once (bias in the epilogue), then scattered to [N, Co, P] (+ R).</summary>
+        public void Batched<TW>(TW weights) where TW : struct, IPanelSource
+        {
+            int columns = s.Batch * Plane;
+            float* scratch = Split(columns, out var ws);
+            GemmCpu.Run(s.OutChannels, columns, s.ReductionLength, weights, new Im2ColPanels(x, s, InImage),
+                scratch, columns, new GemmEpilogue(bias, true, null, 0), ws, path);
+            for (int n = 0; n < s.Batch; n++)
+                for (int co = 0; co < s.OutChannels; co++)
+                {
+                    var c = new ReadOnlySpan<float>(scratch + (long)co * columns + n * Plane, Plane);
+                    long o = n * OutImage + (long)co * Plane;
+                    var target = new Span<float>(y + o, Plane);
+                    if (residual == null) c.CopyTo(target);
+                    else TensorPrimitives.Add(c, new ReadOnlySpan<float>(residual + o, Plane), target);
+                }
+        }
+
+        /// <summary>Cᵀ [N·P, Co] = im2col(x)ᵀ · wᵀ (bias per column), then transposed into [N, Co, P] (+ R).</summary>
+        public void Transposed<TW>(TW weightsT) where TW : struct, IPanelSource
+        {
+            int pixels = s.Batch * Plane, co = s.OutChannels;
+            float* scratch = Split(pixels, out var ws);
+            GemmCpu.Run(pixels, co, s.ReductionLength, new Im2ColPanels(x, s, InImage), weightsT,
+                scratch, co, new GemmEpilogue(bias, false, null, 0), ws, path);
+            for (int n = 0; n < s.Batch; n++)
+                for (int c = 0; c < co; c++)
+                {
+                    long o = n * OutImage + (long)c * Plane;
+                    float* src = scratch + (long)n * Plane * co + c;
+                    for (int p = 0; p < Plane; p++)
+                        y[o + p] = src[(long)p * co] + (residual == null ? 0f : residual[o + p]);
+                }
+        }
+
+        /// <summary>The workspace as the GEMM's packing buffers followed by a [Co, pixels] scratch.</summary>
+        private float* Split(int pixels, out Span<float> gemm)
+        {
+            int gemmFloats = (int)(workspaceFloats - (long)s.OutChannels * pixels);
+            gemm = new Span<float>(workspace, gemmFloats);
+            return workspace + gemmFloats;
         }
     }
 }

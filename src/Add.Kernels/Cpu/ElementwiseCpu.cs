@@ -47,7 +47,7 @@ public static unsafe class ElementwiseCpu
             }
             nint ax = (nint)px, ay = (nint)py;
             int chunks = (count + 15) / 16;
-            Parallel.For(0, workers, t =>
+            CpuWorkers.For(workers, t =>
             {
                 int i0 = chunks * t / workers * 16, i1 = Math.Min(count, chunks * (t + 1) / workers * 16);
                 UnaryRange((float*)ax + i0, (float*)ay + i0, i1 - i0, op, path);
@@ -89,7 +89,7 @@ public static unsafe class ElementwiseCpu
                 return;
             }
             nint ax = (nint)px, ay = (nint)py;
-            Parallel.For(0, workers, t => GegluRows((float*)ax, (float*)ay, m * t / workers, m * (t + 1) / workers, f, path));
+            CpuWorkers.For(workers, t => GegluRows((float*)ax, (float*)ay, m * t / workers, m * (t + 1) / workers, f, path));
         }
     }
 

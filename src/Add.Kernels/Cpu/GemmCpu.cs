@@ -4,74 +4,102 @@ using System.Runtime.Intrinsics;
 
 namespace Add.Kernels.Cpu;
 
-/// <summary>Where the GEMM's packing of B reads from: a strided matrix, or an image gathered as im2col columns.</summary>
-internal unsafe interface IGemmB
+/// <summary>
+/// Where the GEMM's operands come from, as micro-panels: for the index range [start, start+count) (rows of A, or columns
+/// of B) and the reduction range [k0, k0+kc), ⌈count/width⌉ panels of [kc, width] each (index j of a panel at offset
+/// k·width + j), zero past count. A source either packs them into <c>scratch</c> and returns it, or returns a pointer
+/// into panels packed once ahead of time (<see cref="PackedWeight"/>).
+/// </summary>
+internal unsafe interface IPanelSource
 {
-    /// <summary>
-    /// Packs B[k0 .. k0+kc, j0 .. j0+nc] into ⌈nc/NR⌉ micro-panels of [kc, NR] (column j of a panel at offset k·NR + j),
-    /// zero-padding the columns past nc.
-    /// </summary>
-    void Pack(float* dst, int k0, int kc, int j0, int nc, int nr);
+    float* Panels(float* scratch, int k0, int kc, int start, int count, int width);
+
+    /// <summary>True when <see cref="Panels"/> costs nothing (the panels were packed ahead of time).</summary>
+    bool Prepacked { get; }
 }
 
-/// <summary>B[k, j] = Ptr[k·RowStride + j·ColStride].</summary>
-internal readonly unsafe struct StridedB(float* ptr, int rowStride, int colStride) : IGemmB
+/// <summary>
+/// Element (k, j) = Ptr[k·KStride + j·IndexStride]. A [M, K] row-major as rows of A: (a, 1, K). B [K, N] row-major:
+/// (b, N, 1). B = Wᵀ for a linear weight W [N, K]: (w, 1, K). B of a 1×1 conv, x [Ci, P]: (x, P, 1).
+/// </summary>
+internal readonly unsafe struct StridedPanels(float* ptr, int kStride, int indexStride) : IPanelSource
 {
-    public void Pack(float* dst, int k0, int kc, int j0, int nc, int nr)
+    public bool Prepacked => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public float* Panels(float* scratch, int k0, int kc, int start, int count, int width)
     {
-        for (int jp = 0; jp < nc; jp += nr)
+        for (int jp = 0; jp < count; jp += width)
         {
-            int cols = Math.Min(nr, nc - jp);
-            float* panel = dst + (long)jp * kc;
-            float* src = ptr + (long)k0 * rowStride + (long)(j0 + jp) * colStride;
-            if (colStride == 1)
+            int cols = Math.Min(width, count - jp);
+            float* panel = scratch + (long)jp * kc;
+            float* src = ptr + (long)k0 * kStride + (long)(start + jp) * indexStride;
+            if (indexStride == 1)
             {
-                // Rows of B are contiguous (im2col-free 1×1 conv, or B already [K, N]): copy cols floats per k.
+                // The index runs along memory (B [K, N] rows, a 1×1 conv's image): copy cols floats per k.
                 for (int k = 0; k < kc; k++)
                 {
-                    Unsafe.CopyBlockUnaligned(panel + k * nr, src + (long)k * rowStride, (uint)(cols * sizeof(float)));
-                    for (int j = cols; j < nr; j++)
-                        panel[k * nr + j] = 0f;
+                    Unsafe.CopyBlockUnaligned(panel + k * width, src + (long)k * kStride, (uint)(cols * sizeof(float)));
+                    for (int j = cols; j < width; j++)
+                        panel[k * width + j] = 0f;
                 }
             }
             else
             {
-                // Columns of B are contiguous (a linear weight W[N, K], B = Wᵀ): read each of the nr rows of W along k.
+                // k runs along memory (rows of A, rows of a weight W): read each of the width rows along k.
                 for (int j = 0; j < cols; j++)
                 {
-                    float* col = src + (long)j * colStride;
+                    float* line = src + (long)j * indexStride;
                     for (int k = 0; k < kc; k++)
-                        panel[k * nr + j] = col[(long)k * rowStride];
+                        panel[k * width + j] = line[(long)k * kStride];
                 }
-                for (int j = cols; j < nr; j++)
+                for (int j = cols; j < width; j++)
                     for (int k = 0; k < kc; k++)
-                        panel[k * nr + j] = 0f;
+                        panel[k * width + j] = 0f;
             }
         }
+        return scratch;
     }
 }
 
-/// <summary>
-/// B = im2col(x) of one image or of several side by side, never formed: B[k, p] = x[n, ci, oy·s + ky − pad, ox·s + kx − pad]
-/// (0 outside), with k = (ci·kh + ky)·kw + kx and p = (n·Ho + oy)·Wo + ox (n = 0 for one image). For stride 1 the columns of
-/// one output row read one contiguous run of an input row, so packing is a clipped copy per (k, output row).
-/// </summary>
-internal readonly unsafe struct Im2ColB(float* image, Conv2d.Shape s, long imageStride = 0) : IGemmB
+/// <summary>Panels packed ahead of time by <see cref="PackedWeight"/>: K block k0 starts at k0·Padded, then panel
+/// start/width at start·kc (start is always a multiple of the width: blocks and thread slabs begin on panels).</summary>
+internal readonly unsafe struct PrepackedPanels(float* panels, int padded) : IPanelSource
 {
-    public void Pack(float* dst, int k0, int kc, int j0, int nc, int nr)
+    public bool Prepacked => true;
+
+    public float* Panels(float* scratch, int k0, int kc, int start, int count, int width) =>
+        panels + (long)k0 * padded + (long)start * kc;
+}
+
+/// <summary>
+/// im2col(x) of one image or of several side by side, never formed: element (k, p) = x[n, ci, oy·s + ky − pad, ox·s + kx − pad]
+/// (0 outside), with k = (ci·kh + ky)·kw + kx and p = (n·Ho + oy)·Wo + ox (n = 0 for one image). As B it is the conv's
+/// [K, P] right operand; as A (panels of MR pixels) it is im2colᵀ, for convs whose planes are too small to fill NR columns.
+/// For stride 1 the pixels of one output row read one contiguous run of an input row, so packing is a clipped copy per
+/// (k, output row).
+/// </summary>
+internal readonly unsafe struct Im2ColPanels(float* image, Conv2d.Shape s, long imageStride = 0) : IPanelSource
+{
+    public bool Prepacked => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public float* Panels(float* scratch, int k0, int kc, int start, int count, int width)
     {
-        int taps = s.KernelH * s.KernelW, wo = s.OutWidth, plane = s.OutHeight * wo;
-        for (int jp = 0; jp < nc; jp += nr)
+        int taps = s.KernelH * s.KernelW, wo = s.OutWidth;
+        for (int jp = 0; jp < count; jp += width)
         {
-            int cols = Math.Min(nr, nc - jp);
-            float* panel = dst + (long)jp * kc;
+            int cols = Math.Min(width, count - jp);
+            float* panel = scratch + (long)jp * kc;
+            int p0 = start + jp, plane = s.OutHeight * wo;
+            int n0 = p0 / plane, q0 = p0 - n0 * plane, oy0 = q0 / wo, ox0 = q0 - oy0 * wo;
             for (int kk = 0; kk < kc; kk++)
             {
                 int kIndex = k0 + kk;
                 int ci = kIndex / taps, tap = kIndex - ci * taps;
                 int ky = tap / s.KernelW, kx = tap - ky * s.KernelW;
-                float* row = panel + kk * nr;
-                int p = j0 + jp, n = p / plane, q = p - n * plane, oy = q / wo, ox = q - oy * wo;
+                float* row = panel + kk * width;
+                int n = n0, oy = oy0, ox = ox0;
                 for (int j = 0; j < cols;)
                 {
                     float* channel = image + n * imageStride + (long)ci * s.Height * s.Width;
@@ -103,10 +131,11 @@ internal readonly unsafe struct Im2ColB(float* image, Conv2d.Shape s, long image
                     ox = 0;
                     if (++oy == s.OutHeight) { oy = 0; n++; }
                 }
-                for (int j = cols; j < nr; j++)
+                for (int j = cols; j < width; j++)
                     row[j] = 0f;
             }
         }
+        return scratch;
     }
 }
 
@@ -122,11 +151,12 @@ internal readonly unsafe struct GemmEpilogue(float* bias, bool biasPerRow, float
 /// <summary>
 /// Single-precision GEMM in the BLIS style (Van Zee &amp; van de Geijn 2015, "BLIS: A Framework for Rapidly
 /// Instantiating BLAS Functionality", Fig. 2; Goto &amp; van de Geijn 2008): <c>C = A·B (+ bias) (+ R)</c>, with
-/// A [M, K] strided, B [K, N] from an <see cref="IGemmB"/> source, C [M, N] with row stride ldc.
+/// A [M, K] and B [K, N] from <see cref="IPanelSource"/>s (strided memory, im2col, or panels packed once at load by
+/// <see cref="PackedWeight"/>), C [M, N] with row stride ldc.
 /// <para>
 /// Legend: M rows of C, N columns, K reduction; MR×NR the register tile, MC×KC the packed A block (L2), KC×NC the packed
-/// B block (L3/L2). Loops, outermost first: jc over N by NC; pc over K by KC (pack B once per (jc, pc)); ic over M by MC
-/// (pack A); jr over NR-panels; ir over MR-panels; the micro-kernel does kc rank-1 updates of an MR×NR tile held in
+/// B block (L3/L2). Loops, outermost first: jc over N by NC; pc over K by KC (pack B once per (jc, pc), unless
+/// prepacked); ic over M by MC (pack A, unless prepacked); jr over NR-panels; ir over MR-panels; the micro-kernel does kc rank-1 updates of an MR×NR tile held in
 /// registers. Packed panels are zero-padded to whole tiles, so the micro-kernel never branches; edge tiles are computed
 /// into a stack tile and copied.
 /// </para>
@@ -137,8 +167,8 @@ internal readonly unsafe struct GemmEpilogue(float* bias, bool biasPerRow, float
 /// <item>Vector256: 6×16, 12 ymm accumulators (the classic AVX2 shape).</item>
 /// <item>Scalar: 4×4 of float locals.</item>
 /// </list>
-/// Threads: the N range (else the M range) is cut into one contiguous slab of whole panels per core and each runs the
-/// loops above with its own packing buffers (one Parallel.For per call; problems under 2^18 flops stay on one core).
+/// Threads: the N or the M range (<see cref="SplitN"/>) is cut into one contiguous slab of whole panels per core and each runs the
+/// loops above with its own packing buffers (one <see cref="CpuWorkers.For"/> per call; problems under 2^18 flops stay on one core).
 /// Epilogue: on the first K block the tile is stored as acc + bias + R, later blocks add to C.
 /// </para>
 /// </summary>
@@ -167,9 +197,10 @@ public static unsafe class GemmCpu
 
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
-    /// <summary>C = A·B with the epilogue; A[i, k] = a[i·rsA + k·csA]; C[i, j] = c[i·ldc + j].</summary>
-    internal static void Run<TB>(int m, int n, int k, float* a, int rsA, int csA, TB b, float* c, int ldc, GemmEpilogue epilogue,
-        Span<float> workspace, SimdPath path) where TB : struct, IGemmB
+    /// <summary>C = A·B with the epilogue; C[i, j] = c[i·ldc + j]; A's rows and B's columns come as panels from their sources.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Run<TA, TB>(int m, int n, int k, TA a, TB b, float* c, int ldc, GemmEpilogue epilogue,
+        Span<float> workspace, SimdPath path) where TA : struct, IPanelSource where TB : struct, IPanelSource
     {
         if (m == 0 || n == 0)
             return;
@@ -181,7 +212,7 @@ public static unsafe class GemmCpu
         long perThread = need / CpuSimd.Threads;
 
         int nPanels = (n + nr - 1) / nr, mPanels = (m + mr - 1) / mr;
-        bool splitN = nPanels >= CpuSimd.Threads || nPanels >= mPanels;
+        bool splitN = SplitN(nPanels, mPanels, a.Prepacked, b.Prepacked);
         int panels = splitN ? nPanels : mPanels;
         int workers = CpuSimd.Workers(panels, 2L * m * n * k / panels, MinFlopsPerThread);
 
@@ -189,30 +220,46 @@ public static unsafe class GemmCpu
         {
             if (workers == 1)
             {
-                Block(0, m, 0, n, k, a, rsA, csA, b, c, ldc, epilogue, ws, perThread, path);
+                Block(0, m, 0, n, k, a, b, c, ldc, epilogue, ws, path);
                 return;
             }
-            nint wsAddress = (nint)ws, aAddress = (nint)a, cAddress = (nint)c;
-            Parallel.For(0, workers, t =>
+            nint wsAddress = (nint)ws, cAddress = (nint)c;
+            CpuWorkers.For(workers, t =>
             {
                 int p0 = (int)((long)panels * t / workers), p1 = (int)((long)panels * (t + 1) / workers);
                 float* slab = (float*)wsAddress + t * perThread;
                 if (splitN)
-                    Block(0, m, p0 * nr, Math.Min(n, p1 * nr), k, (float*)aAddress, rsA, csA, b, (float*)cAddress, ldc, epilogue, slab, perThread, path);
+                    Block(0, m, p0 * nr, Math.Min(n, p1 * nr), k, a, b, (float*)cAddress, ldc, epilogue, slab, path);
                 else
-                    Block(p0 * mr, Math.Min(m, p1 * mr), 0, n, k, (float*)aAddress, rsA, csA, b, (float*)cAddress, ldc, epilogue, slab, perThread, path);
+                    Block(p0 * mr, Math.Min(m, p1 * mr), 0, n, k, a, b, (float*)cAddress, ldc, epilogue, slab, path);
             });
         }
     }
 
+    /// <summary>
+    /// Whether the cores split C's columns (else its rows). Each core packs its own share of the split operand and all of
+    /// the other one, so split the operand that is packed per call when the other was packed ahead of time (a linear's
+    /// tokens against its prepacked weight: split M), as long as there is a panel per core; otherwise the longer side.
+    /// </summary>
+    private static bool SplitN(int nPanels, int mPanels, bool aPrepacked, bool bPrepacked)
+    {
+        bool canN = nPanels >= CpuSimd.Threads, canM = mPanels >= CpuSimd.Threads;
+        if (canN && canM && aPrepacked != bPrepacked)
+            return aPrepacked;
+        if (canN != canM)
+            return canN;
+        return nPanels >= mPanels;
+    }
+
     /// <summary>C[m0..m1, n0..n1] on one thread, packing into <paramref name="ws"/>.</summary>
-    private static void Block<TB>(int m0, int m1, int n0, int n1, int k, float* a, int rsA, int csA, TB b, float* c, int ldc,
-        GemmEpilogue epilogue, float* ws, long wsFloats, SimdPath path) where TB : struct, IGemmB
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Block<TA, TB>(int m0, int m1, int n0, int n1, int k, TA a, TB b, float* c, int ldc,
+        GemmEpilogue epilogue, float* ws, SimdPath path) where TA : struct, IPanelSource where TB : struct, IPanelSource
     {
         var (mr, nr) = Tile(path);
         int kcMax = Math.Min(KC, Math.Max(k, 1));
-        float* ap = ws;                                                      // [MC/MR panels][kc][MR]
-        float* bp = ws + Math.Min(MC, RoundUp(m1 - m0, 24)) * (long)kcMax;  // [NC/NR panels][kc][NR]
+        float* aScratch = ws;                                                      // [MC/MR panels][kc][MR]
+        float* bScratch = ws + Math.Min(MC, RoundUp(m1 - m0, 24)) * (long)kcMax;  // [NC/NR panels][kc][NR]
         float* edge = stackalloc float[MaxTile];
         if (k == 0)
         {
@@ -229,11 +276,11 @@ public static unsafe class GemmCpu
             {
                 int kc = Math.Min(KC, k - pc);
                 bool first = pc == 0;
-                b.Pack(bp, pc, kc, jc, nc, nr);
+                float* bp = b.Panels(bScratch, pc, kc, jc, nc, nr);
                 for (int ic = m0; ic < m1; ic += MC)
                 {
                     int mc = Math.Min(MC, m1 - ic);
-                    PackA(ap, a, rsA, csA, ic, mc, pc, kc, mr);
+                    float* ap = a.Panels(aScratch, pc, kc, ic, mc, mr);
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         float* bPanel = bp + (long)jr * kc;
@@ -271,29 +318,6 @@ public static unsafe class GemmCpu
         if (e.Residual != null)
             v += e.Residual[(long)i * e.ResidualStride + j];
         return v;
-    }
-
-    /// <summary>Packs A[i0 .. i0+mc, k0 .. k0+kc] into MR-row micro-panels [kc][MR], zero rows past mc.</summary>
-    private static void PackA(float* dst, float* a, int rsA, int csA, int i0, int mc, int k0, int kc, int mr)
-    {
-        for (int ip = 0; ip < mc; ip += mr)
-        {
-            float* panel = dst + (long)ip * kc;
-            int rows = Math.Min(mr, mc - ip);
-            for (int i = 0; i < rows; i++)
-            {
-                float* src = a + (long)(i0 + ip + i) * rsA + (long)k0 * csA;
-                if (csA == 1)
-                    for (int kk = 0; kk < kc; kk++)
-                        panel[kk * mr + i] = src[kk];
-                else
-                    for (int kk = 0; kk < kc; kk++)
-                        panel[kk * mr + i] = src[(long)kk * csA];
-            }
-            for (int i = rows; i < mr; i++)
-                for (int kk = 0; kk < kc; kk++)
-                    panel[kk * mr + i] = 0f;
-        }
     }
 
     /// <summary>
@@ -340,6 +364,7 @@ public static unsafe class GemmCpu
         v.Store(c);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel8x32(int kc, float* a, float* b, float* c, int ldc, bool first, int i0, int j0, GemmEpilogue e)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
@@ -377,6 +402,7 @@ public static unsafe class GemmCpu
         Store512(c, c70, first, i0 + 7, j0, e); Store512(c + 16, c71, first, i0 + 7, j0 + 16, e);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, bool first, int i0, int j0, GemmEpilogue e)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -408,6 +434,7 @@ public static unsafe class GemmCpu
         Store256(c, c50, first, i0 + 5, j0, e); Store256(c + 8, c51, first, i0 + 5, j0 + 8, e);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel4x4(int kc, float* a, float* b, float* c, int ldc, bool first, int i0, int j0, GemmEpilogue e)
     {
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;

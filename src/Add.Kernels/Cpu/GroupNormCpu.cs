@@ -45,7 +45,7 @@ public static unsafe class GroupNormCpu
                 return;
             }
             nint ax = (nint)px, ag = (nint)pg, ab = (nint)pb, ay = (nint)py;
-            Parallel.For(0, workers, t => Groups(items * t / workers, items * (t + 1) / workers,
+            CpuWorkers.For(workers, t => Groups(items * t / workers, items * (t + 1) / workers,
                 (float*)ax, (float*)ag, (float*)ab, (float*)ay, groups, cg, hw, epsilon, fuseSilu, path));
         }
     }

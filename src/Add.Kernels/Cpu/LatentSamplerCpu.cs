@@ -14,7 +14,7 @@ namespace Add.Kernels.Cpu;
 /// </code>
 /// <para>Legend: N batch, C latent channels, H W latent size; every buffer [N, C, H, W], treated as N·C·H·W elements.</para>
 /// <para>Versions: reference <see cref="LatentSampler.Reference"/>; <see cref="Step"/>: one pass at the chosen width, reading
-/// x, ε̂c, [ε̂u], [noise] once and writing x' and x̂0 once (a latent is 256-512 floats: one core, no Parallel.For).</para>
+/// x, ε̂c, [ε̂u], [noise] once and writing x' and x̂0 once (a latent is 256-512 floats: one core, no fork-join).</para>
 /// </summary>
 public static unsafe class LatentSamplerCpu
 {

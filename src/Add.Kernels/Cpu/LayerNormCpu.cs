@@ -37,7 +37,7 @@ public static unsafe class LayerNormCpu
                 return;
             }
             nint ax = (nint)px, ag = (nint)pg, ab = (nint)pb, ay = (nint)py;
-            Parallel.For(0, workers, t => Rows(m * t / workers, m * (t + 1) / workers, (float*)ax, (float*)ag, (float*)ab, (float*)ay, d, epsilon, path));
+            CpuWorkers.For(workers, t => Rows(m * t / workers, m * (t + 1) / workers, (float*)ax, (float*)ag, (float*)ab, (float*)ay, d, epsilon, path));
         }
     }
 

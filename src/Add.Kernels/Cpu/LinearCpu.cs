@@ -8,8 +8,8 @@ namespace Add.Kernels.Cpu;
 /// <para>Legend: M rows (tokens, B·L), K input features, N output features. X [M, K], W [N, K] (torch's [out, in]),
 /// b [N], R [M, N], Y [M, N], all row-major.</para>
 /// <para>Versions: reference <see cref="Add.Kernels.Ilgpu.Gemm.Reference"/> (triple loop, double accumulator);
-/// <see cref="Forward"/>: <see cref="GemmCpu"/> with A = X, B = Wᵀ (packed straight from W's rows) and a
-/// per-column bias / residual epilogue; for M ≤ <see cref="MaxDotRows"/> (the time-embedding projections, M = batch)
+/// <see cref="Forward"/>: <see cref="GemmCpu"/> with A = X, B = Wᵀ (packed once at load by <see cref="PackedWeight"/>,
+/// or per call straight from W's rows) and a per-column bias / residual epilogue; for M ≤ <see cref="MaxDotRows"/> (the time-embedding projections, M = batch)
 /// a dot product per output straight from W's rows, because packing W for one or two rows of X costs more than the
 /// product itself.</para>
 /// </summary>
@@ -25,9 +25,11 @@ public static unsafe class LinearCpu
     /// <param name="residual">[M, N], or empty; may be <paramref name="y"/> itself (y += X·Wᵀ + b)</param>
     /// <param name="y">[M, N]; may not overlap x</param>
     /// <param name="workspace">at least <see cref="WorkspaceFloats"/> floats, contents ignored</param>
+    /// <param name="packed">W packed ahead of time (<see cref="PackedWeight.ForLinear"/>, same path), or null to pack it per call</param>
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual,
-        Span<float> y, int m, int n, int k, Span<float> workspace, SimdPath path = SimdPath.Auto)
+        Span<float> y, int m, int n, int k, Span<float> workspace, SimdPath path = SimdPath.Auto, PackedWeight? packed = null)
     {
+        packed?.Check(n, k, path);
         Check(nameof(x), x.Length, (long)m * k);
         Check(nameof(w), w.Length, (long)n * k);
         Check(nameof(y), y.Length, (long)m * n);
@@ -43,7 +45,11 @@ public static unsafe class LinearCpu
                 return;
             }
             var epilogue = new GemmEpilogue(bias.IsEmpty ? null : pb, false, residual.IsEmpty ? null : pr, n);
-            GemmCpu.Run(m, n, k, px, k, 1, new StridedB(pw, 1, k), py, n, epilogue, workspace, path);
+            var rowsOfX = new StridedPanels(px, 1, k);
+            if (packed is not null)
+                GemmCpu.Run(m, n, k, rowsOfX, packed.Panels(GemmCpu.Tile(packed.Path).Nr), py, n, epilogue, workspace, path);
+            else
+                GemmCpu.Run(m, n, k, rowsOfX, new StridedPanels(pw, 1, k), py, n, epilogue, workspace, path);
         }
     }
 
@@ -62,7 +68,7 @@ public static unsafe class LinearCpu
             return;
         }
         nint px = (nint)x, pw = (nint)w, pb = (nint)bias, pr = (nint)residual, py = (nint)y;
-        Parallel.For(0, workers, t => DotRange((float*)px, (float*)pw, (float*)pb, (float*)pr, (float*)py, m, n, k, n * t / workers, n * (t + 1) / workers, path));
+        CpuWorkers.For(workers, t => DotRange((float*)px, (float*)pw, (float*)pb, (float*)pr, (float*)py, m, n, k, n * t / workers, n * (t + 1) / workers, path));
     }
 
     private static void DotRange(float* x, float* w, float* bias, float* residual, float* y, int m, int n, int k, int j0, int j1, SimdPath path)

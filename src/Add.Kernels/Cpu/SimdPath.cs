@@ -38,7 +38,7 @@ public static class CpuSimd
 
     /// <summary>
     /// How many workers to split <paramref name="items"/> independent items of <paramref name="workPerItem"/> flops
-    /// (or touched floats) over: 1 below <paramref name="minWorkPerThread"/> per worker, where Parallel.For's few
+    /// (or touched floats) over: 1 below <paramref name="minWorkPerThread"/> per worker, where a fork-join's few
     /// microseconds of dispatch would cost more than they save.
     /// </summary>
     internal static int Workers(long items, long workPerItem, long minWorkPerThread)

@@ -61,12 +61,45 @@ public sealed class GeneratorTests(TinyPipelines tiny)
         var request = new GenerationRequest { Prompts = ["snowman", "red heart"], Steps = 3, Guidance = 2 };
         p.Generate(request);
         int arena = p.Arena.Allocations;
-        int workspace = ((CpuBackend)p.Backend).WorkspaceGrowths;
+        var cpu = (CpuBackend)p.Backend;
+        int workspace = cpu.WorkspaceGrowths, packed = cpu.PackedWeights;
+        Assert.True(packed > 0, "the first generation packs the GEMM weights");
         p.Generate(request);
         p.Generate(request with { Steps = 6 });   // more steps, same shapes
         Assert.Equal(arena, p.Arena.Allocations);
-        Assert.Equal(workspace, ((CpuBackend)p.Backend).WorkspaceGrowths);
+        Assert.Equal(workspace, cpu.WorkspaceGrowths);
+        Assert.Equal(packed, cpu.PackedWeights);    // weights are packed once, not per call
     }
+
+    [Fact]
+    public void UploadIntoAWeightDropsItsPackedPanels()
+    {
+        using var backend = new CpuBackend();
+        var random = new Random(3);
+        float[] Values(int count) => Enumerable.Range(0, count).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        const int m = 8, n = 40, k = 24;
+        var xValues = Values(m * k);
+        var w = backend.Constant(Values(n * k));
+        var x = backend.Constant(xValues);
+        var y = backend.Allocate(m * n);
+        var first = new float[m * n];
+        backend.Linear(x.View, w.View, default, default, y.View, m, n, k);
+        backend.Download(y.View, first);
+        Assert.Equal(1, backend.PackedWeights);
+
+        var newWeights = Values(n * k);
+        backend.Upload(newWeights, w.View);
+        backend.Linear(x.View, w.View, default, default, y.View, m, n, k);
+        var second = new float[m * n];
+        backend.Download(y.View, second);
+        Assert.Equal(2, backend.PackedWeights);
+        var expected = new float[m * n];
+        Add.Kernels.Ilgpu.Gemm.Reference(xValues, newWeights, [], expected, m, n, k);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.Equal(expected[i], second[i], 1e-4f);
+        Assert.NotEqual(first, second);
+    }
+
 
     [Fact]
     public void HalfPrecisionWeightsAreWidenedOnLoad()

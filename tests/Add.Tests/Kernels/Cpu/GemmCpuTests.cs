@@ -47,18 +47,42 @@ public sealed class GemmCpuTests(ITestOutputHelper log)
                 t = t + tensor(r, [c.M, c.N]);
             expected = t.data<float>().ToArray();
         }
-        var y = new float[c.M * c.N];
         var workspace = new float[LinearCpu.WorkspaceFloats(c.M, c.N, c.K)];
-        LinearCpu.Forward(x, w, b, r, y, c.M, c.N, c.K, workspace, path);
-        Numerics.AssertClose(expected, y, Fp32Dot, $"cpu linear {path} {c}", log);
-
-        // In place: y starts as the residual and receives X·Wᵀ + b + y.
-        if (c.Residual)
+        // W packed per call, then packed once ahead of time (the engine's way): the same panels either way.
+        foreach (var packed in new[] { null, PackedWeight.ForLinear(w, c.N, c.K, path) })
         {
-            var inPlace = (float[])r.Clone();
-            LinearCpu.Forward(x, w, b, inPlace, inPlace, c.M, c.N, c.K, workspace, path);
-            Numerics.AssertClose(expected, inPlace, Fp32Dot, $"cpu linear in place {path} {c}", log);
+            string how = packed is null ? "" : " prepacked";
+            var y = new float[c.M * c.N];
+            LinearCpu.Forward(x, w, b, r, y, c.M, c.N, c.K, workspace, path, packed);
+            Numerics.AssertClose(expected, y, Fp32Dot, $"cpu linear{how} {path} {c}", log);
+
+            // In place: y starts as the residual and receives X·Wᵀ + b + y.
+            if (c.Residual)
+            {
+                var inPlace = (float[])r.Clone();
+                LinearCpu.Forward(x, w, b, inPlace, inPlace, c.M, c.N, c.K, workspace, path, packed);
+                Numerics.AssertClose(expected, inPlace, Fp32Dot, $"cpu linear{how} in place {path} {c}", log);
+            }
         }
+    }
+
+    [Fact]
+    public void PackedWeightOfAnotherShapeOrPathIsRefused()
+    {
+        var w = new float[6 * 5];
+        var packed = PackedWeight.ForLinear(w, 6, 5, SimdPath.Vector256);
+        var x = new float[4 * 5];
+        var y = new float[4 * 6];
+        var workspace = new float[LinearCpu.WorkspaceFloats(4, 6, 5)];
+        var wrongPath = Assert.Throws<ArgumentException>(() => LinearCpu.Forward(x, w, [], [], y, 4, 6, 5, workspace, SimdPath.Scalar, packed));
+        Assert.Contains("Vector256", wrongPath.Message);
+        var wrongShape = Assert.Throws<ArgumentException>(() => LinearCpu.Forward(new float[4 * 6], new float[5 * 6], [], [], new float[4 * 5], 4, 5, 6,
+            new float[LinearCpu.WorkspaceFloats(4, 5, 6)], SimdPath.Vector256, packed));
+        Assert.Contains("[6, 5]", wrongShape.Message);
+        // A linear's packing has no conv (A-side) panels: a conv asking for them is told so, not given wrong data.
+        var convShape = new Conv2d.Shape(1, 5, 6, 6, 6, 1, 1, 1, 0, false);
+        Assert.Throws<InvalidOperationException>(() => Conv2dCpu.Forward(new float[5 * 36], w, [], [], new float[6 * 36], convShape,
+            new float[Conv2dCpu.WorkspaceFloats(convShape)], SimdPath.Vector256, packed));
     }
 
     [Fact]
@@ -90,7 +114,10 @@ public sealed class GemmCpuTests(ITestOutputHelper log)
         new ConvCase(1, 9, 33, 35, 17, 3, 1, 1, true, false),    // P = 1155 > NC: several column blocks, rows spanning panels
         new ConvCase(2, 64, 4, 4, 128, 3, 1, 1, true, true),     // the UNet's 4×4 level: batched GEMM (N = 2·16), residual
         new ConvCase(3, 6, 5, 7, 10, 3, 2, 1, true, true),       // batched, stride 2: image boundaries inside a panel
-        new ConvCase(2, 4, 17, 16, 5, 3, 1, 1, false, false));   // plane 272 ≥ the batching limit: one GEMM per image
+        new ConvCase(2, 4, 17, 16, 5, 3, 1, 1, false, false),    // plane 272 ≥ the batching limit: one GEMM per image
+        new ConvCase(1, 20, 3, 3, 40, 3, 1, 1, true, true),      // 3×3 plane: transposed (pixels as rows of the tile), residual
+        new ConvCase(3, 9, 4, 4, 40, 3, 2, 1, true, true),       // batched 2×2 planes, stride 2: transposed across images
+        new ConvCase(1, 256, 2, 2, 128, 3, 1, 1, true, false));  // the UNet's 2×2 resnet conv (K = 2304: nine K blocks)
 
     [Theory]
     [MemberData(nameof(ConvCases))]
@@ -112,8 +139,11 @@ public sealed class GemmCpuTests(ITestOutputHelper log)
                 t = t + tensor(r, [c.N, c.Co, s.OutHeight, s.OutWidth]);
             expected = t.data<float>().ToArray();
         }
-        var y = new float[outCount];
-        Conv2dCpu.Forward(x, w, b, r, y, s, new float[Conv2dCpu.WorkspaceFloats(s)], path);
-        Numerics.AssertClose(expected, y, Fp32Conv, $"cpu conv2d {path} {c}", log);
+        foreach (var packed in new[] { null, PackedWeight.ForConv(w, c.Co, s.ReductionLength, path) })
+        {
+            var y = new float[outCount];
+            Conv2dCpu.Forward(x, w, b, r, y, s, new float[Conv2dCpu.WorkspaceFloats(s)], path, packed);
+            Numerics.AssertClose(expected, y, Fp32Conv, $"cpu conv2d{(packed is null ? "" : " prepacked")} {path} {c}", log);
+        }
     }
 }
