@@ -10,13 +10,16 @@ namespace Add.Perf;
 public sealed record BenchRow(string Name, string Shape, double Flops, Func<(Action Ours, Action Torch)> Setup);
 
 /// <param name="TierUpRounds">rounds of 40 calls of every kernel (then a pause) before timing, so the JIT's tier-1 code is what gets timed</param>
-public sealed record BenchOptions(int Repeats, int WarmupCalls, double TargetSampleMs, int TierUpRounds);
+/// <param name="QuietMs">busy pause before each sample, so the other side's spinning threads (libtorch's OpenMP team spins for
+/// milliseconds after an op; ours for 0.2 ms) have gone to sleep and each side is timed on an otherwise idle machine</param>
+public sealed record BenchOptions(int Repeats, int WarmupCalls, double TargetSampleMs, int TierUpRounds, int QuietMs = 0);
 
 public sealed record BenchResult(string Name, string Shape, double OursMs, double TorchMs, double Ratio, double OursGflops);
 
 /// <summary>
-/// Times rows: tier-up rounds over all rows, then per row warm-up calls of both, then per repeat one sample of ours and one of torch back to back (alternating, so
-/// drift in clock or load hits both alike), each sample = enough calls to last about TargetSampleMs; reports medians.
+/// Times rows: tier-up rounds over all rows, then per row warm-up calls of both, then per repeat one sample of ours and one of torch (alternating, so
+/// drift in clock or load hits both alike, each after a quiet pause so neither side's idle-spinning threads steal the
+/// other's cores), each sample = enough calls to last about TargetSampleMs; reports medians.
 /// </summary>
 public static class KernelBench
 {
@@ -53,7 +56,9 @@ public static class KernelBench
             var torchMs = new double[options.Repeats];
             for (int r = 0; r < options.Repeats; r++)
             {
+                Quiet(options.QuietMs);
                 oursMs[r] = Sample(ours, oursCalls);
+                Quiet(options.QuietMs);
                 torchMs[r] = Sample(torch, torchCalls);
             }
             double o = Median(oursMs), t = Median(torchMs);
@@ -62,6 +67,15 @@ public static class KernelBench
             log.WriteLine($"{row.Name,-34} {row.Shape,-44} ours {o,9:F4} ms  torch {t,9:F4} ms  ratio {o / t,6:F2}  {result.OursGflops,7:F1} GFLOP/s");
         }
         return results;
+    }
+
+    /// <summary>Busy-waits: a Thread.Sleep here let the (virtual) cores idle and made the next torch sample up to 100×
+    /// slower; spinning on this thread keeps them awake while the other side's threads go to sleep.</summary>
+    internal static void Quiet(int ms)
+    {
+        long end = Stopwatch.GetTimestamp() + Stopwatch.Frequency * ms / 1000;
+        while (Stopwatch.GetTimestamp() < end)
+            Thread.SpinWait(50);
     }
 
     private static int CallsFor(Action call, double targetMs)

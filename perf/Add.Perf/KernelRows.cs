@@ -15,6 +15,9 @@ namespace Add.Perf;
 /// <item>VAE decoder: 8×8×4 → 32×32×3, channels 64 (8×8, 16×16) → 32 (32×32), 16 norm groups, one-head mid attention.</item>
 /// <item>Text encoder: 16 tokens, hidden 128, 4 heads, MLP 512, causal; batch 1 and 2.</item>
 /// </list>
+/// Linear and conv weights are packed into the GEMM's panels once, outside the timing (<see cref="PackedWeight"/>: the
+/// engine packs each weight on first use and keeps it); TorchSharp's F.linear / F.conv2d take the plain weights, as the
+/// reference model calls them.
 /// Flops are the formula's: 2·M·N·K for GEMMs and convs, 4·B·H·Lq·Lk·D for attention (the causal rows count the full
 /// square), and per element: norms 7 (+4 with SiLU), SiLU 4, GELU 12, GEGLU 13, add 1, sampler 12; copies count 0.
 /// </summary>
@@ -107,7 +110,8 @@ public static class KernelRows
             var tr = residual ? Rand(m, n) : null;
             float[] x = Data(tx), w = Data(tw), bv = tb is null ? [] : Data(tb), r = tr is null ? [] : Data(tr), y = new float[m * n];
             var ws = new float[LinearCpu.WorkspaceFloats(m, n, k)];
-            return (() => LinearCpu.Forward(x, w, bv, r, y, m, n, k, ws),
+            var packed = m > LinearCpu.MaxDotRows ? PackedWeight.ForLinear(w, n, k) : null;     // as CpuBackend does, once
+            return (() => LinearCpu.Forward(x, w, bv, r, y, m, n, k, ws, packed: packed),
                 () =>
                 {
                     using var scope = NewDisposeScope();
@@ -129,7 +133,8 @@ public static class KernelRows
                 var tb = Rand(co);
                 float[] x = Data(tx), wv = Data(tw), bv = Data(tb), y = new float[n * co * s.OutHeight * s.OutWidth];
                 var ws = new float[Conv2dCpu.WorkspaceFloats(s)];
-                return (() => Conv2dCpu.Forward(x, wv, bv, [], y, s, ws),
+                var packed = PackedWeight.ForConv(wv, co, s.ReductionLength);     // as CpuBackend does, once
+                return (() => Conv2dCpu.Forward(x, wv, bv, [], y, s, ws, packed: packed),
                     () =>
                     {
                         using var o = F.conv2d(tx, tw, tb, strides: [stride, stride], padding: [pad, pad]);

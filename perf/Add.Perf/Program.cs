@@ -1,9 +1,11 @@
 using System.Globalization;
 using Add.Perf;
 
-// add-perf kernels --json FILE [--md FILE] [--repeats N] [--filter TEXT] [--quick]
+// add-perf kernels --json FILE [--md FILE] [--repeats N] [--filter TEXT] [--quiet-ms MS] [--quick]
 //   Times every CPU SIMD kernel against the matching TorchSharp op at the shipped models' shapes (KernelRows),
 //   alternating the two in one run; writes the JSON rows and a Markdown table (default perf/RESULTS.md).
+//   --quiet-ms: busy pause before each sample (default 20) so libtorch's OpenMP threads, which spin for milliseconds
+//   after an op, are asleep when ours are timed, and ours (0.2 ms) when torch's are.
 //   --quick: a smoke run (1 repeat, 1 call, the first two rows unless --filter): proves the harness works, writes no
 //   Markdown unless --md is given; its timings mean nothing.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
@@ -13,14 +15,14 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 //   Whole generations, engine (CPU SIMD) vs the TorchSharp reference on the shipped models (E2eBench).
 if (args.Length == 0 || args[0] is not ("kernels" or "e2e"))
 {
-    Console.Error.WriteLine("usage: add-perf kernels --json FILE [--md FILE] [--repeats N] [--filter TEXT] [--quick]\n       add-perf e2e --json FILE [--md FILE] [--repeats N] [--student DIR] [--teacher DIR]");
+    Console.Error.WriteLine("usage: add-perf kernels --json FILE [--md FILE] [--repeats N] [--filter TEXT] [--quiet-ms MS] [--quick]\n       add-perf e2e --json FILE [--md FILE] [--repeats N] [--student DIR] [--teacher DIR]");
     return 2;
 }
 bool e2e = args[0] == "e2e";
 string root = Add.Engine.RepoPaths.FindRoot() ?? ".";
 string student = Path.Combine(root, "models", "add-emoji-32"), teacher = Path.Combine(root, "models", "emoji-32-teacher");
 string? json = null, md = null, filter = null;
-int repeats = 15;
+int repeats = 15, quietMs = 20;
 bool quick = false;
 for (int i = 1; i < args.Length; i++)
 {
@@ -30,6 +32,7 @@ for (int i = 1; i < args.Length; i++)
         case "--md": md = args[++i]; break;
         case "--filter": filter = args[++i]; break;
         case "--repeats": repeats = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--quiet-ms": quietMs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--quick": quick = true; break;
         case "--student": student = args[++i]; break;
         case "--teacher": teacher = args[++i]; break;
@@ -61,7 +64,7 @@ if (e2e)
     return 0;
 }
 
-var options = quick ? new BenchOptions(Repeats: 1, WarmupCalls: 1, TargetSampleMs: 0, TierUpRounds: 0) : new BenchOptions(Repeats: repeats, WarmupCalls: 5, TargetSampleMs: 2.0, TierUpRounds: 2);
+var options = quick ? new BenchOptions(Repeats: 1, WarmupCalls: 1, TargetSampleMs: 0, TierUpRounds: 0) : new BenchOptions(Repeats: repeats, WarmupCalls: 5, TargetSampleMs: 2.0, TierUpRounds: 2, QuietMs: quietMs);
 var rows = KernelRows.All().Where(r => filter is null || r.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)).ToList();
 if (quick && filter is null)
     rows = rows.Take(2).ToList();

@@ -59,6 +59,8 @@ public static class Report
         sb.AppendLine("(src/Add.Kernels/Cpu) and the matching TorchSharp op on the same inputs at a shape the shipped UNet, VAE decoder or");
         sb.AppendLine($"text encoder runs, alternating the two, after warm-up; median of {options.Repeats} samples of about {options.TargetSampleMs} ms each.");
         sb.AppendLine("ratio = ours / torch (below 1: ours is faster). GFLOP/s counts the formula's flops (2·M·N·K for GEMMs).");
+        sb.AppendLine("Our linear and conv weights are packed into the GEMM's panels once, untimed, as the engine does at first use");
+        sb.AppendLine("(`PackedWeight`); TorchSharp's F.linear / F.conv2d get the plain weights, as the reference model passes them.");
         sb.AppendLine();
         sb.AppendLine($"Machine: {machine}");
         sb.AppendLine();

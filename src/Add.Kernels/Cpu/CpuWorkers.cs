@@ -1,55 +1,63 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 
 namespace Add.Kernels.Cpu;
 
 /// <summary>
-/// The CPU kernels' fork-join: <c>For(workers, body)</c> runs body(0) on the calling thread and body(1 .. workers−1) on
-/// dedicated threads, and returns when all are done. It replaces <c>Parallel.For</c> on the inference path because a
-/// generation is a few hundred ops of 5-500 µs each: waking a thread-pool thread costs 5-20 µs per op, which was a
-/// third of a small linear's time. Like OpenMP's active wait policy (libtorch's threads), a worker spins for
-/// <see cref="SpinMicroseconds"/> after each job, so the next op finds it awake, and only then blocks on an event.
-/// <para>One job at a time: a second thread that calls <see cref="For"/> while a job runs (parallel tests, two
-/// pipelines) gets <c>Parallel.For</c> instead of waiting. An exception in any worker is rethrown on the caller
-/// after all workers finish.</para>
+/// The CPU kernels' fork-join: <c>For(count, body)</c> runs body(0 .. count−1) on the calling thread and on dedicated
+/// worker threads, and returns when all are done. It replaces <c>Parallel.For</c> on the inference path because a
+/// generation is a few hundred ops of 5-500 µs each: waking a thread-pool thread costs 5-20 µs per op, a third of a
+/// small linear's time. Like OpenMP's active wait policy (libtorch's threads), a worker spins for
+/// <see cref="SpinMicroseconds"/> after each job, so the next op finds it awake, and only then blocks.
+/// <para>Items are claimed one at a time from a shared counter, caller included, so a worker that the OS has not
+/// scheduled (another process spinning on the other core, as libtorch's OpenMP threads do for milliseconds after each
+/// op) costs nothing: the caller takes its items. A call made while another job runs (parallel tests, two pipelines
+/// on two threads, or from inside a body) runs its items inline on its own thread. An exception in any item is
+/// rethrown on the caller once every item has finished.</para>
+/// <para><see cref="Slot"/> says which thread runs the current item (0 = the caller, 1 .. Threads−1 = the workers),
+/// so an item can use that thread's share of a workspace.</para>
 /// </summary>
 public static class CpuWorkers
 {
     /// <summary>How long an idle worker keeps spinning before it blocks (the gap between two ops is a few µs).</summary>
     public const int SpinMicroseconds = 200;
 
-    private static readonly object Gate = new();
+    private static int busy;            // 1 while a job uses the workers
     private static Worker[]? pool;
 
-    /// <summary>Runs body(t) for t in [0, workers), t = 0 on this thread; workers is clamped to [1, <see cref="CpuSimd.Threads"/>].</summary>
-    public static void For(int workers, Action<int> body)
+    [ThreadStatic]
+    private static int t_slot;
+
+    /// <summary>0 on the calling thread, 1 .. <see cref="CpuSimd.Threads"/>−1 on the workers: always below Threads.</summary>
+    public static int Slot => t_slot;
+
+    /// <summary>Runs body(i) for every i in [0, count), spread over the calling thread and the workers.</summary>
+    public static void For(int count, Action<int> body)
     {
-        workers = Math.Clamp(workers, 1, CpuSimd.Threads);
-        if (workers == 1)
-        {
-            body(0);
+        if (count <= 0)
             return;
-        }
-        if (!Monitor.TryEnter(Gate))
+        if (count == 1 || CpuSimd.Threads == 1 || Interlocked.CompareExchange(ref busy, 1, 0) != 0)
         {
-            Parallel.For(0, workers, body);
+            for (int i = 0; i < count; i++)
+                body(i);
             return;
         }
         try
         {
-            var workersNow = pool ??= Start();
-            for (int t = 1; t < workers; t++)
-                workersNow[t - 1].Post(body, t);
-            Exception? error = null;
-            try { body(0); }
-            catch (Exception e) { error = e; }
-            for (int t = 1; t < workers; t++)
-                error ??= workersNow[t - 1].Join();
-            if (error is not null)
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+            var job = new Job(body, count);
+            var workers = pool ??= Start();
+            for (int w = 0; w < Math.Min(count - 1, workers.Length); w++)
+                workers[w].Post(job);
+            job.Claim();
+            var spin = new SpinWait();
+            while (Volatile.Read(ref job.Done) < count)
+                spin.SpinOnce(sleep1Threshold: -1);
+            if (job.Error is not null)
+                ExceptionDispatchInfo.Throw(job.Error);
         }
         finally
         {
-            Monitor.Exit(Gate);
+            Volatile.Write(ref busy, 0);
         }
     }
 
@@ -61,68 +69,72 @@ public static class CpuWorkers
         return workers;
     }
 
-    /// <summary>One dedicated thread: waits (spinning, then blocked) for a posted job, runs it, signals done.</summary>
+    /// <summary>One call's items: claimed through <see cref="Next"/>, counted in <see cref="Done"/>. A new object per call,
+    /// so a worker that wakes late finds its job's counter exhausted instead of claiming from the next job.</summary>
+    private sealed class Job(Action<int> body, int count)
+    {
+        private int _next;
+        public int Done;
+        public Exception? Error;
+
+        public void Claim()
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref _next) - 1) < count)
+            {
+                try { body(i); }
+                catch (Exception e) { Interlocked.CompareExchange(ref Error, e, null); }
+                Interlocked.Increment(ref Done);
+            }
+        }
+    }
+
+    /// <summary>One dedicated thread: waits (spinning, then blocked) for a posted job and claims its items.</summary>
     private sealed class Worker
     {
-        private readonly ManualResetEventSlim wake = new(false);
-        private Action<int>? job;
-        private int index;
-        private Exception? error;
-        private volatile int posted;     // jobs posted so far
-        private volatile int finished;   // jobs finished so far
-        private int sleeping;
+        private readonly ManualResetEventSlim _wake = new(false);
+        private Job? _job;
+        private int _posted;      // jobs posted so far
+        private int _sleeping;
 
-        public Worker(int id)
+        public Worker(int slot)
         {
-            var thread = new Thread(Loop) { IsBackground = true, Name = $"Add CPU worker {id}" };
+            var thread = new Thread(() => Loop(slot)) { IsBackground = true, Name = $"Add CPU worker {slot}" };
             thread.Start();
         }
 
-        public void Post(Action<int> body, int t)
+        public void Post(Job job)
         {
-            job = body;
-            index = t;
-            error = null;
-            Interlocked.Increment(ref posted);                 // full fence: job and index are visible first
-            if (Volatile.Read(ref sleeping) != 0)
-                wake.Set();
+            Volatile.Write(ref _job, job);
+            Interlocked.Increment(ref _posted);                // full fence: the job is visible first
+            if (Volatile.Read(ref _sleeping) != 0)
+                _wake.Set();
         }
 
-        /// <summary>Waits for the posted job; returns its exception, if any.</summary>
-        public Exception? Join()
+        private void Loop(int slot)
         {
-            var spin = new SpinWait();
-            while (finished != posted)
-                spin.SpinOnce(sleep1Threshold: -1);
-            return error;
-        }
-
-        private void Loop()
-        {
+            t_slot = slot;
             int seen = 0;
+            long budget = Stopwatch.Frequency * SpinMicroseconds / 1_000_000;
             while (true)
             {
                 long start = Stopwatch.GetTimestamp();
-                long budget = Stopwatch.Frequency * SpinMicroseconds / 1_000_000;
-                while (posted == seen)
+                while (Volatile.Read(ref _posted) == seen)
                 {
                     if (Stopwatch.GetTimestamp() - start < budget)
                     {
                         Thread.SpinWait(20);
                         continue;
                     }
-                    Interlocked.Exchange(ref sleeping, 1);     // full fence before re-reading posted (pairs with Post)
-                    if (posted == seen)
-                        wake.Wait();
-                    wake.Reset();
-                    Interlocked.Exchange(ref sleeping, 0);
+                    Interlocked.Exchange(ref _sleeping, 1);    // full fence before re-reading _posted (pairs with Post)
+                    if (Volatile.Read(ref _posted) == seen)
+                        _wake.Wait();
+                    _wake.Reset();
+                    Interlocked.Exchange(ref _sleeping, 0);
                     start = Stopwatch.GetTimestamp();
                 }
-                seen = posted;
-                try { job!(index); }
-                catch (Exception e) { error = e; }
-                job = null;
-                finished = seen;
+                seen = Volatile.Read(ref _posted);
+                Volatile.Read(ref _job)!.Claim();
             }
         }
     }

@@ -167,8 +167,9 @@ internal readonly unsafe struct GemmEpilogue(float* bias, bool biasPerRow, float
 /// <item>Vector256: 6×16, 12 ymm accumulators (the classic AVX2 shape).</item>
 /// <item>Scalar: 4×4 of float locals.</item>
 /// </list>
-/// Threads: the N or the M range (<see cref="SplitN"/>) is cut into one contiguous slab of whole panels per core and each runs the
-/// loops above with its own packing buffers (one <see cref="CpuWorkers.For"/> per call; problems under 2^18 flops stay on one core).
+/// Threads: the N or the M range (<see cref="SplitN"/>) is cut into chunks of whole panels (up to four per core when the
+/// other operand is prepacked, else one per core), claimed by the cores through <see cref="CpuWorkers.For"/>; each core
+/// runs the loops above with its own packing buffers. Problems under 2^18 flops stay on one core.
 /// Epilogue: on the first K block the tile is stored as acc + bias + R, later blocks add to C.
 /// </para>
 /// </summary>
@@ -176,7 +177,8 @@ public static unsafe class GemmCpu
 {
     internal const int KC = 256, MC = 96, NC = 512;     // MC is a multiple of every MR (8, 6, 4), NC of every NR
     private const int MaxTile = 8 * 32;                 // largest MR·NR, for the edge tile on the stack
-    private const long MinFlopsPerThread = 1 << 18;
+    private const long MinFlopsPerThread = 1 << 18;     // ~3 µs of work: below that a chunk costs more to hand out than it saves
+    private const int ChunksPerThread = 4;
 
     /// <summary>Register tile of a path.</summary>
     internal static (int Mr, int Nr) Tile(SimdPath path) => path switch
@@ -214,20 +216,23 @@ public static unsafe class GemmCpu
         int nPanels = (n + nr - 1) / nr, mPanels = (m + mr - 1) / mr;
         bool splitN = SplitN(nPanels, mPanels, a.Prepacked, b.Prepacked);
         int panels = splitN ? nPanels : mPanels;
-        int workers = CpuSimd.Workers(panels, 2L * m * n * k / panels, MinFlopsPerThread);
+        // Chunks of whole panels, claimed by whichever core is free. A chunk packs its own share of the split operand and
+        // all of the other one, so only when the other one is prepacked do chunks beyond one per core cost nothing.
+        bool otherPrepacked = splitN ? a.Prepacked : b.Prepacked;
+        int chunks = (int)Math.Clamp(2L * m * n * k / MinFlopsPerThread, 1, Math.Min(panels, otherPrepacked ? ChunksPerThread * CpuSimd.Threads : CpuSimd.Threads));
 
         fixed (float* ws = workspace)
         {
-            if (workers == 1)
+            if (chunks == 1)
             {
                 Block(0, m, 0, n, k, a, b, c, ldc, epilogue, ws, path);
                 return;
             }
             nint wsAddress = (nint)ws, cAddress = (nint)c;
-            CpuWorkers.For(workers, t =>
+            CpuWorkers.For(chunks, t =>
             {
-                int p0 = (int)((long)panels * t / workers), p1 = (int)((long)panels * (t + 1) / workers);
-                float* slab = (float*)wsAddress + t * perThread;
+                int p0 = (int)((long)panels * t / chunks), p1 = (int)((long)panels * (t + 1) / chunks);
+                float* slab = (float*)wsAddress + CpuWorkers.Slot * perThread;
                 if (splitN)
                     Block(0, m, p0 * nr, Math.Min(n, p1 * nr), k, a, b, (float*)cAddress, ldc, epilogue, slab, path);
                 else
