@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Add.Kernels.Ilgpu;
 
@@ -15,7 +16,9 @@ namespace Add.Kernels.Cpu;
 /// [D, BK] stack tile so the scores of one query row against W keys are D broadcast-FMAs (W = 16 / 8 / 1 by path, four
 /// vectors in flight), scaled by 1/√D, masked (padding, causal) to −∞; then the running max m, sum l and the
 /// unnormalised output row (kept in O) are rescaled by e^(m − m') and P·V is added (four accumulators over keys per W
-/// columns of D). Scores live in a BK-float stack buffer only; O = acc / l at the end.</para>
+/// columns of D). Scores live in a BK-float stack buffer only; O = acc / l at the end. On the Vector512 path with D a
+/// multiple of 16, query rows go four at a time (<see cref="FourRows"/>): their scores share each load of Kᵀ and their
+/// P·V updates each load of V, which doubled the speed at the UNet's L = 64, D = 16.</para>
 /// </summary>
 public static unsafe class AttentionCpu
 {
@@ -72,6 +75,7 @@ public static unsafe class AttentionCpu
     }
 
     /// <summary>One (b, h, query tile): online softmax over key blocks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile(int task, float* q, float* k, float* v, float* o, Attention.Shape s, bool causal, SimdPath path)
     {
         int d = s.HeadDim;
@@ -81,6 +85,7 @@ public static unsafe class AttentionCpu
         float scale = 1f / MathF.Sqrt(d);
         float* kt = stackalloc float[d * BlockK];   // [D, BK]: K block transposed
         float* scores = stackalloc float[BlockK];   // [BK]
+        float* scores4 = stackalloc float[4 * BlockK];  // [4, BK]: four query rows at once (Vector512, D a multiple of 16)
         float* m = stackalloc float[BlockQ];        // running max per query row
         float* l = stackalloc float[BlockQ];        // running sum per query row
         for (int i = 0; i < rows; i++)
@@ -104,7 +109,11 @@ public static unsafe class AttentionCpu
                 for (int c = 0; c < d; c++)
                     kt[c * BlockK + j] = 0f;
 
-            for (int i = 0; i < rows; i++)
+            int i = 0;
+            if (path == SimdPath.Vector512 && d % 16 == 0)
+                for (; i + 4 <= rows; i += 4)
+                    FourRows(q, v, o, s, b, h, row0 + i, key0, keys, padded, causal, kt, scores4, m + i, l + i, scale);
+            for (; i < rows; i++)
             {
                 int row = row0 + i;
                 int visible = causal ? Math.Min(keys, row - key0 + 1) : keys;  // keys 0..visible−1 of this block
@@ -112,10 +121,7 @@ public static unsafe class AttentionCpu
                     continue;
                 float* qr = q + s.Q.Offset(b, h, row);
                 Scores(qr, kt, scores, d, padded, scale, path);
-                float tileMax = float.NegativeInfinity;
-                for (int j = 0; j < visible; j++)
-                    tileMax = MathF.Max(tileMax, scores[j]);
-                float mNew = MathF.Max(m[i], tileMax);
+                float mNew = MathF.Max(m[i], Max(scores, visible, path));
                 float alpha = MathF.Exp(m[i] - mNew);  // 0 on the first block (m = −∞)
                 float sum = Exponentiate(scores, visible, mNew, path);
                 l[i] = alpha * l[i] + sum;
@@ -131,7 +137,125 @@ public static unsafe class AttentionCpu
         }
     }
 
+    /// <summary>
+    /// Rows row0 .. row0+3 against one key block, register-blocked: the four rows' scores share every load of Kᵀ, and
+    /// their P·V updates share every load of V (eight FMA chains in flight instead of one row's four). Per row as in
+    /// <see cref="Tile"/>: max, e^(s − m'), rescale by e^(m − m'); a row that sees no key of the block (causal) keeps its state.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FourRows(float* q, float* v, float* o, Attention.Shape s, int b, int h, int row0, int key0, int keys, int padded,
+        bool causal, float* kt, float* p, float* m, float* l, float scale)
+    {
+        int d = s.HeadDim;
+        float* q0 = q + s.Q.Offset(b, h, row0), q1 = q + s.Q.Offset(b, h, row0 + 1), q2 = q + s.Q.Offset(b, h, row0 + 2), q3 = q + s.Q.Offset(b, h, row0 + 3);
+        for (int j = 0; j < padded; j += 16)
+        {
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            float* kp = kt + j;
+            for (int c = 0; c < d; c++, kp += BlockK)
+            {
+                var kv = Vector512.Load(kp);
+                a0 = Vector512.FusedMultiplyAdd(Vector512.Create(q0[c]), kv, a0);
+                a1 = Vector512.FusedMultiplyAdd(Vector512.Create(q1[c]), kv, a1);
+                a2 = Vector512.FusedMultiplyAdd(Vector512.Create(q2[c]), kv, a2);
+                a3 = Vector512.FusedMultiplyAdd(Vector512.Create(q3[c]), kv, a3);
+            }
+            (a0 * scale).Store(p + j);
+            (a1 * scale).Store(p + BlockK + j);
+            (a2 * scale).Store(p + 2 * BlockK + j);
+            (a3 * scale).Store(p + 3 * BlockK + j);
+        }
+        float* alpha = stackalloc float[4];
+        int count = 0;                       // keys any of the four rows sees
+        for (int r = 0; r < 4; r++)
+        {
+            int visible = causal ? Math.Min(keys, row0 + r - key0 + 1) : keys;
+            float* pr = p + r * BlockK;
+            if (visible <= 0)
+            {
+                alpha[r] = 1f;
+                new Span<float>(pr, keys).Clear();
+                continue;
+            }
+            float mNew = MathF.Max(m[r], Max(pr, visible, SimdPath.Vector512));
+            alpha[r] = MathF.Exp(m[r] - mNew);
+            l[r] = alpha[r] * l[r] + Exponentiate(pr, visible, mNew, SimdPath.Vector512);
+            m[r] = mNew;
+            new Span<float>(pr + visible, keys - visible).Clear();
+            count = Math.Max(count, visible);
+        }
+        float* o0 = o + s.O.Offset(b, h, row0), o1 = o + s.O.Offset(b, h, row0 + 1), o2 = o + s.O.Offset(b, h, row0 + 2), o3 = o + s.O.Offset(b, h, row0 + 3);
+        float* vb = v + s.V.Offset(b, h, key0);
+        int vRow = s.V.Row;
+        for (int c = 0; c < d; c += 16)
+        {
+            var a0 = Vector512.Load(o0 + c) * alpha[0];
+            var a1 = Vector512.Load(o1 + c) * alpha[1];
+            var a2 = Vector512.Load(o2 + c) * alpha[2];
+            var a3 = Vector512.Load(o3 + c) * alpha[3];
+            Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+            int j = 0;
+            for (; j + 2 <= count; j += 2)
+            {
+                float* vr = vb + (long)j * vRow + c;
+                var v0 = Vector512.Load(vr);
+                var v1 = Vector512.Load(vr + vRow);
+                a0 = Vector512.FusedMultiplyAdd(Vector512.Create(p[j]), v0, a0);
+                a1 = Vector512.FusedMultiplyAdd(Vector512.Create(p[BlockK + j]), v0, a1);
+                a2 = Vector512.FusedMultiplyAdd(Vector512.Create(p[2 * BlockK + j]), v0, a2);
+                a3 = Vector512.FusedMultiplyAdd(Vector512.Create(p[3 * BlockK + j]), v0, a3);
+                b0 = Vector512.FusedMultiplyAdd(Vector512.Create(p[j + 1]), v1, b0);
+                b1 = Vector512.FusedMultiplyAdd(Vector512.Create(p[BlockK + j + 1]), v1, b1);
+                b2 = Vector512.FusedMultiplyAdd(Vector512.Create(p[2 * BlockK + j + 1]), v1, b2);
+                b3 = Vector512.FusedMultiplyAdd(Vector512.Create(p[3 * BlockK + j + 1]), v1, b3);
+            }
+            if (j < count)
+            {
+                var v0 = Vector512.Load(vb + (long)j * vRow + c);
+                a0 = Vector512.FusedMultiplyAdd(Vector512.Create(p[j]), v0, a0);
+                a1 = Vector512.FusedMultiplyAdd(Vector512.Create(p[BlockK + j]), v0, a1);
+                a2 = Vector512.FusedMultiplyAdd(Vector512.Create(p[2 * BlockK + j]), v0, a2);
+                a3 = Vector512.FusedMultiplyAdd(Vector512.Create(p[3 * BlockK + j]), v0, a3);
+            }
+            (a0 + b0).Store(o0 + c);
+            (a1 + b1).Store(o1 + c);
+            (a2 + b2).Store(o2 + c);
+            (a3 + b3).Store(o3 + c);
+        }
+    }
+
+    /// <summary>max_{j &lt; count} scores[j].</summary>
+    private static float Max(float* scores, int count, SimdPath path)
+    {
+        int j = 0;
+        float max = float.NegativeInfinity;
+        if (path == SimdPath.Vector512 && count >= 16)
+        {
+            var acc = Vector512.Load(scores);
+            for (j = 16; j <= count - 16; j += 16)
+                acc = Vector512.Max(acc, Vector512.Load(scores + j));
+            max = MaxOf(Vector256.Max(acc.GetLower(), acc.GetUpper()));
+        }
+        else if (path != SimdPath.Scalar && count >= 8)
+        {
+            var acc = Vector256.Load(scores);
+            for (j = 8; j <= count - 8; j += 8)
+                acc = Vector256.Max(acc, Vector256.Load(scores + j));
+            max = MaxOf(acc);
+        }
+        for (; j < count; j++)
+            max = MathF.Max(max, scores[j]);
+        return max;
+    }
+
+    private static float MaxOf(Vector256<float> v)
+    {
+        var m = Vector128.Max(v.GetLower(), v.GetUpper());
+        return MathF.Max(MathF.Max(m[0], m[1]), MathF.Max(m[2], m[3]));
+    }
+
     /// <summary>scores[j] = scale·Σ_c q[c]·kt[c·BK + j] for j &lt; padded (a multiple of the path's width).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Scores(float* q, float* kt, float* scores, int d, int padded, float scale, SimdPath path)
     {
         int j = 0;
@@ -199,6 +323,7 @@ public static unsafe class AttentionCpu
     }
 
     /// <summary>scores[j] ← e^(scores[j] − max) for j &lt; count; returns their sum.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Exponentiate(float* scores, int count, float max, SimdPath path)
     {
         int j = 0;
@@ -237,6 +362,7 @@ public static unsafe class AttentionCpu
     }
 
     /// <summary>o[c] ← α·o[c] + Σ_{j &lt; count} p[j]·V[j, c], V rows <paramref name="vRow"/> floats apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AccumulateValues(float* o, float* p, int count, float alpha, float* v, int vRow, int d, SimdPath path)
     {
         int c = 0;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using Add.Kernels.Ilgpu;
@@ -55,6 +56,7 @@ public static unsafe class ElementwiseCpu
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void UnaryRange(float* x, float* y, int count, Op op, SimdPath path)
     {
         int i = 0;
@@ -93,6 +95,7 @@ public static unsafe class ElementwiseCpu
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GegluRows(float* x, float* y, int first, int last, int f, SimdPath path)
     {
         for (int r = first; r < last; r++)
@@ -111,6 +114,7 @@ public static unsafe class ElementwiseCpu
     }
 
     /// <summary>y = a + b (TensorPrimitives.Add); y may be a or b.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Add(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y)
     {
         LinearCpu.Check(nameof(b), b.Length, a.Length);
@@ -119,6 +123,7 @@ public static unsafe class ElementwiseCpu
     }
 
     /// <summary>Nearest 2× upsample: x [N, C, H, W] → y [N, C, 2H, 2W].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Upsample2x(ReadOnlySpan<float> x, Span<float> y, int n, int c, int h, int w, SimdPath path = SimdPath.Auto)
     {
         LinearCpu.Check(nameof(x), x.Length, (long)n * c * h * w);
@@ -159,6 +164,7 @@ public static unsafe class ElementwiseCpu
     private static readonly Vector256<int> Hi256 = Vector256.Create(4, 4, 5, 5, 6, 6, 7, 7);
 
     /// <summary>y [N, Ca+Cb, H, W] = cat(a [N, Ca, H, W], b [N, Cb, H, W], dim 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ConcatChannels(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y, int n, int ca, int cb, int h, int w)
     {
         long plane = (long)h * w, sa = ca * plane, sb = cb * plane;
@@ -173,6 +179,7 @@ public static unsafe class ElementwiseCpu
     }
 
     /// <summary>Sinusoidal embedding of timesteps t [B] into y [B, D] (see the class summary).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TimestepEmbedding(ReadOnlySpan<float> t, Span<float> y, Elementwise.TimestepShape shape)
     {
         int dim = shape.Dim, half = dim / 2;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Add.Kernels.Ilgpu;
 
@@ -25,6 +26,7 @@ public static unsafe class LatentSamplerCpu
     /// <param name="noise">[N, C, H, W]; ignored (may be empty) unless the step uses noise</param>
     /// <param name="next">[N, C, H, W]; may be x</param>
     /// <param name="x0">[N, C, H, W]</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Step(ReadOnlySpan<float> x, ReadOnlySpan<float> epsUncond, ReadOnlySpan<float> epsCond, ReadOnlySpan<float> noise,
         Span<float> next, Span<float> x0, SamplerStep step, SimdPath path = SimdPath.Auto)
     {

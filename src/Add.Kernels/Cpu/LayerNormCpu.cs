@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using Add.Kernels.Ilgpu;
@@ -41,6 +42,7 @@ public static unsafe class LayerNormCpu
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows(int first, int last, float* x, float* gamma, float* beta, float* y, int d, float epsilon, SimdPath path)
     {
         for (int r = first; r < last; r++)

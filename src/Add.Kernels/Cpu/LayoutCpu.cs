@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using Add.Kernels.Ilgpu;
 
@@ -13,6 +14,7 @@ public static class LayoutCpu
     private const int Block = 8;
 
     /// <summary>y [B, C, R] = x [B, R, C]ᵀ (+ residual [B, C, R], or empty). y may not alias x; it may be residual.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Transpose(ReadOnlySpan<float> x, ReadOnlySpan<float> residual, Span<float> y, int batch, int rows, int cols)
     {
         long count = (long)batch * rows * cols;
@@ -41,6 +43,7 @@ public static class LayoutCpu
     }
 
     /// <summary>y [N, C, S] = x + bias [N, C] broadcast over S; y may be x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ChannelBias(ReadOnlySpan<float> x, ReadOnlySpan<float> bias, Span<float> y, int n, int c, int spatial)
     {
         long count = (long)n * c * spatial;
@@ -52,6 +55,7 @@ public static class LayoutCpu
     }
 
     /// <summary>y [planes, H+pb, W+pr] = x [planes, H, W] zero-padded at the bottom and right.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ZeroPad(ReadOnlySpan<float> x, Span<float> y, int planes, int h, int w, int padBottom, int padRight)
     {
         if (padBottom < 0 || padRight < 0) throw new ArgumentException($"padding ({padBottom}, {padRight}) must not be negative");
