@@ -323,7 +323,6 @@ public static unsafe class AttentionCpu
     }
 
     /// <summary>scores[j] ← e^(scores[j] − max) for j &lt; count; returns their sum.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Exponentiate(float* scores, int count, float max, SimdPath path)
     {
         int j = 0;
