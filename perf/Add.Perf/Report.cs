@@ -57,7 +57,9 @@ public static class Report
         sb.AppendLine();
         sb.AppendLine("Written by `dotnet run -c Release --project perf/Add.Perf -- kernels --json FILE`: each row times our CPU SIMD kernel");
         sb.AppendLine("(src/Add.Kernels/Cpu) and the matching TorchSharp op on the same inputs at a shape the shipped UNet, VAE decoder or");
-        sb.AppendLine($"text encoder runs, alternating the two, after warm-up; median of {options.Repeats} samples of about {options.TargetSampleMs} ms each.");
+        sb.AppendLine($"text encoder runs, alternating the two, after warm-up; median of {options.Repeats} samples of about {options.TargetSampleMs} ms each,");
+        sb.AppendLine($"each after a {options.QuietMs} ms busy pause (`--quiet-ms`) so that neither side's idle threads are still spinning (libtorch's");
+        sb.AppendLine("OpenMP team spins for milliseconds after an op; ours for 0.2 ms) when the other is timed.");
         sb.AppendLine("ratio = ours / torch (below 1: ours is faster). GFLOP/s counts the formula's flops (2·M·N·K for GEMMs).");
         sb.AppendLine("Our linear and conv weights are packed into the GEMM's panels once, untimed, as the engine does at first use");
         sb.AppendLine("(`PackedWeight`); TorchSharp's F.linear / F.conv2d get the plain weights, as the reference model passes them.");
@@ -78,7 +80,8 @@ public static class Report
         sb.AppendLine();
         sb.AppendLine("Written by `dotnet run -c Release --project perf/Add.Perf -- e2e --json FILE`: whole generations on the shipped models");
         sb.AppendLine("(tokenize, text encoder, UNet steps, sampler, VAE decode, RGB conversion), the engine and TorchSharp alternating in one");
-        sb.AppendLine($"process, after warm-up; median of {repeats} runs (teacher row: fewer). Load: median of 4 loads after a first one.");
+        sb.AppendLine($"process, after warm-up, each generation after a 20 ms busy pause; median of {repeats} runs (teacher row: fewer). Load: median");
+        sb.AppendLine("of 4 loads after a first one. libtorch's own latency varies up to ±40 % between runs of this command (1 step: 12-22 ms).");
         sb.AppendLine("ratio = ours / torch (below 1: ours is faster; for the batch-16 row the throughput ratio is its inverse).");
         sb.AppendLine();
         sb.AppendLine($"Machine: {machine}");
