@@ -323,6 +323,7 @@ public static unsafe class AttentionCpu
     }
 
     /// <summary>scores[j] ← e^(scores[j] − max) for j &lt; count; returns their sum.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Exponentiate(float* scores, int count, float max, SimdPath path)
     {
         int j = 0;
@@ -333,7 +334,7 @@ public static unsafe class AttentionCpu
             var acc = Vector512<float>.Zero;
             for (; j <= count - 16; j += 16)
             {
-                var p = Vector512.Exp(Vector512.Load(scores + j) - mv);
+                var p = Activations.Exp(Vector512.Load(scores + j) - mv);
                 p.Store(scores + j);
                 acc += p;
             }
@@ -345,7 +346,7 @@ public static unsafe class AttentionCpu
             var acc = Vector256<float>.Zero;
             for (; j <= count - 8; j += 8)
             {
-                var p = Vector256.Exp(Vector256.Load(scores + j) - mv);
+                var p = Activations.Exp(Vector256.Load(scores + j) - mv);
                 p.Store(scores + j);
                 acc += p;
             }

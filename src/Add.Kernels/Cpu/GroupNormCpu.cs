@@ -51,6 +51,7 @@ public static unsafe class GroupNormCpu
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Groups(int first, int last, float* x, float* gamma, float* beta, float* y, int groups, int cg, int hw,
         float epsilon, bool fuseSilu, SimdPath path)
     {
@@ -69,6 +70,7 @@ public static unsafe class GroupNormCpu
     }
 
     /// <summary>v ← v·scale + shift, then SiLU if asked, over <paramref name="count"/> floats at the chosen width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ScaleShift(float* v, int count, float scale, float shift, bool silu, SimdPath path)
     {
         int i = 0;
