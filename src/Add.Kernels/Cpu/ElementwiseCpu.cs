@@ -59,38 +59,46 @@ public static unsafe class ElementwiseCpu
     private static void UnaryRange(float* x, float* y, int count, Op op, SimdPath path)
     {
         if (op == Op.Silu)
-            SiluRange(x, y, count, path);
+            UnaryRange<SiluOp>(x, y, count, path);
         else
-            GeluRange(x, y, count, path);
+            UnaryRange<GeluOp>(x, y, count, path);
     }
 
-    // One loop per function, not a branch per vector inside one loop.
+    /// <summary>An activation at every width, as a type, so <see cref="UnaryRange{T}"/> compiles one loop per function
+    /// instead of branching per vector.</summary>
+    private interface IActivation
+    {
+        static abstract Vector512<float> Apply(Vector512<float> x);
+        static abstract Vector256<float> Apply(Vector256<float> x);
+        static abstract float Apply(float x);
+    }
+
+    private readonly struct SiluOp : IActivation
+    {
+        public static Vector512<float> Apply(Vector512<float> x) => Activations.Silu(x);
+        public static Vector256<float> Apply(Vector256<float> x) => Activations.Silu(x);
+        public static float Apply(float x) => Activations.Silu(x);
+    }
+
+    private readonly struct GeluOp : IActivation
+    {
+        public static Vector512<float> Apply(Vector512<float> x) => Activations.Gelu(x);
+        public static Vector256<float> Apply(Vector256<float> x) => Activations.Gelu(x);
+        public static float Apply(float x) => Activations.Gelu(x);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SiluRange(float* x, float* y, int count, SimdPath path)
+    private static void UnaryRange<T>(float* x, float* y, int count, SimdPath path) where T : struct, IActivation
     {
         int i = 0;
         if (path == SimdPath.Vector512)
             for (; i <= count - 16; i += 16)
-                Activations.Silu(Vector512.Load(x + i)).Store(y + i);
+                T.Apply(Vector512.Load(x + i)).Store(y + i);
         if (path != SimdPath.Scalar)
             for (; i <= count - 8; i += 8)
-                Activations.Silu(Vector256.Load(x + i)).Store(y + i);
+                T.Apply(Vector256.Load(x + i)).Store(y + i);
         for (; i < count; i++)
-            y[i] = Activations.Silu(x[i]);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GeluRange(float* x, float* y, int count, SimdPath path)
-    {
-        int i = 0;
-        if (path == SimdPath.Vector512)
-            for (; i <= count - 16; i += 16)
-                Activations.Gelu(Vector512.Load(x + i)).Store(y + i);
-        if (path != SimdPath.Scalar)
-            for (; i <= count - 8; i += 8)
-                Activations.Gelu(Vector256.Load(x + i)).Store(y + i);
-        for (; i < count; i++)
-            y[i] = Activations.Gelu(x[i]);
+            y[i] = T.Apply(x[i]);
     }
 
     /// <summary>GEGLU: y [M, F] = x[:, :F]·gelu(x[:, F:]) for x [M, 2F] (the projection output of diffusers' GEGLU).</summary>
