@@ -1,5 +1,6 @@
 using Add.Kernels.Ilgpu;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace Add.Kernels.Cpu;
 
@@ -12,7 +13,8 @@ namespace Add.Kernels.Cpu;
 /// <para>Versions: reference <see cref="Conv2d.Reference"/> (direct loops, double); <see cref="Forward"/>: GEMMs through
 /// <see cref="GemmCpu"/>, with w as panels packed once at load (<see cref="PackedWeight.ForConv"/>) or per call. The
 /// im2col matrix is never formed: the GEMM's packing gathers it straight from the image into its panel buffer (for
-/// stride 1 a clipped row copy per (k, output row); stride 2 a strided gather). Three arrangements, by shape:
+/// stride 1 a vector copy per (k, run of one output row); stride 2 a strided gather), from a zero-padded copy of x in
+/// the workspace, so no copy tests bounds. Three arrangements, by shape:
 /// <list type="bullet">
 /// <item>per image: y[n] [Co, P] = w [Co, K] · im2col(x[n]) [K, P], bias per row, residual in the epilogue; a 1×1
 /// stride-1 unpadded conv reads x[n] as B directly.</item>
@@ -51,7 +53,17 @@ public static unsafe class Conv2dCpu
     private static long RoundUp(long value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
     /// <summary>Floats of workspace <see cref="Forward"/> needs for this shape (on any path).</summary>
-    public static long WorkspaceFloats(Conv2d.Shape s)
+    public static long WorkspaceFloats(Conv2d.Shape s) => PaddedFloats(s) + GemmFloats(s);
+
+    /// <summary>The zero-padded copy of x, [N, Ci, H + 2p, W + 2p], when p > 0.</summary>
+    private static long PaddedFloats(Conv2d.Shape s) =>
+        s.Padding == 0 ? 0 : (long)s.Batch * s.InChannels * (s.Height + 2 * s.Padding) * (s.Width + 2 * s.Padding);
+
+    /// <summary>The same conv on the padded copy: p = 0, same output size.</summary>
+    private static Conv2d.Shape Unpadded(Conv2d.Shape s) => s.Padding == 0 ? s :
+        new(s.Batch, s.InChannels, s.Height + 2 * s.Padding, s.Width + 2 * s.Padding, s.OutChannels, s.KernelH, s.KernelW, s.Stride, 0, s.HasBias != 0);
+
+    private static long GemmFloats(Conv2d.Shape s)
     {
         int plane = s.OutHeight * s.OutWidth;
         long gemm = GemmCpu.WorkspaceFloats(s.OutChannels, plane, s.ReductionLength);
@@ -92,7 +104,15 @@ public static unsafe class Conv2dCpu
         var arrangement = Choose(s, path);
         fixed (float* px = x, pw = w, pb = bias, pr = residual, py = y, pws = workspace)
         {
-            var op = new Operands(px, pb, residual.IsEmpty ? null : pr, py, pws, workspace.Length, s, path);
+            // im2col reads a zero-padded copy of x, so its packing never tests bounds.
+            long padded = PaddedFloats(s);
+            float* image = px;
+            if (padded > 0)
+            {
+                Pad(px, pws, s);
+                image = pws;
+            }
+            var op = new Operands(image, pb, residual.IsEmpty ? null : pr, py, pws + padded, (int)(workspace.Length - padded), Unpadded(s), path);
             var rowsOfW = new StridedPanels(pw, 1, s.ReductionLength);
             switch (arrangement)
             {
@@ -103,6 +123,30 @@ public static unsafe class Conv2dCpu
                 case Arrangement.PerImage when packed is not null: op.PerImage(packed.Panels(mr)); break;
                 default: op.PerImage(rowsOfW); break;
             }
+        }
+    }
+
+    /// <summary>xp [N, Ci, H + 2p, W + 2p] = x with a border of p zeros.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Pad(float* x, float* xp, Conv2d.Shape s)
+    {
+        int p = s.Padding, h = s.Height, w = s.Width, hp = h + 2 * p, wp = w + 2 * p;
+        long planes = (long)s.Batch * s.InChannels;
+        for (long c = 0; c < planes; c++)
+        {
+            float* src = x + c * h * w, dst = xp + c * hp * wp;
+            new Span<float>(dst, p * wp).Clear();
+            for (int iy = 0; iy < h; iy++)
+            {
+                float* row = dst + (long)(iy + p) * wp;
+                for (int t = 0; t < p; t++)
+                {
+                    row[t] = 0f;
+                    row[wp - 1 - t] = 0f;
+                }
+                Unsafe.CopyBlockUnaligned(row + p, src + (long)iy * w, (uint)(w * sizeof(float)));
+            }
+            new Span<float>(dst + (long)(h + p) * wp, p * wp).Clear();
         }
     }
 

@@ -165,7 +165,10 @@ public static unsafe class ElementwiseCpu
                     for (; i <= w - 16; i += 16)
                     {
                         var v = Vector512.Load(src + i);
-                        var (lo, hi) = (Vector512.Shuffle(v, Lo512), Vector512.Shuffle(v, Hi512));
+                        // Literal indices: the JIT makes a constant shuffle one instruction (a static readonly vector,
+                        // not a constant under AggressiveOptimization, fell back to element-by-element code).
+                        var lo = Vector512.Shuffle(v, Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7));
+                        var hi = Vector512.Shuffle(v, Vector512.Create(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15));
                         lo.Store(dst + 2 * i);
                         hi.Store(dst + 2 * i + 16);
                     }
@@ -173,8 +176,8 @@ public static unsafe class ElementwiseCpu
                     for (; i <= w - 8; i += 8)
                     {
                         var v = Vector256.Load(src + i);
-                        Vector256.Shuffle(v, Lo256).Store(dst + 2 * i);
-                        Vector256.Shuffle(v, Hi256).Store(dst + 2 * i + 8);
+                        Vector256.Shuffle(v, Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3)).Store(dst + 2 * i);
+                        Vector256.Shuffle(v, Vector256.Create(4, 4, 5, 5, 6, 6, 7, 7)).Store(dst + 2 * i + 8);
                     }
                 for (; i < w; i++)
                     dst[2 * i] = dst[2 * i + 1] = src[i];
@@ -182,11 +185,6 @@ public static unsafe class ElementwiseCpu
             }
         }
     }
-
-    private static readonly Vector512<int> Lo512 = Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
-    private static readonly Vector512<int> Hi512 = Vector512.Create(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
-    private static readonly Vector256<int> Lo256 = Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3);
-    private static readonly Vector256<int> Hi256 = Vector256.Create(4, 4, 5, 5, 6, 6, 7, 7);
 
     /// <summary>y [N, Ca+Cb, H, W] = cat(a [N, Ca, H, W], b [N, Cb, H, W], dim 1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

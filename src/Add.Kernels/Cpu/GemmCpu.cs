@@ -73,69 +73,95 @@ internal readonly unsafe struct PrepackedPanels(float* panels, int padded) : IPa
 }
 
 /// <summary>
-/// im2col(x) of one image or of several side by side, never formed: element (k, p) = x[n, ci, oy·s + ky − pad, ox·s + kx − pad]
-/// (0 outside), with k = (ci·kh + ky)·kw + kx and p = (n·Ho + oy)·Wo + ox (n = 0 for one image). As B it is the conv's
-/// [K, P] right operand; as A (panels of MR pixels) it is im2colᵀ, for convs whose planes are too small to fill NR columns.
-/// For stride 1 the pixels of one output row read one contiguous run of an input row, so packing is a clipped copy per
-/// (k, output row).
+/// im2col(x) of one image or of several side by side, never formed, for an unpadded conv (<see cref="Conv2dCpu"/> pads
+/// the input into its workspace first): element (k, p) = x[n, ci, oy·s + ky, ox·s + kx], with k = (ci·kh + ky)·kw + kx
+/// and p = (n·Ho + oy)·Wo + ox (n = 0 for one image). As B it is the conv's [K, P] right operand; as A (panels of MR
+/// pixels) it is im2colᵀ, for convs whose planes are too small to fill NR columns.
+/// <para>A panel's columns fall into runs of consecutive ox in one output row; the runs are listed once per panel, then
+/// every k of the panel copies each run from one input row (stride 1: a vector copy; stride 2: a strided gather) with
+/// no bounds to test, and (ci, ky, kx) advance by counting, not dividing.</para>
 /// </summary>
-internal readonly unsafe struct Im2ColPanels(float* image, Conv2d.Shape s, long imageStride = 0) : IPanelSource
+internal readonly unsafe struct Im2ColPanels : IPanelSource
 {
+    private readonly float* _image;
+    private readonly Conv2d.Shape _s;
+    private readonly long _imageStride;
+
+    public Im2ColPanels(float* image, Conv2d.Shape s, long imageStride = 0)
+    {
+        if (s.Padding != 0)
+            throw new ArgumentException("Im2ColPanels reads an unpadded (already zero-padded) image");
+        _image = image;
+        _s = s;
+        _imageStride = imageStride;
+    }
+
     public bool Prepacked => false;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float* Panels(float* scratch, int k0, int kc, int start, int count, int width)
     {
-        int taps = s.KernelH * s.KernelW, wo = s.OutWidth;
+        var s = _s;
+        int wo = s.OutWidth, plane = s.OutHeight * wo, stride = s.Stride;
+        long channel = (long)s.Height * s.Width;
+        long* runSource = stackalloc long[width];   // offset of a run's first input value for k = 0
+        int* runColumn = stackalloc int[width];     // where it starts in the panel row
+        int* runLength = stackalloc int[width];
         for (int jp = 0; jp < count; jp += width)
         {
             int cols = Math.Min(width, count - jp);
             float* panel = scratch + (long)jp * kc;
-            int p0 = start + jp, plane = s.OutHeight * wo;
-            int n0 = p0 / plane, q0 = p0 - n0 * plane, oy0 = q0 / wo, ox0 = q0 - oy0 * wo;
+            int p = start + jp, n = p / plane, q = p - n * plane, oy = q / wo, ox = q - oy * wo;
+            int runs = 0;
+            for (int j = 0; j < cols; runs++)
+            {
+                int run = Math.Min(wo - ox, cols - j);
+                runSource[runs] = n * _imageStride + (long)oy * stride * s.Width + (long)ox * stride;
+                runColumn[runs] = j;
+                runLength[runs] = run;
+                j += run;
+                ox = 0;
+                if (++oy == s.OutHeight) { oy = 0; n++; }
+            }
+            int taps = s.KernelH * s.KernelW;
+            int ci = k0 / taps, tap = k0 - ci * taps, ky = tap / s.KernelW, kx = tap - ky * s.KernelW;
             for (int kk = 0; kk < kc; kk++)
             {
-                int kIndex = k0 + kk;
-                int ci = kIndex / taps, tap = kIndex - ci * taps;
-                int ky = tap / s.KernelW, kx = tap - ky * s.KernelW;
                 float* row = panel + kk * width;
-                int n = n0, oy = oy0, ox = ox0;
-                for (int j = 0; j < cols;)
+                float* source = _image + ci * channel + (long)ky * s.Width + kx;
+                for (int r = 0; r < runs; r++)
                 {
-                    float* channel = image + n * imageStride + (long)ci * s.Height * s.Width;
-                    int run = Math.Min(wo - ox, cols - j);
-                    int iy = oy * s.Stride + ky - s.Padding;
-                    float* d = row + j;
-                    if (iy < 0 || iy >= s.Height)
-                        new Span<float>(d, run).Clear();
-                    else if (s.Stride == 1)
-                    {
-                        int ix0 = ox + kx - s.Padding;
-                        int lo = Math.Clamp(-ix0, 0, run), hi = Math.Clamp(s.Width - ix0, lo, run);
-                        for (int t = 0; t < lo; t++)
-                            d[t] = 0f;
-                        Unsafe.CopyBlockUnaligned(d + lo, channel + (long)iy * s.Width + ix0 + lo, (uint)((hi - lo) * sizeof(float)));
-                        for (int t = hi; t < run; t++)
-                            d[t] = 0f;
-                    }
+                    float* src = source + runSource[r], dst = row + runColumn[r];
+                    int length = runLength[r];
+                    if (stride == 1)
+                        Copy(src, dst, length);
                     else
-                    {
-                        float* src = channel + (long)iy * s.Width;
-                        for (int t = 0; t < run; t++)
-                        {
-                            int ix = (ox + t) * s.Stride + kx - s.Padding;
-                            d[t] = (uint)ix < (uint)s.Width ? src[ix] : 0f;
-                        }
-                    }
-                    j += run;
-                    ox = 0;
-                    if (++oy == s.OutHeight) { oy = 0; n++; }
+                        for (int t = 0; t < length; t++)
+                            dst[t] = src[(long)t * stride];
                 }
                 for (int j = cols; j < width; j++)
                     row[j] = 0f;
+                if (++kx == s.KernelW)
+                {
+                    kx = 0;
+                    if (++ky == s.KernelH) { ky = 0; ci++; }
+                }
             }
         }
         return scratch;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy(float* src, float* dst, int length)
+    {
+        int t = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; t <= length - 16; t += 16)
+                Vector512.Store(Vector512.Load(src + t), dst + t);
+        for (; t <= length - 8; t += 8)
+            Vector256.Store(Vector256.Load(src + t), dst + t);
+        for (; t < length; t++)
+            dst[t] = src[t];
     }
 }
 
