@@ -12,7 +12,7 @@ namespace Add.Kernels.Cpu;
 /// [B, H, L, D], TokensMajor the [B, L, H·D] a projection writes). Causal: key j is visible to query i when j ≤ i
 /// (torch's is_causal, top-left aligned), as in the CLIP text encoder.</para>
 /// <para>Versions: reference <see cref="Attention.Reference"/> (double, full score rows; no mask); <see cref="Forward"/>: one task
-/// per (b, h, tile of 32 query rows), tasks split over cores. Per key block of BK = 64 rows the task transposes K into a
+/// per (b, h, tile of 32 or 64 query rows: 64 where that leaves two tasks per core), tasks claimed by the cores. Per key block of BK = 64 rows the task transposes K into a
 /// [D, BK] stack tile so the scores of one query row against W keys are D broadcast-FMAs (W = 16 / 8 / 1 by path, four
 /// vectors in flight), scaled by 1/√D, masked (padding, causal) to −∞; then the running max m, sum l and the
 /// unnormalised output row (kept in O) are rescaled by e^(m − m') and P·V is added (four accumulators over keys per W
@@ -22,7 +22,7 @@ namespace Add.Kernels.Cpu;
 /// </summary>
 public static unsafe class AttentionCpu
 {
-    private const int BlockQ = 32, BlockK = 64, MaxHeadDim = 512;
+    private const int MaxBlockQ = 64, MinBlockQ = 32, BlockK = 64, MaxHeadDim = 512;
     private const long MinFlopsPerThread = 1 << 17;
 
     /// <summary>O = softmax(Q Kᵀ/√D) V for contiguous [B, H, L, D] tensors.</summary>
@@ -54,40 +54,42 @@ public static unsafe class AttentionCpu
         CheckExtent(nameof(v), v.Length, vs, batch, heads, keyLength, headDim);
         CheckExtent(nameof(o), o.Length, os, batch, heads, queryLength, headDim);
         path = CpuSimd.Resolve(path);
-        var shape = new Attention.Shape(batch, heads, queryLength, keyLength, headDim, (queryLength + BlockQ - 1) / BlockQ, qs, ks, vs, os);
+        // Query tiles as large as leaves two tasks per core: each task transposes its K blocks once, so larger tiles
+        // transpose less, but a head of 64 rows cut in 64-row tiles is a single task.
+        int blockQ = MaxBlockQ;
+        while (blockQ > MinBlockQ && (long)batch * heads * ((queryLength + blockQ - 1) / blockQ) < 2 * CpuSimd.Threads)
+            blockQ /= 2;
+        var shape = new Attention.Shape(batch, heads, queryLength, keyLength, headDim, (queryLength + blockQ - 1) / blockQ, qs, ks, vs, os);
         int tasks = batch * heads * shape.QueryTiles;
-        int workers = CpuSimd.Workers(tasks, 4L * Math.Min(BlockQ, queryLength) * keyLength * headDim, MinFlopsPerThread);
+        int workers = CpuSimd.Workers(tasks, 4L * Math.Min(blockQ, queryLength) * keyLength * headDim, MinFlopsPerThread);
         fixed (float* pq = q, pk = k, pv = v, po = o)
         {
             if (workers == 1)
             {
                 for (int task = 0; task < tasks; task++)
-                    Tile(task, pq, pk, pv, po, shape, causal, path);
+                    Tile(task, blockQ, pq, pk, pv, po, shape, causal, path);
                 return;
             }
             nint aq = (nint)pq, ak = (nint)pk, av = (nint)pv, ao = (nint)po;
-            CpuWorkers.For(workers, t =>
-            {
-                for (int task = tasks * t / workers; task < tasks * (t + 1) / workers; task++)
-                    Tile(task, (float*)aq, (float*)ak, (float*)av, (float*)ao, shape, causal, path);
-            });
+            CpuWorkers.For(tasks, task => Tile(task, blockQ, (float*)aq, (float*)ak, (float*)av, (float*)ao, shape, causal, path));
         }
     }
 
     /// <summary>One (b, h, query tile): online softmax over key blocks.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile(int task, float* q, float* k, float* v, float* o, Attention.Shape s, bool causal, SimdPath path)
+    [SkipLocalsInit]
+    private static void Tile(int task, int blockQ, float* q, float* k, float* v, float* o, Attention.Shape s, bool causal, SimdPath path)
     {
         int d = s.HeadDim;
         int width = path switch { SimdPath.Vector512 => 16, SimdPath.Vector256 => 8, _ => 1 };
         int bh = task / s.QueryTiles, b = bh / s.Heads, h = bh % s.Heads;
-        int row0 = (task % s.QueryTiles) * BlockQ, rows = Math.Min(BlockQ, s.QueryLength - row0);
+        int row0 = (task % s.QueryTiles) * blockQ, rows = Math.Min(blockQ, s.QueryLength - row0);
         float scale = 1f / MathF.Sqrt(d);
         float* kt = stackalloc float[d * BlockK];   // [D, BK]: K block transposed
         float* scores = stackalloc float[BlockK];   // [BK]
         float* scores4 = stackalloc float[4 * BlockK];  // [4, BK]: four query rows at once (Vector512, D a multiple of 16)
-        float* m = stackalloc float[BlockQ];        // running max per query row
-        float* l = stackalloc float[BlockQ];        // running sum per query row
+        float* m = stackalloc float[MaxBlockQ];     // running max per query row
+        float* l = stackalloc float[MaxBlockQ];     // running sum per query row
         for (int i = 0; i < rows; i++)
         {
             m[i] = float.NegativeInfinity;
@@ -150,20 +152,26 @@ public static unsafe class AttentionCpu
         float* q0 = q + s.Q.Offset(b, h, row0), q1 = q + s.Q.Offset(b, h, row0 + 1), q2 = q + s.Q.Offset(b, h, row0 + 2), q3 = q + s.Q.Offset(b, h, row0 + 3);
         for (int j = 0; j < padded; j += 16)
         {
-            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            // Even and odd c in separate accumulators: eight FMA chains, enough to hide the FMA latency at D = 16.
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
             float* kp = kt + j;
-            for (int c = 0; c < d; c++, kp += BlockK)
+            for (int c = 0; c < d; c += 2, kp += 2 * BlockK)
             {
                 var kv = Vector512.Load(kp);
+                var kw = Vector512.Load(kp + BlockK);
                 a0 = Vector512.FusedMultiplyAdd(Vector512.Create(q0[c]), kv, a0);
                 a1 = Vector512.FusedMultiplyAdd(Vector512.Create(q1[c]), kv, a1);
                 a2 = Vector512.FusedMultiplyAdd(Vector512.Create(q2[c]), kv, a2);
                 a3 = Vector512.FusedMultiplyAdd(Vector512.Create(q3[c]), kv, a3);
+                b0 = Vector512.FusedMultiplyAdd(Vector512.Create(q0[c + 1]), kw, b0);
+                b1 = Vector512.FusedMultiplyAdd(Vector512.Create(q1[c + 1]), kw, b1);
+                b2 = Vector512.FusedMultiplyAdd(Vector512.Create(q2[c + 1]), kw, b2);
+                b3 = Vector512.FusedMultiplyAdd(Vector512.Create(q3[c + 1]), kw, b3);
             }
-            (a0 * scale).Store(p + j);
-            (a1 * scale).Store(p + BlockK + j);
-            (a2 * scale).Store(p + 2 * BlockK + j);
-            (a3 * scale).Store(p + 3 * BlockK + j);
+            ((a0 + b0) * scale).Store(p + j);
+            ((a1 + b1) * scale).Store(p + BlockK + j);
+            ((a2 + b2) * scale).Store(p + 2 * BlockK + j);
+            ((a3 + b3) * scale).Store(p + 3 * BlockK + j);
         }
         float* alpha = stackalloc float[4];
         int count = 0;                       // keys any of the four rows sees
@@ -225,6 +233,7 @@ public static unsafe class AttentionCpu
     }
 
     /// <summary>max_{j &lt; count} scores[j].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Max(float* scores, int count, SimdPath path)
     {
         int j = 0;
@@ -323,7 +332,7 @@ public static unsafe class AttentionCpu
     }
 
     /// <summary>scores[j] ← e^(scores[j] − max) for j &lt; count; returns their sum.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]     // called per row of 16-64 keys: its vector constants must be hoisted into the caller's loop
     private static float Exponentiate(float* scores, int count, float max, SimdPath path)
     {
         int j = 0;
