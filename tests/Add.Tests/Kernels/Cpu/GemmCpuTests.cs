@@ -117,7 +117,8 @@ public sealed class GemmCpuTests(ITestOutputHelper log)
         new ConvCase(2, 4, 17, 16, 5, 3, 1, 1, false, false),    // plane 272 ≥ the batching limit: one GEMM per image
         new ConvCase(1, 20, 3, 3, 40, 3, 1, 1, true, true),      // 3×3 plane: transposed (pixels as rows of the tile), residual
         new ConvCase(3, 9, 4, 4, 40, 3, 2, 1, true, true),       // batched 2×2 planes, stride 2: transposed across images
-        new ConvCase(1, 256, 2, 2, 128, 3, 1, 1, true, false));  // the UNet's 2×2 resnet conv (K = 2304: nine K blocks)
+        new ConvCase(1, 256, 2, 2, 128, 3, 1, 1, true, false),   // the UNet's 2×2 resnet conv (K = 2304: nine K blocks)
+        new ConvCase(2, 3, 6, 7, 5, 3, 1, 0, true, true));       // 3×3 without padding: im2col reads x itself, not a padded copy
 
     [Theory]
     [MemberData(nameof(ConvCases))]

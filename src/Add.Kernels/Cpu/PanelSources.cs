@@ -1,0 +1,166 @@
+using Add.Kernels.Ilgpu;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Add.Kernels.Cpu;
+
+/// <summary>
+/// Where the GEMM's operands come from, as micro-panels: for the index range [start, start+count) (rows of A, or columns
+/// of B) and the reduction range [k0, k0+kc), ⌈count/width⌉ panels of [kc, width] each (index j of a panel at offset
+/// k·width + j), zero past count. A source either packs them into <c>scratch</c> and returns it, or returns a pointer
+/// into panels packed once ahead of time (<see cref="PackedWeight"/>).
+/// </summary>
+internal unsafe interface IPanelSource
+{
+    float* Panels(float* scratch, int k0, int kc, int start, int count, int width);
+
+    /// <summary>True when <see cref="Panels"/> costs nothing (the panels were packed ahead of time).</summary>
+    bool Prepacked { get; }
+}
+
+/// <summary>
+/// Element (k, j) = Ptr[k·KStride + j·IndexStride]. A [M, K] row-major as rows of A: (a, 1, K). B [K, N] row-major:
+/// (b, N, 1). B = Wᵀ for a linear weight W [N, K]: (w, 1, K). B of a 1×1 conv, x [Ci, P]: (x, P, 1).
+/// </summary>
+internal readonly unsafe struct StridedPanels(float* ptr, int kStride, int indexStride) : IPanelSource
+{
+    public bool Prepacked => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public float* Panels(float* scratch, int k0, int kc, int start, int count, int width)
+    {
+        for (int jp = 0; jp < count; jp += width)
+        {
+            int cols = Math.Min(width, count - jp);
+            float* panel = scratch + (long)jp * kc;
+            float* src = ptr + (long)k0 * kStride + (long)(start + jp) * indexStride;
+            if (indexStride == 1)
+            {
+                // The index runs along memory (B [K, N] rows, a 1×1 conv's image): copy cols floats per k.
+                for (int k = 0; k < kc; k++)
+                {
+                    Unsafe.CopyBlockUnaligned(panel + k * width, src + (long)k * kStride, (uint)(cols * sizeof(float)));
+                    for (int j = cols; j < width; j++)
+                        panel[k * width + j] = 0f;
+                }
+            }
+            else
+            {
+                // k runs along memory (rows of A, rows of a weight W): read each of the width rows along k.
+                for (int j = 0; j < cols; j++)
+                {
+                    float* line = src + (long)j * indexStride;
+                    for (int k = 0; k < kc; k++)
+                        panel[k * width + j] = line[(long)k * kStride];
+                }
+                for (int j = cols; j < width; j++)
+                    for (int k = 0; k < kc; k++)
+                        panel[k * width + j] = 0f;
+            }
+        }
+        return scratch;
+    }
+}
+
+/// <summary>Panels packed ahead of time by <see cref="PackedWeight"/>: K block k0 starts at k0·Padded, then panel
+/// start/width at start·kc (start is always a multiple of the width: blocks and thread slabs begin on panels).</summary>
+internal readonly unsafe struct PrepackedPanels(float* panels, int padded) : IPanelSource
+{
+    public bool Prepacked => true;
+
+    public float* Panels(float* scratch, int k0, int kc, int start, int count, int width) =>
+        panels + (long)k0 * padded + (long)start * kc;
+}
+
+/// <summary>
+/// im2col(x) of one image or of several side by side, never formed, for an unpadded conv (<see cref="Conv2dCpu"/> pads
+/// the input into its workspace first): element (k, p) = x[n, ci, oy·s + ky, ox·s + kx], with k = (ci·kh + ky)·kw + kx
+/// and p = (n·Ho + oy)·Wo + ox (n = 0 for one image). As B it is the conv's [K, P] right operand; as A (panels of MR
+/// pixels) it is im2colᵀ, for convs whose planes are too small to fill NR columns.
+/// <para>A panel's columns fall into runs of consecutive ox in one output row; the runs are listed once per panel, then
+/// every k of the panel copies each run from one input row (stride 1: a vector copy; stride 2: a strided gather) with
+/// no bounds to test, and (ci, ky, kx) advance by counting, not dividing.</para>
+/// </summary>
+internal readonly unsafe struct Im2ColPanels : IPanelSource
+{
+    private readonly float* _image;
+    private readonly Conv2d.Shape _s;
+    private readonly long _imageStride;
+
+    public Im2ColPanels(float* image, Conv2d.Shape s, long imageStride = 0)
+    {
+        if (s.Padding != 0)
+            throw new ArgumentException("Im2ColPanels reads an unpadded (already zero-padded) image");
+        _image = image;
+        _s = s;
+        _imageStride = imageStride;
+    }
+
+    public bool Prepacked => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public float* Panels(float* scratch, int k0, int kc, int start, int count, int width)
+    {
+        var s = _s;
+        int wo = s.OutWidth, plane = s.OutHeight * wo, stride = s.Stride;
+        long channel = (long)s.Height * s.Width;
+        long* runSource = stackalloc long[width];   // offset of a run's first input value for k = 0
+        int* runColumn = stackalloc int[width];     // where it starts in the panel row
+        int* runLength = stackalloc int[width];
+        for (int jp = 0; jp < count; jp += width)
+        {
+            int cols = Math.Min(width, count - jp);
+            float* panel = scratch + (long)jp * kc;
+            int p = start + jp, n = p / plane, q = p - n * plane, oy = q / wo, ox = q - oy * wo;
+            int runs = 0;
+            for (int j = 0; j < cols; runs++)
+            {
+                int run = Math.Min(wo - ox, cols - j);
+                runSource[runs] = n * _imageStride + (long)oy * stride * s.Width + (long)ox * stride;
+                runColumn[runs] = j;
+                runLength[runs] = run;
+                j += run;
+                ox = 0;
+                if (++oy == s.OutHeight) { oy = 0; n++; }
+            }
+            int taps = s.KernelH * s.KernelW;
+            int ci = k0 / taps, tap = k0 - ci * taps, ky = tap / s.KernelW, kx = tap - ky * s.KernelW;
+            for (int kk = 0; kk < kc; kk++)
+            {
+                float* row = panel + kk * width;
+                float* source = _image + ci * channel + (long)ky * s.Width + kx;
+                for (int r = 0; r < runs; r++)
+                {
+                    float* src = source + runSource[r], dst = row + runColumn[r];
+                    int length = runLength[r];
+                    if (stride == 1)
+                        Copy(src, dst, length);
+                    else
+                        for (int t = 0; t < length; t++)
+                            dst[t] = src[(long)t * stride];
+                }
+                for (int j = cols; j < width; j++)
+                    row[j] = 0f;
+                if (++kx == s.KernelW)
+                {
+                    kx = 0;
+                    if (++ky == s.KernelH) { ky = 0; ci++; }
+                }
+            }
+        }
+        return scratch;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy(float* src, float* dst, int length)
+    {
+        int t = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; t <= length - 16; t += 16)
+                Vector512.Store(Vector512.Load(src + t), dst + t);
+        for (; t <= length - 8; t += 8)
+            Vector256.Store(Vector256.Load(src + t), dst + t);
+        for (; t < length; t++)
+            dst[t] = src[t];
+    }
+}
