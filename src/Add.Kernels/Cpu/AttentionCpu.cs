@@ -347,7 +347,7 @@ public static unsafe class AttentionCpu
                 p.Store(scores + j);
                 acc += p;
             }
-            sum += Vector512.Sum(acc);
+            sum += CpuSimd.Sum(acc);
         }
         if (path != SimdPath.Scalar)
         {
@@ -359,7 +359,7 @@ public static unsafe class AttentionCpu
                 p.Store(scores + j);
                 acc += p;
             }
-            sum += Vector256.Sum(acc);
+            sum += CpuSimd.Sum(acc);
         }
         for (; j < count; j++)
         {

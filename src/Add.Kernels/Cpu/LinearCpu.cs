@@ -112,7 +112,7 @@ public static unsafe class LinearCpu
             a2 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(w2 + c), a2);
             a3 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(w3 + c), a3);
         }
-        float s0 = Vector512.Sum(a0), s1 = Vector512.Sum(a1), s2 = Vector512.Sum(a2), s3 = Vector512.Sum(a3);
+        float s0 = CpuSimd.Sum(a0), s1 = CpuSimd.Sum(a1), s2 = CpuSimd.Sum(a2), s3 = CpuSimd.Sum(a3);
         for (; c < k; c++)
         {
             s0 = MathF.FusedMultiplyAdd(x[c], w[c], s0);
@@ -132,14 +132,14 @@ public static unsafe class LinearCpu
             var acc = Vector512<float>.Zero;
             for (; c <= k - 16; c += 16)
                 acc = Vector512.FusedMultiplyAdd(Vector512.Load(a + c), Vector512.Load(b + c), acc);
-            sum = Vector512.Sum(acc);
+            sum = CpuSimd.Sum(acc);
         }
         if (path != SimdPath.Scalar && k - c >= 8)
         {
             var acc = Vector256<float>.Zero;
             for (; c <= k - 8; c += 8)
                 acc = Vector256.FusedMultiplyAdd(Vector256.Load(a + c), Vector256.Load(b + c), acc);
-            sum += Vector256.Sum(acc);
+            sum += CpuSimd.Sum(acc);
         }
         for (; c < k; c++)
             sum = MathF.FusedMultiplyAdd(a[c], b[c], sum);
