@@ -28,8 +28,9 @@ internal static class Activations
     public static Vector256<float> Silu(Vector256<float> x) => x / (Vector256<float>.One + Exp(-x));
 
     // e^x = 2^n · e^r with n = round(x·log2 e), r = x − n·ln 2 (ln 2 split in two for exactness), e^r by the Cephes expf
-    // polynomial on |r| ≤ ln2/2 (about 1 ulp); x clamped to [−87.3, 88.7], where e^x stays a normal float.
-    private const float ExpHi = 88.7f, ExpLo = -87.3f, Log2E = 1.44269504088896341f, Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;
+    // polynomial on |r| ≤ ln2/2 (about 1 ulp); x clamped to [−87.3, 88.376], where n stays in [−126, 127] and e^x a
+    // normal float (above 88.376, x·log2 e rounds to n = 128, whose exponent bits would make +∞).
+    private const float ExpHi = 88.3762626647949f, ExpLo = -87.3f, Log2E = 1.44269504088896341f, Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;
     private const float E0 = 1.9875691500e-4f, E1 = 1.3981999507e-3f, E2 = 8.3334519073e-3f, E3 = 4.1665795894e-2f, E4 = 1.6666665459e-1f, E5 = 5.0000001201e-1f;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

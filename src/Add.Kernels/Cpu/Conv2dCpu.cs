@@ -86,7 +86,8 @@ public static unsafe class Conv2dCpu
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual,
         Span<float> y, Conv2d.Shape s, Span<float> workspace, SimdPath path = SimdPath.Auto, PackedWeight? packed = null)
     {
-        if (s.Stride < 1 || s.Padding < 0 || s.OutHeight < 1 || s.OutWidth < 1)
+        if (s.Stride < 1 || s.Padding < 0 || s.OutHeight < 1 || s.OutWidth < 1
+            || s.Height + 2 * s.Padding < s.KernelH || s.Width + 2 * s.Padding < s.KernelW)
             throw new ArgumentException($"conv {s.KernelH}x{s.KernelW} stride {s.Stride} pad {s.Padding} on {s.Height}x{s.Width} gives no output");
         long inImage = (long)s.InChannels * s.Height * s.Width;
         long outImage = (long)s.OutChannels * s.OutHeight * s.OutWidth;

@@ -27,10 +27,10 @@ public sealed unsafe class PackedWeight
     public SimdPath Path { get; }
 
     /// <summary>True when packed by <see cref="ForConv"/> (panels for both GEMM sides).</summary>
-    public bool ForConvolution => _mrPanels is not null || GemmCpu.Tile(Path).Mr == GemmCpu.Tile(Path).Nr;
+    public bool ForConvolution => _mrPanels is not null;
 
     /// <summary>Floats held (both widths).</summary>
-    public long Floats => (_mrPanels?.LongLength ?? 0) + (_nrPanels?.LongLength ?? 0);
+    public long Floats => (_nrPanels?.LongLength ?? 0) + (ReferenceEquals(_mrPanels, _nrPanels) ? 0 : _mrPanels?.LongLength ?? 0);
 
     private PackedWeight(ReadOnlySpan<float> w, int rows, int cols, SimdPath path, bool asA)
     {
@@ -43,7 +43,7 @@ public sealed unsafe class PackedWeight
         var (mr, nr) = GemmCpu.Tile(Path);
         _nrPanels = Pack(w, rows, cols, nr);
         if (asA)
-            _mrPanels = Pack(w, rows, cols, mr);
+            _mrPanels = mr == nr ? _nrPanels : Pack(w, rows, cols, mr);     // the scalar path's 4×4 tile: one packing serves both sides
     }
 
     /// <summary>Packs a linear weight W [N, K] for <see cref="LinearCpu.Forward"/>.</summary>

@@ -67,6 +67,17 @@ public sealed class GemmCpuTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void AKernelLargerThanThePaddedInputIsRefused()
+    {
+        // (3 − 4)/2 + 1 truncates to an output of 1×1: the check must look at the padded input, not only the output size.
+        var s = new Conv2d.Shape(1, 1, 3, 3, 1, 4, 4, 2, 0, false);
+        var error = Assert.Throws<ArgumentException>(() => Conv2dCpu.Forward(new float[9], new float[16], [], [], new float[1], s,
+            new float[Conv2dCpu.WorkspaceFloats(s)]));
+        Assert.Contains("4x4", error.Message);
+        Assert.Contains("3x3", error.Message);
+    }
+
+    [Fact]
     public void PackedWeightOfAnotherShapeOrPathIsRefused()
     {
         var w = new float[6 * 5];
