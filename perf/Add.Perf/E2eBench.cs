@@ -10,15 +10,13 @@ namespace Add.Perf;
 /// `add-perf e2e`: the engine (CPU SIMD backend) against the TorchSharp reference on the shipped student and teacher,
 /// whole generations (tokenize, text encoder, UNet steps, sampler, VAE decode, conversion to RGB), warm, alternating
 /// the two in one run, median of repeats. Rows: model load, 1-step and 4-step batch-1 latency, teacher 50-step
-/// latency (guidance 4), 1-step batch-16 time (throughput = 16 / time). Each timed generation follows a 20 ms busy pause. Peak working set of the engine alone is read
+/// latency (guidance 4), 1-step batch-16 time (throughput = 16 / time). Each timed generation follows a busy pause (--quiet-ms). Peak working set of the engine alone is read
 /// (VmHWM) before libtorch runs anything.
 /// </summary>
 public static class E2eBench
 {
-    /// <summary>Busy pause before each timed generation, so the other side's idle-spinning threads are asleep (see KernelBench).</summary>
-    private const int QuietMs = 20;
-
-    public static (List<BenchResult> Rows, string Notes) Run(string student, string teacher, int repeats, TextWriter log)
+    /// <param name="quietMs">busy pause before each timed generation, so the other side's idle-spinning threads are asleep (see KernelBench)</param>
+    public static (List<BenchResult> Rows, string Notes) Run(string student, string teacher, int repeats, int quietMs, TextWriter log)
     {
         var results = new List<BenchResult>();
         var prompt = new List<string> { "grinning face" };
@@ -56,9 +54,9 @@ public static class E2eBench
             var (a, b) = (new List<double>(), new List<double>());
             for (int r = 0; r < reps; r++)
             {
-                KernelBench.Quiet(QuietMs);
+                KernelBench.Quiet(quietMs);
                 var c = Stopwatch.StartNew(); ours(); a.Add(c.Elapsed.TotalMilliseconds);
-                KernelBench.Quiet(QuietMs);
+                KernelBench.Quiet(quietMs);
                 c.Restart(); torch(); b.Add(c.Elapsed.TotalMilliseconds);
             }
             var (ma, mb) = (Median(a), Median(b));

@@ -11,11 +11,11 @@ using Add.Perf;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
-// add-perf e2e --json FILE [--md FILE] [--repeats N] [--student DIR] [--teacher DIR]
+// add-perf e2e --json FILE [--md FILE] [--repeats N] [--quiet-ms MS] [--student DIR] [--teacher DIR]
 //   Whole generations, engine (CPU SIMD) vs the TorchSharp reference on the shipped models (E2eBench).
 if (args.Length == 0 || args[0] is not ("kernels" or "e2e"))
 {
-    Console.Error.WriteLine("usage: add-perf kernels --json FILE [--md FILE] [--repeats N] [--filter TEXT] [--quiet-ms MS] [--quick]\n       add-perf e2e --json FILE [--md FILE] [--repeats N] [--student DIR] [--teacher DIR]");
+    Console.Error.WriteLine("usage: add-perf kernels --json FILE [--md FILE] [--repeats N] [--filter TEXT] [--quiet-ms MS] [--quick]\n       add-perf e2e --json FILE [--md FILE] [--repeats N] [--quiet-ms MS] [--student DIR] [--teacher DIR]");
     return 2;
 }
 bool e2e = args[0] == "e2e";
@@ -51,14 +51,14 @@ md ??= quick ? null : Path.Combine(root, "perf", "RESULTS.md");
 if (e2e)
 {
     using var noGradE2e = TorchSharp.torch.no_grad();
-    var (e2eRows, notes) = E2eBench.Run(student, teacher, repeats, Console.Out);
+    var (e2eRows, notes) = E2eBench.Run(student, teacher, repeats, quietMs, Console.Out);
     var e2eMachine = Machine.Describe();
     Report.WriteJson(json, e2eMachine, e2eRows);
     Console.WriteLine($"wrote {json}");
     Console.WriteLine(notes);
     if (md is not null)
     {
-        Report.WriteE2eMarkdown(md, e2eMachine, e2eRows, repeats, notes);
+        Report.WriteE2eMarkdown(md, e2eMachine, e2eRows, repeats, quietMs, notes);
         Console.WriteLine($"wrote {md}");
     }
     return 0;

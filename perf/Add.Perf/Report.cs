@@ -73,14 +73,14 @@ public static class Report
         WriteSection(path, "kernels", sb.ToString());
     }
 
-    public static void WriteE2eMarkdown(string path, string machine, IReadOnlyList<BenchResult> results, int repeats, string notes)
+    public static void WriteE2eMarkdown(string path, string machine, IReadOnlyList<BenchResult> results, int repeats, int quietMs, string notes)
     {
         var sb = new StringBuilder();
         sb.AppendLine("## End to end: engine (CPU SIMD) against the TorchSharp reference");
         sb.AppendLine();
         sb.AppendLine("Written by `dotnet run -c Release --project perf/Add.Perf -- e2e --json FILE`: whole generations on the shipped models");
         sb.AppendLine("(tokenize, text encoder, UNet steps, sampler, VAE decode, RGB conversion), the engine and TorchSharp alternating in one");
-        sb.AppendLine($"process, after warm-up, each generation after a 20 ms busy pause; median of {repeats} runs (teacher row: fewer). Load: median");
+        sb.AppendLine($"process, after warm-up, each generation after a {quietMs} ms busy pause (`--quiet-ms`); median of {repeats} runs (teacher row: fewer). Load: median");
         sb.AppendLine("of 4 loads after a first one. libtorch's own latency varies up to ±40 % between runs of this command (1 step: 12-22 ms).");
         sb.AppendLine("ratio = ours / torch (below 1: ours is faster; for the batch-16 row the throughput ratio is its inverse).");
         sb.AppendLine();

@@ -25,15 +25,13 @@ public static unsafe class ElementwiseCpu
 {
     private const long MinFloatsPerThread = 1 << 13;     // ~6 µs of SiLU per core: the fork-join costs ~1 µs
 
-    private enum Op { Silu, Gelu }
-
     /// <summary>y = silu(x); y may be x.</summary>
-    public static void Silu(ReadOnlySpan<float> x, Span<float> y, SimdPath path = SimdPath.Auto) => Unary(x, y, Op.Silu, path);
+    public static void Silu(ReadOnlySpan<float> x, Span<float> y, SimdPath path = SimdPath.Auto) => Unary<SiluOp>(x, y, path);
 
     /// <summary>y = gelu(x), erf form (torch's default F.gelu); y may be x.</summary>
-    public static void Gelu(ReadOnlySpan<float> x, Span<float> y, SimdPath path = SimdPath.Auto) => Unary(x, y, Op.Gelu, path);
+    public static void Gelu(ReadOnlySpan<float> x, Span<float> y, SimdPath path = SimdPath.Auto) => Unary<GeluOp>(x, y, path);
 
-    private static void Unary(ReadOnlySpan<float> x, Span<float> y, Op op, SimdPath path)
+    private static void Unary<T>(ReadOnlySpan<float> x, Span<float> y, SimdPath path) where T : struct, IActivation
     {
         LinearCpu.Check(nameof(y), y.Length, x.Length);
         path = CpuSimd.Resolve(path);
@@ -43,7 +41,7 @@ public static unsafe class ElementwiseCpu
         {
             if (workers == 1)
             {
-                UnaryRange(px, py, count, op, path);
+                UnaryRange<T>(px, py, count, path);
                 return;
             }
             nint ax = (nint)px, ay = (nint)py;
@@ -51,17 +49,9 @@ public static unsafe class ElementwiseCpu
             CpuWorkers.For(workers, t =>
             {
                 int i0 = chunks * t / workers * 16, i1 = Math.Min(count, chunks * (t + 1) / workers * 16);
-                UnaryRange((float*)ax + i0, (float*)ay + i0, i1 - i0, op, path);
+                UnaryRange<T>((float*)ax + i0, (float*)ay + i0, i1 - i0, path);
             });
         }
-    }
-
-    private static void UnaryRange(float* x, float* y, int count, Op op, SimdPath path)
-    {
-        if (op == Op.Silu)
-            UnaryRange<SiluOp>(x, y, count, path);
-        else
-            UnaryRange<GeluOp>(x, y, count, path);
     }
 
     /// <summary>An activation at every width, as a type, so <see cref="UnaryRange{T}"/> compiles one loop per function

@@ -29,9 +29,6 @@ public sealed unsafe class PackedWeight
     /// <summary>True when packed by <see cref="ForConv"/> (panels for both GEMM sides).</summary>
     public bool ForConvolution => _mrPanels is not null;
 
-    /// <summary>Floats held (both widths).</summary>
-    public long Floats => (_nrPanels?.LongLength ?? 0) + (ReferenceEquals(_mrPanels, _nrPanels) ? 0 : _mrPanels?.LongLength ?? 0);
-
     private PackedWeight(ReadOnlySpan<float> w, int rows, int cols, SimdPath path, bool asA)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
