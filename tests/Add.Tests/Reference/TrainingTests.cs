@@ -19,7 +19,6 @@ public class TrainingTests
     {
         using var dir = new TempDir();
         var data = FixtureData.Emoji;
-        var watch = System.Diagnostics.Stopwatch.StartNew();
         var vaeResult = VaeTrainer.Train(Tiny(dir.File("vae")), data, _ => { });
         var vaeLoss = CsvLog.Read(Path.Combine(dir.File("vae"), "log.csv"), "mse");
         Assert.True(Mean(vaeLoss.Take(2)) > 1.5 * Mean(vaeLoss.TakeLast(2)), $"VAE MSE should fall: {string.Join(", ", vaeLoss.Select(r => r.Value.ToString("F4")))}");
@@ -28,7 +27,6 @@ public class TrainingTests
         var vae = VaeTrainer.Load(vaeResult.ExportDir);
         var export = dir.File("teacher-export");
         var teacher = TeacherTrainer.Train(Tiny(dir.File("teacher")), data, vae, export, _ => { });
-        Assert.True(watch.Elapsed < TimeSpan.FromMinutes(2), $"tiny VAE + teacher took {watch.Elapsed}");
         var loss = CsvLog.Read(Path.Combine(dir.File("teacher"), "log.csv"), "loss");
         Assert.True(Mean(loss.Take(2)) > 1.2 * Mean(loss.TakeLast(2)), $"teacher loss should fall: {string.Join(", ", loss.Select(r => r.Value.ToString("F4")))}");
         Assert.True(File.Exists(Path.Combine(dir.File("teacher"), "loss.png")));
@@ -99,9 +97,7 @@ public class AddTrainingTests
         var features = FeatureTrainer.Load(FeatureTrainer.Train(Tiny("features"), data, dir.File("features-export"), _ => { }).ExportDir);
         var teacher = ReferencePipeline.Load(dir.File("teacher-export"));
 
-        var watch = System.Diagnostics.Stopwatch.StartNew();
         var result = AddTrainer.Train(Tiny("add"), new AddSettings(), AddTrainer.Init.Teacher, data, teacher, features, dir.File("student"), _ => { });
-        Assert.True(watch.Elapsed < TimeSpan.FromMinutes(2), $"tiny ADD took {watch.Elapsed}");
         Assert.Equal(AddTrainer.For(Preset.Tiny).Steps, result.Step);
         Assert.All(new[] { "adv_g", "adv_d", "distill", "r1", "d_real", "d_fake" }, c => Assert.NotEmpty(CsvLog.Read(Path.Combine(dir.File("add"), "log.csv"), c)));
 
