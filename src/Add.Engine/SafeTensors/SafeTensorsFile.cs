@@ -39,7 +39,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     /// <exception cref="SafeTensorsFormatException">the file is not a valid safetensors file.</exception>
     public static SafeTensorsFile Open(string path)
     {
-        var source = System.IO.Path.GetFileName(path);
+        var source = path;   // messages name the file as the caller gave it: unet/ and vae/ both hold diffusion_pytorch_model.safetensors
         if (!File.Exists(path)) throw new FileNotFoundException($"safetensors file not found: {path}", path);
         long fileLength = new FileInfo(path).Length;
         if (fileLength < 8)
@@ -54,6 +54,9 @@ public sealed unsafe class SafeTensorsFile : IDisposable
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref basePtr);
             basePtr += view.PointerOffset;
             ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(basePtr, 8));
+            bool jsonFollows = fileLength > 8 && basePtr[8] == (byte)'{';
+            if (!jsonFollows && (headerLength > SafeTensorsHeader.MaxHeaderBytes || (long)headerLength > fileLength - 8))
+                throw SafeTensorsHeader.Fail(source, "not a safetensors file (it does not start with an 8-byte header length and a JSON header)");
             if (headerLength > SafeTensorsHeader.MaxHeaderBytes)
                 throw SafeTensorsHeader.Fail(source, $"header length {headerLength} exceeds the {SafeTensorsHeader.MaxHeaderBytes}-byte limit");
             if ((long)headerLength > fileLength - 8)
@@ -77,7 +80,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     /// <summary>The tensor called <paramref name="name"/>; a missing name fails naming the file and the key.</summary>
     public SafeTensorInfo Get(string name)
         => _byName.TryGetValue(name, out var info) ? info
-           : throw new KeyNotFoundException($"{System.IO.Path.GetFileName(Path)}: no tensor named '{name}'");
+           : throw new KeyNotFoundException($"{Path}: no tensor named '{name}'");
 
     /// <summary>Raw little-endian bytes of a tensor, straight from the map (valid until Dispose).</summary>
     public ReadOnlySpan<byte> GetBytes(SafeTensorInfo info)
@@ -120,7 +123,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
                 for (int i = 0; i < d.Length; i++) destination[i] = (float)d[i];
                 break;
             default:
-                throw new InvalidDataException($"{System.IO.Path.GetFileName(Path)}: tensor '{info.Name}' is {info.DType}, expected a floating type (F32, F16, BF16, F64)");
+                throw new InvalidDataException($"{Path}: tensor '{info.Name}' is {info.DType}, expected a floating type (F32, F16, BF16, F64)");
         }
     }
 
@@ -134,7 +137,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     {
         var info = Get(name);
         if (info.DType != dtype)
-            throw new InvalidDataException($"{System.IO.Path.GetFileName(Path)}: tensor '{name}' is {info.DType}, expected {dtype}");
+            throw new InvalidDataException($"{Path}: tensor '{name}' is {info.DType}, expected {dtype}");
         return MemoryMarshal.Cast<byte, T>(GetBytes(info)).ToArray();
     }
 

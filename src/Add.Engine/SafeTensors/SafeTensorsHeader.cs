@@ -126,7 +126,7 @@ public static class SafeTensorsHeader
         foreach (var t in tensors)
         {
             if (t.End > dataLength)
-                throw Fail(source, $"tensor '{t.Name}': data_offsets [{t.Begin}, {t.End}] lie outside the {dataLength}-byte data section");
+                throw Fail(source, $"truncated or corrupt: tensor '{t.Name}': data_offsets [{t.Begin}, {t.End}] lie outside the {dataLength}-byte data section");
         }
         var sorted = tensors.OrderBy(t => t.Begin).ThenBy(t => t.End).ToList();
         long position = 0;
