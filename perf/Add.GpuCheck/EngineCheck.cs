@@ -32,8 +32,8 @@ public static class EngineCheck
     {
         Directory.CreateDirectory(outDir);
         Backend created;
-        try { created = BackendFactory.Create(BackendFactory.Parse(backend)); }
-        catch (Add.Engine.CommandLine.UsageException e)
+        try { created = BackendFactory.Create(Enum.Parse<BackendKind>(backend.Replace("-", ""), ignoreCase: true)); }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 3;

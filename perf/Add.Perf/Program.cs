@@ -19,7 +19,7 @@ if (args.Length == 0 || args[0] is not ("kernels" or "e2e"))
     return 2;
 }
 bool e2e = args[0] == "e2e";
-string root = Add.Engine.RepoPaths.FindRoot() ?? ".";
+string root = Add.CommandLine.RepoPaths.FindRoot() ?? ".";
 string student = Path.Combine(root, "models", "add-emoji-32"), teacher = Path.Combine(root, "models", "emoji-32-teacher");
 string? json = null, md = null, filter = null;
 int repeats = 15, quietMs = 20;

@@ -1,4 +1,5 @@
-using Add.Engine.CommandLine;
+using System.CommandLine;
+using Add.CommandLine;
 using Add.Engine.SafeTensors;
 
 namespace Add.Cli;
@@ -6,12 +7,17 @@ namespace Add.Cli;
 /// <summary>`add info PATH`: a model folder's configs and tensors, or what one safetensors file holds.</summary>
 public static class InfoCommand
 {
-    public static int Run(IReadOnlyList<string> args, TextWriter output)
+    /// <summary>The `info` command.</summary>
+    public static Command Create()
     {
-        var a = new ArgReader(args);
-        a.ThrowIfUnused(1);
-        if (a.Positional.Count != 1) throw new UsageException("info: expected one PATH");
-        var path = a.Positional[0];
+        var path = new Argument<string>("PATH") { Description = "a model folder or a .safetensors file" };
+        var command = new Command("info", "List a model folder's configs and tensors, or a safetensors file's tensors, dtypes, shapes and parameter counts.") { path };
+        command.SetAction(p => Run(p.GetValue(path)!, p.InvocationConfiguration.Output));
+        return command;
+    }
+
+    static int Run(string path, TextWriter output)
+    {
         if (Directory.Exists(path))
         {
             var files = Directory.EnumerateFiles(path, "*.safetensors", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();

@@ -1,23 +1,27 @@
 using System.Diagnostics;
 using Add.Engine.Backends;
-using Add.Engine.CommandLine;
+using System.CommandLine;
 
 namespace Add.Cli;
 
 /// <summary>`add profile`: one warm generation with every kernel timed (the backend waits for each kernel).</summary>
 public static class ProfileCommand
 {
-    public const string Usage = """
-        add profile [PROMPT] [--model DIR] [--steps N] [--batch B] [--guidance G] [--backend ...]
-            Runs one warm-up and one profiled generation; prints per-kernel calls, time, GFLOP/s, GB/s and share.
-        """;
-
-    public static int Run(IReadOnlyList<string> args, TextWriter output, TextWriter log)
+    /// <summary>The `profile` command: the generation options of `generate`, with a default prompt.</summary>
+    public static Command Create()
     {
-        var a = new ArgReader(args);
-        var options = GenerateCommand.Read(a, out var prompt, defaultPrompt: "grinning face");
-        a.ThrowIfUnused(1);
-        using var pipeline = GenerateCommand.Load(options.Model, options.Backend, log);
+        var prompt = new Argument<string>("PROMPT") { Description = "what to draw", Arity = ArgumentArity.ZeroOrOne, DefaultValueFactory = _ => "grinning face" };
+        var shared = new GenerationOptions();
+        var command = new Command("profile",
+            "Time every kernel of one warm generation: runs a warm-up and one profiled generation, prints per-kernel calls, time, GFLOP/s, GB/s and share.") { prompt };
+        shared.AddTo(command);
+        command.SetAction(p => Run(p.GetValue(prompt)!, shared.Read(p), p.InvocationConfiguration.Output, p.InvocationConfiguration.Error));
+        return command;
+    }
+
+    static int Run(string prompt, GenerationOptions.Options options, TextWriter output, TextWriter log)
+    {
+        using var pipeline = options.Load(log);
         var request = options.Request(prompt);
         pipeline.Generate(request);                       // warm-up: JIT, kernel loads, arena sizing
         var clock = Stopwatch.StartNew();

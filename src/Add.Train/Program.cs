@@ -1,42 +1,36 @@
-using Add.Engine.CommandLine;
+using System.CommandLine;
+using Add.CommandLine;
+using Add.Engine.Pipeline;
+using Add.Engine.SafeTensors;
 using Add.Train.Data;
+using Add.Train.Evaluation;
+using Add.Train.Training;
+using Add.Train.Validation;
 
 namespace Add.Train;
 
 /// <summary>`add-train`: the TorchSharp reference implementation's front door.</summary>
 public static class Program
 {
-    const string Usage = "usage: add-train <command> ...\n\ncommands:\n" + DataCommand.Usage + "\n" + Training.VaeTrainer.Usage + "\n" + Training.TeacherTrainer.Usage + "\n" + Training.TeacherCard.Usage + "\n" + Training.FeatureTrainer.Usage + "\n" + Training.AddTrainer.Usage + "\n" + Training.EvaluatorTrainer.Usage + "\n" + Evaluation.EvalCommand.Usage + "\n" + Validation.ValidateCommand.Usage + "\n" + Evaluation.ReproduceCommand.Usage;
-
-    public static int Main(string[] args)
+    /// <summary>The `add-train` command tree.</summary>
+    public static RootCommand Create() => new("add-train: the TorchSharp reference: data preparation, training, export, evaluation and engine validation.")
     {
-        try
-        {
-            if (args.Length == 0 || args[0] is "-h" or "--help" or "help") { Console.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
-            return args[0] switch
-            {
-                "data" => DataCommand.Run(args[1..]),
-                "vae" => Training.VaeTrainer.Run(args[1..]),
-                "teacher" => Training.TeacherTrainer.Run(args[1..]),
-                "card" => Training.TeacherCard.Run(args[1..]),
-                "features" => Training.FeatureTrainer.Run(args[1..]),
-                "add" => Training.AddTrainer.Run(args[1..]),
-                "evaluator" => Training.EvaluatorTrainer.Run(args[1..]),
-                "eval" => Evaluation.EvalCommand.Run(args[1..]),
-                "validate" => Validation.ValidateCommand.Run(args[1..]),
-                "reproduce" => Evaluation.ReproduceCommand.Run(args[1..]),
-                _ => throw new UsageException($"unknown command '{args[0]}' (try add-train --help)"),
-            };
-        }
-        catch (Exception e) when (e is UsageException or Engine.Pipeline.InvalidRequestException or Engine.SafeTensors.SafeTensorsFormatException)
-        {
-            Console.Error.WriteLine($"add-train: {e.Message}");
-            return 2;
-        }
-        catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or InvalidOperationException or IOException)
-        {
-            Console.Error.WriteLine($"add-train: {e.Message}");
-            return 1;
-        }
-    }
+        DataCommand.Create(), VaeTrainer.Create(), TeacherTrainer.Create(), TeacherCard.Create(), FeatureTrainer.Create(),
+        AddTrainer.Create(), EvaluatorTrainer.Create(), EvalCommand.Create(), ValidateCommand.Create(), ReproduceCommand.Create(),
+    };
+
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    /// <summary>Runs one command: bad arguments exit 2, failures reading data or writing results exit 1, each as one line.</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+        => CommandLineApp.Run("add-train", Create(), args, output, error, ExitCode);
+
+    /// <summary>2 for bad input (arguments, requests, malformed safetensors, a backend this machine lacks); 1 for data
+    /// and I/O failures; null (a crash with its stack trace) for anything else.</summary>
+    public static int? ExitCode(Exception e) => e switch
+    {
+        UsageException or InvalidRequestException or SafeTensorsFormatException or NotSupportedException => 2,
+        InvalidDataException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or InvalidOperationException or IOException => 1,
+        _ => null,
+    };
 }

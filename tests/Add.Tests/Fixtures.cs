@@ -1,4 +1,4 @@
-using Add.Engine;
+using Add.CommandLine;
 
 namespace Add.Tests;
 

@@ -1,8 +1,6 @@
-using Add.Engine.CommandLine;
-
 namespace Add.Engine.Backends;
 
-/// <summary>Which backend runs a pipeline (<c>--backend auto|cpu|cuda|ilgpu-cpu</c>).</summary>
+/// <summary>Which backend runs a pipeline.</summary>
 public enum BackendKind
 {
     /// <summary>CUDA when an NVIDIA GPU and driver are present, else the CPU SIMD backend.</summary>
@@ -15,24 +13,16 @@ public enum BackendKind
     IlgpuCpu,
 }
 
+/// <summary>Creates the backend a <see cref="BackendKind"/> names.</summary>
 public static class BackendFactory
 {
-    /// <summary>Parses auto|cpu|cuda|ilgpu-cpu; anything else is a usage error naming the choices.</summary>
-    public static BackendKind Parse(string text) => text.ToLowerInvariant() switch
-    {
-        "auto" => BackendKind.Auto,
-        "cpu" => BackendKind.Cpu,
-        "cuda" => BackendKind.Cuda,
-        "ilgpu-cpu" => BackendKind.IlgpuCpu,
-        _ => throw new UsageException($"unknown backend '{text}' (choose auto, cpu, cuda or ilgpu-cpu)"),
-    };
-
-    /// <summary>Creates the backend; <see cref="BackendKind.Cuda"/> without a device is a usage error.</summary>
+    /// <summary>Creates the backend.</summary>
+    /// <exception cref="NotSupportedException"><see cref="BackendKind.Cuda"/> and no CUDA device or driver is present.</exception>
     public static Backend Create(BackendKind kind) => kind switch
     {
         BackendKind.Cpu => new CpuBackend(),
         BackendKind.IlgpuCpu => IlgpuBackend.CreateCpuAccelerator(),
-        BackendKind.Cuda => IlgpuBackend.TryCreateCuda() ?? throw new UsageException("--backend cuda: no CUDA device (or driver) found"),
+        BackendKind.Cuda => IlgpuBackend.TryCreateCuda() ?? throw new NotSupportedException("the cuda backend needs an NVIDIA GPU and its driver; none was found (use the cpu backend)"),
         _ => IlgpuBackend.TryCreateCuda() as Backend ?? new CpuBackend(),
     };
 }

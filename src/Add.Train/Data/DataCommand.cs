@@ -1,6 +1,6 @@
+using System.CommandLine;
 using System.Diagnostics;
-using Add.Engine;
-using Add.Engine.CommandLine;
+using Add.CommandLine;
 using Add.Engine.Imaging;
 using Add.Train.Imaging;
 
@@ -9,53 +9,50 @@ namespace Add.Train.Data;
 /// <summary>`add-train data prepare|show`: build the emoji-32 data set and look at it.</summary>
 public static class DataCommand
 {
-    public const string Usage = """
-        add-train data prepare [--cache DIR]
-            Fetch emoji-datasource-google/twitter@16.0.0 with npm pack, check their SHA-512, and write emoji-32
-            (7,572 images of 32x32, captions, labels, split) to DIR/emoji-32 (default: $ADD_CACHE or <repo>/.cache).
-        add-train data show [--cache DIR] [-o FILE] [--n 48] [--seed 0]
-            Write a contact sheet of sampled images with their captions (default DIR/emoji-32/contact-sheet.png)
-            and print counts per category and split; prepares the data set first when the cache lacks it.
-        add-train data fixture -o FOLDER
-            Write the small test fixture (tests/fixtures/emoji-mini): mini tarballs of both packages, pinned.
-        """;
-
-    public static int Run(IReadOnlyList<string> args)
+    /// <summary>The `data` command: `data prepare`, `data show`, `data fixture`.</summary>
+    public static Command Create()
     {
-        if (args.Count == 0) throw new UsageException("data: expected 'prepare' or 'show'");
-        var a = new ArgReader(args.Skip(1));
-        var folder = DataFolder(a.String("cache"));
-        switch (args[0])
+        var prepare = new Command("prepare",
+            "Fetch emoji-datasource-google/twitter@16.0.0 with npm pack, check their SHA-512, and write emoji-32 (7,572 images of 32x32, captions, labels, split) to DIR/emoji-32.");
+        var prepareCache = CommonOptions.Cache();
+        prepare.Add(prepareCache);
+        prepare.SetAction(p =>
         {
-            case "prepare":
-            {
-                a.ThrowIfUnused(0);
-                var data = Prepare(folder, Console.Error.WriteLine);
-                Console.WriteLine($"emoji-32: {data.Count} images ({data.Indices(false).Count()} train, {data.Indices(true).Count()} test) in {folder}");
-                return 0;
-            }
-            case "show":
-            {
-                var output = a.String("output", "o") ?? Path.Combine(folder, "contact-sheet.png");
-                int n = a.Int("n", 48, 1, 1024);
-                int seed = a.Int("seed", 0);
-                a.ThrowIfUnused(0);
-                var data = Prepare(folder, Console.Error.WriteLine);   // fast when the cache is valid
-                Show(data, output, n, seed);
-                Console.WriteLine($"contact sheet: {output}");
-                return 0;
-            }
-            case "fixture":
-            {
-                var output = a.String("output", "o") ?? throw new UsageException("data fixture: -o FOLDER is required");
-                a.ThrowIfUnused(0);
-                var tarballs = Path.Combine(folder, "npm");
-                EmojiFixture.Write(output, EmojiPackage.Pinned.Select(p => (p, NpmPack.Fetch(p, tarballs, Console.Error.WriteLine))).ToList(), Console.Error.WriteLine);
-                return 0;
-            }
-            default:
-                throw new UsageException($"data: unknown subcommand '{args[0]}', expected 'prepare' or 'show'");
-        }
+            var folder = DataFolder(p.GetValue(prepareCache));
+            var data = Prepare(folder, Console.Error.WriteLine);
+            Console.WriteLine($"emoji-32: {data.Count} images ({data.Indices(false).Count()} train, {data.Indices(true).Count()} test) in {folder}");
+            return 0;
+        });
+
+        var show = new Command("show",
+            "Write a contact sheet of sampled images with their captions and print counts per category and split; prepares the data set first when the cache lacks it.");
+        var showCache = CommonOptions.Cache();
+        var sheet = Opt.Text("--output", "contact sheet to write (default: DIR/emoji-32/contact-sheet.png)", "FILE", "-o");
+        var n = Opt.Int("--n", "images on the sheet, 1 to 1024", 48, 1, 1024);
+        var seed = Opt.Int("--seed", $"which images (an integer {Opt.Range(int.MinValue, int.MaxValue)})", 0, int.MinValue, int.MaxValue, "S");
+        foreach (var o in new Option[] { showCache, sheet, n, seed }) show.Add(o);
+        show.SetAction(p =>
+        {
+            var folder = DataFolder(p.GetValue(showCache));
+            var output = p.GetValue(sheet) ?? Path.Combine(folder, "contact-sheet.png");
+            var data = Prepare(folder, Console.Error.WriteLine);   // fast when the cache is valid
+            Show(data, output, p.GetValue(n), p.GetValue(seed));
+            Console.WriteLine($"contact sheet: {output}");
+            return 0;
+        });
+
+        var fixture = new Command("fixture", "Write the small test fixture (tests/fixtures/emoji-mini): mini tarballs of both packages, pinned.");
+        var fixtureCache = CommonOptions.Cache();
+        var target = Opt.Text("--output", "the fixture folder to write", "FOLDER", "-o");
+        target.Required = true;
+        fixture.Add(fixtureCache); fixture.Add(target);
+        fixture.SetAction(p =>
+        {
+            var tarballs = Path.Combine(DataFolder(p.GetValue(fixtureCache)), "npm");
+            EmojiFixture.Write(p.GetValue(target)!, EmojiPackage.Pinned.Select(pkg => (pkg, NpmPack.Fetch(pkg, tarballs, Console.Error.WriteLine))).ToList(), Console.Error.WriteLine);
+            return 0;
+        });
+        return new Command("data", "Build the emoji-32 data set and look at it.") { prepare, show, fixture };
     }
 
     public static string DataFolder(string? cache) => Path.Combine(cache ?? RepoPaths.Cache(), "emoji-32");

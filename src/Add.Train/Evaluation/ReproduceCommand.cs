@@ -1,7 +1,7 @@
+using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Add.Engine;
-using Add.Engine.CommandLine;
+using Add.CommandLine;
 using Add.Engine.Sampling;
 using Add.Train.Pipeline;
 using Add.Train.Training;
@@ -9,7 +9,7 @@ using Add.Train.Training;
 namespace Add.Train.Evaluation;
 
 /// <summary>
-/// `add-train reproduce`: the paper's analyses at emoji-32 scale (issue 5). Main table (Table 2 analogue): the
+/// `add-train reproduce`: the paper's analyses at emoji-32 scale. Main table (Table 2 analogue): the
 /// teacher with DDIM at 1, 2, 4, 8, 25, 50 steps (guidance 4) against the shipped student at 1, 2, 4 steps, n images
 /// each. Ablations (Table 1 analogues), each a fresh ADD run with a reduced budget and scored at 1 step: L_adv only,
 /// L_distill only, both with c(t) = exp, both with sds, random init, teacher guidance in the target off/on.
@@ -17,25 +17,32 @@ namespace Add.Train.Evaluation;
 /// </summary>
 public static class ReproduceCommand
 {
-    public const string Usage = """
-        add-train reproduce [--n 2000] [--ablation-steps 500] [--ablation-n 1000] [--ema 0.99] [--skip-main] [--skip-ablations]
-            Table 2 / Table 1 / Figure 7 analogues; writes docs/reproduction/{results.json, tables.md, figure7.png}.
-        """;
-
     public static readonly int[] TeacherSteps = [1, 2, 4, 8, 25, 50];
     public static readonly int[] StudentSteps = [1, 2, 4];
 
     private sealed record Ablation(string Name, string What, AddSettings Settings, AddTrainer.Init Init);
 
-    public static int Run(IReadOnlyList<string> args)
+    /// <summary>The `reproduce` command.</summary>
+    public static Command Create()
     {
-        var a = new ArgReader(args, "skip-main", "skip-ablations");
+        var n = Opt.Int("--n", "images per main-table row, 2 to 100000", 2000, 2, 100_000);
+        var ablationSteps = Opt.Int("--ablation-steps", "ADD steps of each ablation run, 1 to 100000", 500, 1, 100_000);
+        var ablationN = Opt.Int("--ablation-n", "images per ablation row, 2 to 100000", 1000, 2, 100_000);
+        var ema = Opt.Number("--ema", "EMA decay of the ablation students, 0 to 1", 0.99, 0, 1, helpName: "DECAY");
+        var skipMain = Opt.Flag("--skip-main", "skip the main table (teacher and shipped student)");
+        var skipAblations = Opt.Flag("--skip-ablations", "skip the ablation runs");
+        var cache = CommonOptions.Cache();
+        var command = new Command("reproduce",
+            "The paper's Table 2 / Table 1 / Figure 7 analogues at emoji-32 scale; writes docs/reproduction/{results.json, tables.md, figure7.png}.");
+        foreach (var o in new Option[] { n, ablationSteps, ablationN, ema, skipMain, skipAblations, cache }) command.Add(o);
+        command.SetAction(p => Run(p.GetValue(n), p.GetValue(ablationSteps), p.GetValue(ablationN), p.GetValue(ema),
+            p.GetValue(skipMain), p.GetValue(skipAblations), p.GetValue(cache)));
+        return command;
+    }
+
+    static int Run(int n, int ablationSteps, int ablationN, double ema, bool skipMain, bool skipAblations, string? cache)
+    {
         var root = RepoPaths.FindRoot() ?? ".";
-        int n = a.Int("n", 2000, 2, 100_000), ablationSteps = a.Int("ablation-steps", 500, 1, 100_000), ablationN = a.Int("ablation-n", 1000, 2, 100_000);
-        double ema = a.Double("ema", 0.99, 0, 1);
-        bool skipMain = a.Flag("skip-main"), skipAblations = a.Flag("skip-ablations");
-        var cache = a.String("cache");
-        a.ThrowIfUnused(0);
         string outDir = Path.Combine(root, "docs", "reproduction"), evaluatorDir = Path.Combine(root, "models", "emoji-32-evaluator");
         string teacherDir = Path.Combine(root, "models", "emoji-32-teacher"), studentDir = Path.Combine(root, "models", "add-emoji-32");
         if (!Directory.Exists(evaluatorDir)) throw new UsageException($"no evaluator at {evaluatorDir}; run 'add-train evaluator' first");

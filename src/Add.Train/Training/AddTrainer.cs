@@ -1,5 +1,6 @@
+using System.CommandLine;
+using Add.CommandLine;
 using Add.Engine;
-using Add.Engine.CommandLine;
 using Add.Engine.Configs;
 using Add.Engine.Imaging;
 using Add.Engine.Sampling;
@@ -19,13 +20,6 @@ namespace Add.Train.Training;
 /// </summary>
 public static class AddTrainer
 {
-    public const string Usage = "add-train add " + TrainOptions.Usage + """
-         [--teacher DIR] [--features DIR] [--out DIR]
-            [--no-adv] [--no-distill] [--weighting exp|sds] [--init teacher|random] [--lambda 2.5]
-            [--teacher-guidance G] [--distill-space latent|pixel] [--r1 1e-5] [--ema DECAY]
-            Distill the teacher into a 1-4 step student (default out: models/add-emoji-32).
-        """;
-
     public enum Init { Teacher, Random }
     public enum Space { Latent, Pixel }
 
@@ -39,34 +33,51 @@ public static class AddTrainer
 
     public sealed record Result(string ExportDir, Dictionary<string, double> FinalMetrics, double Seconds, int Step);
 
-    public static int Run(IReadOnlyList<string> args)
+    /// <summary>The `add` command.</summary>
+    public static Command Create()
     {
-        var a = new ArgReader(args, "resume", "no-adv", "no-distill");
-        var (options, cache) = TrainOptions.Parse(a, "add");
-        var root = RepoPaths.FindRoot() ?? ".";
-        var teacherDir = a.String("teacher") ?? Path.Combine(root, "models", "emoji-32-teacher");
-        var featuresDir = a.String("features") ?? Path.Combine(root, "models", "emoji-32-features");
-        var outDir = a.String("out") ?? options.DefaultExport("add-emoji-32");
-        var settings = new AddSettings
+        var train = new TrainOptions.Cli("add");
+        var teacher = Opt.Text("--teacher", "the teacher pipeline (default: models/emoji-32-teacher)", "DIR");
+        var features = Opt.Text("--features", "the frozen feature network (default: models/emoji-32-features)", "DIR");
+        var output = Opt.Text("--out", "export folder (default: models/add-emoji-32; RUN/export for the tiny preset)", "DIR");
+        var noAdv = Opt.Flag("--no-adv", "drop the adversarial loss");
+        var noDistill = Opt.Flag("--no-distill", "drop the distillation loss");
+        var weighting = Opt.Choice("--weighting", "distillation weighting c(t): exp (alpha-bar_t) or sds", "weighting", DistillWeighting.Exp, Opt.EnumChoices<DistillWeighting>());
+        var init = Opt.Choice("--init", "student initialisation", "init", Init.Teacher, Opt.EnumChoices<Init>());
+        var lambda = Opt.Number("--lambda", "weight of the distillation loss, at least 0", 2.5, 0, double.PositiveInfinity);
+        var teacherGuidance = Opt.Number("--teacher-guidance", "guidance of the teacher's target, 0 to 30 (0 = off)", 0, 0, 30, helpName: "G");
+        var space = Opt.Choice("--distill-space", "where the distillation loss compares", "space", Space.Latent, Opt.EnumChoices<Space>());
+        var r1 = Opt.Number("--r1", "R1 penalty gamma on real features, at least 0", 1e-5, 0, double.PositiveInfinity);
+        var ema = Opt.OptionalNumber("--ema", "EMA decay of the exported student, 0 to 1 (default: the preset's)", 0, 1, helpName: "DECAY");
+        var command = new Command("add", "Distill the teacher into a 1-4 step student with Adversarial Diffusion Distillation.");
+        train.AddTo(command);
+        foreach (var o in new Option[] { teacher, features, output, noAdv, noDistill, weighting, init, lambda, teacherGuidance, space, r1, ema }) command.Add(o);
+        command.SetAction(p =>
         {
-            Adversarial = !a.Flag("no-adv"),
-            Distill = !a.Flag("no-distill"),
-            Weighting = a.Choice("weighting", DistillWeighting.Exp),
-            Lambda = a.Double("lambda", 2.5, 0),
-            TeacherGuidance = a.Double("teacher-guidance", 0, 0, 30),
-            PixelSpace = a.Choice("distill-space", Space.Latent) == Space.Pixel,
-            R1Gamma = a.Double("r1", 1e-5, 0),
-        };
-        var init = a.Choice("init", Init.Teacher);
-        double? ema = a.String("ema") is null ? null : a.Double("ema", 0.999, 0, 1);
-        a.ThrowIfUnused(0);
-        if (!settings.Adversarial && !settings.Distill) throw new UsageException("--no-adv and --no-distill together leave no loss to train");
-        if (!Directory.Exists(teacherDir)) throw new UsageException($"no teacher at {teacherDir}; run 'add-train teacher' first or pass --teacher DIR");
-        if (!Directory.Exists(featuresDir)) throw new UsageException($"no feature network at {featuresDir}; run 'add-train features' first or pass --features DIR");
-        var teacher = ReferencePipeline.Load(teacherDir, Console.Error.WriteLine);
-        var result = Train(options, settings, init, TrainOptions.LoadData(cache), teacher, FeatureTrainer.Load(featuresDir), outDir, Console.Error.WriteLine, ema);
-        Console.WriteLine(ResultJson.Serialize(result));
-        return 0;
+            var (options, cache) = train.Read(p);
+            var root = RepoPaths.FindRoot() ?? ".";
+            var teacherDir = p.GetValue(teacher) ?? Path.Combine(root, "models", "emoji-32-teacher");
+            var featuresDir = p.GetValue(features) ?? Path.Combine(root, "models", "emoji-32-features");
+            var outDir = p.GetValue(output) ?? options.DefaultExport("add-emoji-32");
+            var settings = new AddSettings
+            {
+                Adversarial = !p.GetValue(noAdv),
+                Distill = !p.GetValue(noDistill),
+                Weighting = p.GetValue(weighting),
+                Lambda = p.GetValue(lambda),
+                TeacherGuidance = p.GetValue(teacherGuidance),
+                PixelSpace = p.GetValue(space) == Space.Pixel,
+                R1Gamma = p.GetValue(r1),
+            };
+            if (!settings.Adversarial && !settings.Distill) throw new UsageException("--no-adv and --no-distill together leave no loss to train");
+            if (!Directory.Exists(teacherDir)) throw new UsageException($"no teacher at {teacherDir}; run 'add-train teacher' first or pass --teacher DIR");
+            if (!Directory.Exists(featuresDir)) throw new UsageException($"no feature network at {featuresDir}; run 'add-train features' first or pass --features DIR");
+            var teacherPipeline = ReferencePipeline.Load(teacherDir, Console.Error.WriteLine);
+            var result = Train(options, settings, p.GetValue(init), TrainOptions.LoadData(cache), teacherPipeline, FeatureTrainer.Load(featuresDir), outDir, Console.Error.WriteLine, p.GetValue(ema));
+            Console.WriteLine(ResultJson.Serialize(result));
+            return 0;
+        });
+        return command;
     }
 
     /// <param name="emaDecay">overrides the preset's EMA decay (short ablation runs need a faster EMA: at 0.999 the

@@ -1,5 +1,6 @@
+using System.CommandLine;
+using Add.CommandLine;
 using Add.Engine;
-using Add.Engine.CommandLine;
 using Add.Train.Data;
 using Add.Train.Model;
 using TorchSharp;
@@ -14,8 +15,6 @@ namespace Add.Train.Training;
 /// </summary>
 public static class EvaluatorTrainer
 {
-    public const string Usage = "add-train evaluator " + TrainOptions.Usage + " [--out DIR]\n    Train the evaluation classifier (FID-emoji features, prompt adherence).";
-
     public sealed record Settings(EvaluatorConfig Config, int Steps, int Batch, double Lr);
 
     public static Settings For(Preset preset, int labels) => preset switch
@@ -24,15 +23,22 @@ public static class EvaluatorTrainer
         _ => new(new EvaluatorConfig { NumLabels = labels }, Steps: 3000, Batch: 64, Lr: 2e-3),
     };
 
-    public static int Run(IReadOnlyList<string> args)
+    /// <summary>The `evaluator` command (seed 7 by default: a different seed from the feature network's).</summary>
+    public static Command Create()
     {
-        var a = new ArgReader(args, "resume");
-        var (options, cache) = TrainOptions.Parse(a, "evaluator");
-        if (a.String("seed") is null) options = options with { Seed = 7 };
-        var outDir = a.String("out") ?? options.DefaultExport("emoji-32-evaluator");
-        a.ThrowIfUnused(0);
-        Console.WriteLine(ResultJson.Serialize(Train(options, TrainOptions.LoadData(cache), outDir, Console.Error.WriteLine)));
-        return 0;
+        var train = new TrainOptions.Cli("evaluator", defaultSeed: 7);
+        var output = Opt.Text("--out", "export folder (default: models/emoji-32-evaluator; RUN/export for the tiny preset)", "DIR");
+        var command = new Command("evaluator", "Train the evaluation classifier (FID-emoji features, prompt adherence).");
+        train.AddTo(command);
+        command.Add(output);
+        command.SetAction(p =>
+        {
+            var (options, cache) = train.Read(p);
+            var outDir = p.GetValue(output) ?? options.DefaultExport("emoji-32-evaluator");
+            Console.WriteLine(ResultJson.Serialize(Train(options, TrainOptions.LoadData(cache), outDir, Console.Error.WriteLine)));
+            return 0;
+        });
+        return command;
     }
 
     public static ClassifierTraining.Result Train(TrainOptions o, Emoji32 data, string exportDir, Action<string> log)

@@ -1,5 +1,6 @@
+using System.CommandLine;
+using Add.CommandLine;
 using Add.Engine;
-using Add.Engine.CommandLine;
 using Add.Train.Data;
 using Add.Train.Model;
 using TorchSharp;
@@ -14,8 +15,6 @@ namespace Add.Train.Training;
 /// </summary>
 public static class FeatureTrainer
 {
-    public const string Usage = "add-train features " + TrainOptions.Usage + " [--out DIR]\n    Train the discriminator's frozen feature network (ViT) on the subcategories.";
-
     public sealed record Settings(ViTConfig Config, int Steps, int Batch, double Lr);
 
     public static Settings For(Preset preset, int labels) => preset switch
@@ -24,14 +23,22 @@ public static class FeatureTrainer
         _ => new(new ViTConfig { NumLabels = labels }, Steps: 4000, Batch: 64, Lr: 1e-3),
     };
 
-    public static int Run(IReadOnlyList<string> args)
+    /// <summary>The `features` command.</summary>
+    public static Command Create()
     {
-        var a = new ArgReader(args, "resume");
-        var (options, cache) = TrainOptions.Parse(a, "features");
-        var outDir = a.String("out") ?? options.DefaultExport("emoji-32-features");
-        a.ThrowIfUnused(0);
-        Console.WriteLine(ResultJson.Serialize(Train(options, TrainOptions.LoadData(cache), outDir, Console.Error.WriteLine)));
-        return 0;
+        var train = new TrainOptions.Cli("features");
+        var output = Opt.Text("--out", "export folder (default: models/emoji-32-features; RUN/export for the tiny preset)", "DIR");
+        var command = new Command("features", "Train the discriminator's frozen feature network (ViT) on the subcategories.");
+        train.AddTo(command);
+        command.Add(output);
+        command.SetAction(p =>
+        {
+            var (options, cache) = train.Read(p);
+            var outDir = p.GetValue(output) ?? options.DefaultExport("emoji-32-features");
+            Console.WriteLine(ResultJson.Serialize(Train(options, TrainOptions.LoadData(cache), outDir, Console.Error.WriteLine)));
+            return 0;
+        });
+        return command;
     }
 
     public static ClassifierTraining.Result Train(TrainOptions o, Emoji32 data, string exportDir, Action<string> log)

@@ -1,8 +1,8 @@
+using System.CommandLine;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
-using Add.Engine;
-using Add.Engine.CommandLine;
+using System.Text;
+using Add.CommandLine;
 using Add.Engine.Imaging;
 using Add.Engine.Sampling;
 using Add.Train.Imaging;
@@ -19,34 +19,42 @@ namespace Add.Train.Training;
 /// </summary>
 public static class TeacherCard
 {
-    public const string Usage = "add-train card teacher [--model DIR] [--vae-run DIR] [--teacher-run DIR] [--guidance 4] [--cache DIR]\n" +
-        "add-train card student [--model DIR] [--teacher DIR] [--run DIR] [--guidance 4] [--cache DIR]\n    Measure and write a model card.";
-
-    public static int Run(IReadOnlyList<string> args)
+    /// <summary>The `card` command: `card teacher` and `card student`.</summary>
+    public static Command Create()
     {
-        if (args.Count == 0 || args[0] is not ("teacher" or "student")) throw new UsageException("card: expected 'teacher' or 'student'");
-        var a = new ArgReader(args.Skip(1));
-        var root = RepoPaths.FindRoot() ?? ".";
-        if (args[0] == "student")
+        var teacherCard = new Command("teacher", "Measure and write the teacher's model card (README.md in the model folder).");
+        var model = Opt.Text("--model", "the teacher (default: models/emoji-32-teacher)", "DIR");
+        var vaeRun = Opt.Text("--vae-run", "the VAE's run folder, for its log and loss curve (default: runs/vae)", "DIR");
+        var teacherRun = Opt.Text("--teacher-run", "the teacher's run folder (default: runs/teacher)", "DIR");
+        var guidance = Guidance();
+        var cache = CommonOptions.Cache();
+        foreach (var o in new Option[] { model, vaeRun, teacherRun, guidance, cache }) teacherCard.Add(o);
+        teacherCard.SetAction(p =>
         {
-            var studentDir = a.String("model") ?? Path.Combine(root, "models", "add-emoji-32");
-            var teacherDir = a.String("teacher") ?? Path.Combine(root, "models", "emoji-32-teacher");
-            var addRun = a.String("run") ?? Path.Combine(root, "runs", "add");
-            double g = a.Double("guidance", 4, 1, 30);
-            var c = a.String("cache");
-            a.ThrowIfUnused(0);
-            StudentCard.Write(studentDir, teacherDir, addRun, g, TrainOptions.LoadData(c), Console.Error.WriteLine);
+            var root = RepoPaths.FindRoot() ?? ".";
+            Write(p.GetValue(model) ?? Path.Combine(root, "models", "emoji-32-teacher"), p.GetValue(vaeRun) ?? Path.Combine(root, "runs", "vae"),
+                p.GetValue(teacherRun) ?? Path.Combine(root, "runs", "teacher"), p.GetValue(guidance), TrainOptions.LoadData(p.GetValue(cache)), Console.Error.WriteLine);
             return 0;
-        }
-        var model = a.String("model") ?? Path.Combine(root, "models", "emoji-32-teacher");
-        var vaeRun = a.String("vae-run") ?? Path.Combine(root, "runs", "vae");
-        var teacherRun = a.String("teacher-run") ?? Path.Combine(root, "runs", "teacher");
-        double guidance = a.Double("guidance", 4, 1, 30);
-        var cache = a.String("cache");
-        a.ThrowIfUnused(0);
-        Write(model, vaeRun, teacherRun, guidance, TrainOptions.LoadData(cache), Console.Error.WriteLine);
-        return 0;
+        });
+
+        var studentCard = new Command("student", "Measure and write the student's model card: student 1/2/4 steps vs teacher DDIM 1/4/50.");
+        var student = Opt.Text("--model", "the student (default: models/add-emoji-32)", "DIR");
+        var teacher = Opt.Text("--teacher", "the teacher (default: models/emoji-32-teacher)", "DIR");
+        var addRun = Opt.Text("--run", "the ADD run folder (default: runs/add)", "DIR");
+        var studentGuidance = Guidance();
+        var studentCache = CommonOptions.Cache();
+        foreach (var o in new Option[] { student, teacher, addRun, studentGuidance, studentCache }) studentCard.Add(o);
+        studentCard.SetAction(p =>
+        {
+            var root = RepoPaths.FindRoot() ?? ".";
+            StudentCard.Write(p.GetValue(student) ?? Path.Combine(root, "models", "add-emoji-32"), p.GetValue(teacher) ?? Path.Combine(root, "models", "emoji-32-teacher"),
+                p.GetValue(addRun) ?? Path.Combine(root, "runs", "add"), p.GetValue(studentGuidance), TrainOptions.LoadData(p.GetValue(studentCache)), Console.Error.WriteLine);
+            return 0;
+        });
+        return new Command("card", "Measure and write a model card.") { teacherCard, studentCard };
     }
+
+    static Option<double> Guidance() => Opt.Number("--guidance", "the teacher's guidance in the sample grids, 1 to 30", 4, 1, 30, helpName: "G");
 
     public static void Write(string modelDir, string vaeRun, string teacherRun, double guidance, Data.Emoji32 data, Action<string> log)
     {

@@ -1,4 +1,5 @@
-using Add.Engine.CommandLine;
+using System.CommandLine;
+using Add.CommandLine;
 using Add.Engine.Configs;
 using Add.Engine.Imaging;
 using Add.Engine.Sampling;
@@ -20,8 +21,6 @@ namespace Add.Train.Training;
 /// </summary>
 public static class TeacherTrainer
 {
-    public const string Usage = "add-train teacher " + TrainOptions.Usage + " [--vae DIR] [--out DIR]\n    Train the teacher LDM on VAE latents; exports a pipeline folder (default models/emoji-32-teacher).";
-
     public sealed record Settings(UNet2DConditionConfig Unet, CLIPTextConfig Text, int Steps, int Batch, double Lr, double EmaDecay, double CaptionDrop);
 
     public static Settings For(Preset preset, int vocabSize) => preset switch
@@ -39,18 +38,27 @@ public static class TeacherTrainer
 
     public sealed record Result(string ExportDir, long UnetParameters, long TextParameters, double FinalLoss, double Seconds, int Step);
 
-    public static int Run(IReadOnlyList<string> args)
+    /// <summary>The `teacher` command.</summary>
+    public static Command Create()
     {
-        var a = new ArgReader(args, "resume");
-        var (options, cache) = TrainOptions.Parse(a, "teacher");
-        var root = Engine.RepoPaths.FindRoot() ?? ".";
-        var vaeDir = a.String("vae") ?? Path.Combine(root, "runs", options.Preset == Preset.Tiny ? "vae-tiny" : "vae", "export", "vae");
-        var outDir = a.String("out") ?? options.DefaultExport("emoji-32-teacher");
-        a.ThrowIfUnused(0);
-        if (!Directory.Exists(vaeDir)) throw new UsageException($"no VAE at {vaeDir}; run 'add-train vae' first or pass --vae DIR");
-        var result = Train(options, TrainOptions.LoadData(cache), VaeTrainer.Load(vaeDir), outDir, Console.Error.WriteLine);
-        Console.WriteLine(ResultJson.Serialize(result));
-        return 0;
+        var train = new TrainOptions.Cli("teacher");
+        var vae = Opt.Text("--vae", "the trained VAE (default: runs/vae/export/vae, runs/vae-tiny/... for the tiny preset)", "DIR");
+        var output = Opt.Text("--out", "export folder (default: models/emoji-32-teacher; RUN/export for the tiny preset)", "DIR");
+        var command = new Command("teacher", "Train the teacher LDM (text encoder + UNet) on VAE latents; exports a pipeline folder.");
+        train.AddTo(command);
+        command.Add(vae); command.Add(output);
+        command.SetAction(p =>
+        {
+            var (options, cache) = train.Read(p);
+            var root = RepoPaths.FindRoot() ?? ".";
+            var vaeDir = p.GetValue(vae) ?? Path.Combine(root, "runs", options.Preset == Preset.Tiny ? "vae-tiny" : "vae", "export", "vae");
+            var outDir = p.GetValue(output) ?? options.DefaultExport("emoji-32-teacher");
+            if (!Directory.Exists(vaeDir)) throw new UsageException($"no VAE at {vaeDir}; run 'add-train vae' first or pass --vae DIR");
+            var result = Train(options, TrainOptions.LoadData(cache), VaeTrainer.Load(vaeDir), outDir, Console.Error.WriteLine);
+            Console.WriteLine(ResultJson.Serialize(result));
+            return 0;
+        });
+        return command;
     }
 
     public static Result Train(TrainOptions o, Emoji32 data, AutoencoderKL vae, string exportDir, Action<string> log)

@@ -1,5 +1,5 @@
-using Add.Engine;
-using Add.Engine.CommandLine;
+using System.CommandLine;
+using Add.CommandLine;
 using Add.Train.Data;
 
 namespace Add.Train.Training;
@@ -20,24 +20,50 @@ public sealed record TrainOptions
     /// <summary>Stop (as on Ctrl-C) after this step; tests use it to simulate a kill.</summary>
     public int? StopAfter { get; init; }
 
-    public const string Usage = "[--preset tiny|default] [--run DIR] [--resume] [--steps N] [--batch B] [--seed S] [--threads T] [--cache DIR]";
-
-    /// <summary>Reads the shared options; <paramref name="name"/> names the default run folder (runs/NAME).</summary>
-    public static (TrainOptions Options, string? Cache) Parse(ArgReader a, string name)
+    /// <summary>The options every training command takes, added to one command by <see cref="AddTo"/>.</summary>
+    public sealed class Cli
     {
-        var preset = a.Choice("preset", Preset.Default);
-        var threads = a.Int("threads", 0, 0, 256);
-        if (threads > 0) TorchSharp.torch.set_num_threads(threads);
-        var options = new TrainOptions
+        readonly string _name;
+        readonly Option<Preset> _preset = Opt.Choice("--preset", "tiny: seconds (used by the tests); default: the full run", "preset", Preset.Default, Opt.EnumChoices<Preset>());
+        readonly Option<string?> _run = Opt.Text("--run", "run folder: log, samples, checkpoint (default: runs/NAME, runs/NAME-tiny for the tiny preset)", "DIR");
+        readonly Option<bool> _resume = Opt.Flag("--resume", "continue the run's checkpoint (weights, optimizer state, step)");
+        readonly Option<int?> _steps = Opt.OptionalInt("--steps", "training steps, at least 1 (default: the preset's)", 1, int.MaxValue);
+        readonly Option<int?> _batch = Opt.OptionalInt("--batch", "batch size, 1 to 4096 (default: the preset's)", 1, 4096, "B");
+        readonly Option<int> _seed;
+        readonly Option<int> _threads = Opt.Int("--threads", "TorchSharp CPU threads, 0 to 256 (0 = its default)", 0, 0, 256, "T");
+        readonly Option<string?> _cache = CommonOptions.Cache();
+
+        /// <param name="name">Names the default run folder (runs/NAME).</param>
+        /// <param name="defaultSeed">The seed without --seed.</param>
+        public Cli(string name, int defaultSeed = 0)
         {
-            Preset = preset,
-            RunDir = a.String("run") ?? Path.Combine(RepoPaths.FindRoot() ?? ".", "runs", preset == Preset.Tiny ? name + "-tiny" : name),
-            Resume = a.Flag("resume"),
-            Steps = a.String("steps") is null ? null : a.Int("steps", 0, 1),
-            Batch = a.String("batch") is null ? null : a.Int("batch", 0, 1, 4096),
-            Seed = a.Int("seed", 0),
-        };
-        return (options, a.String("cache"));
+            _name = name;
+            _seed = Opt.Int("--seed", $"random seed, an integer {Opt.Range(int.MinValue, int.MaxValue)}", defaultSeed, int.MinValue, int.MaxValue, "S");
+        }
+
+        /// <summary>Adds the shared options to <paramref name="command"/>.</summary>
+        public void AddTo(Command command)
+        {
+            foreach (var o in new Option[] { _preset, _run, _resume, _steps, _batch, _seed, _threads, _cache }) command.Add(o);
+        }
+
+        /// <summary>The parsed options (and the cache folder); sets TorchSharp's thread count when --threads is given.</summary>
+        public (TrainOptions Options, string? Cache) Read(ParseResult p)
+        {
+            var preset = p.GetValue(_preset);
+            var threads = p.GetValue(_threads);
+            if (threads > 0) TorchSharp.torch.set_num_threads(threads);
+            var options = new TrainOptions
+            {
+                Preset = preset,
+                RunDir = p.GetValue(_run) ?? Path.Combine(RepoPaths.FindRoot() ?? ".", "runs", preset == Preset.Tiny ? _name + "-tiny" : _name),
+                Resume = p.GetValue(_resume),
+                Steps = p.GetValue(_steps),
+                Batch = p.GetValue(_batch),
+                Seed = p.GetValue(_seed),
+            };
+            return (options, p.GetValue(_cache));
+        }
     }
 
     /// <summary>Where a run exports when --out is not given: RUN/export for the tiny preset (never over a shipped

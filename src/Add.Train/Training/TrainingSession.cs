@@ -47,7 +47,7 @@ public sealed class TrainingSession : IDisposable
         }
         else if (Checkpoint.Exists(runDir))
         {
-            throw new Engine.CommandLine.UsageException($"{runDir} already holds a checkpoint: pass --resume to continue it, or choose another --run");
+            throw new Add.CommandLine.UsageException($"{runDir} already holds a checkpoint: pass --resume to continue it, or choose another --run");
         }
         _log = new CsvLog(Path.Combine(runDir, "log.csv"), columns, StartStep);
         _progress = new ProgressBar(totalSteps, StartStep);

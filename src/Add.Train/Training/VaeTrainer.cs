@@ -1,5 +1,5 @@
+using System.CommandLine;
 using System.Text.Json;
-using Add.Engine.CommandLine;
 using Add.Engine.Configs;
 using Add.Engine.Imaging;
 using Add.Engine.SafeTensors;
@@ -18,8 +18,6 @@ namespace Add.Train.Training;
 /// </summary>
 public static class VaeTrainer
 {
-    public const string Usage = "add-train vae " + TrainOptions.Usage + "\n    Train the VAE (AutoencoderKL); exports to RUN/export/vae.";
-
     public sealed record Settings(AutoencoderKLConfig Config, int Steps, int Batch, double Lr, double KlWeight);
 
     public static Settings For(Preset preset) => preset switch
@@ -30,14 +28,20 @@ public static class VaeTrainer
 
     public sealed record Result(string ExportDir, double TestPsnr, double ScalingFactor, long Parameters, double Seconds, int Step);
 
-    public static int Run(IReadOnlyList<string> args)
+    /// <summary>The `vae` command.</summary>
+    public static Command Create()
     {
-        var a = new ArgReader(args, "resume");
-        var (options, cache) = TrainOptions.Parse(a, "vae");
-        a.ThrowIfUnused(0);
-        var result = Train(options, TrainOptions.LoadData(cache), Console.Error.WriteLine);
-        Console.WriteLine(ResultJson.Serialize(result));
-        return 0;
+        var train = new TrainOptions.Cli("vae");
+        var command = new Command("vae", "Train the VAE (AutoencoderKL); exports to RUN/export/vae.");
+        train.AddTo(command);
+        command.SetAction(p =>
+        {
+            var (options, cache) = train.Read(p);
+            var result = Train(options, TrainOptions.LoadData(cache), Console.Error.WriteLine);
+            Console.WriteLine(ResultJson.Serialize(result));
+            return 0;
+        });
+        return command;
     }
 
     public static Result Train(TrainOptions o, Emoji32 data, Action<string> log)

@@ -1,6 +1,6 @@
-using Add.Engine;
+using System.CommandLine;
+using Add.CommandLine;
 using Add.Engine.Backends;
-using Add.Engine.CommandLine;
 using Add.Engine.Pipeline;
 
 namespace Add.Train.Validation;
@@ -8,31 +8,35 @@ namespace Add.Train.Validation;
 /// <summary>`add-train validate`: the engine against the TorchSharp reference, stage by stage.</summary>
 public static class ValidateCommand
 {
-    public const string Usage = """
-        add-train validate [--model DIR] [--backend auto|cpu|cuda|ilgpu-cpu] [--steps N] [--guidance G] [--seed S] [--prompt P] [--batch B]
-            Runs the engine and the TorchSharp reference on identical tokens and noise; prints the max absolute and
-            relative error per stage (text, unet.i, latent, image in 0-255) and fails (exit 1) above the tolerances.
-            Defaults: the shipped student, every student step (teacher models: 4 DDIM steps with guidance 4), batch 2.
-        """;
-
-    public static int Run(IReadOnlyList<string> args)
+    /// <summary>The `validate` command.</summary>
+    public static Command Create()
     {
-        var a = new ArgReader(args);
-        var model = ModelLocator.Resolve(a.String("model"));
-        var backend = BackendFactory.Parse(a.StringOr("backend", "cpu"));
-        int? steps = a.String("steps") is null ? null : a.Int("steps", 1, 1, 1000);
-        double? guidance = a.String("guidance") is null ? null : a.Double("guidance", 0, 0, 50);
-        int seed = a.Int("seed", 0, 0, int.MaxValue), batch = a.Int("batch", 2, 1, 64);
-        var prompt = a.StringOr("prompt", "grinning face");
-        a.ThrowIfUnused(0);
-        if (!Directory.Exists(model)) throw new UsageException($"model folder not found: {model}");
-        var request = DefaultRequest(model, prompt, batch, seed, steps, guidance);
-        var report = EngineValidation.Run(model, backend, request, Console.Error.WriteLine);
-        Console.WriteLine($"validate {model} on {report.Backend}");
-        foreach (var s in report.Stages) Console.WriteLine("  " + s);
-        Console.WriteLine($"  PNG bytes differing from the reference's: {report.DifferingBytes} of {report.TotalBytes}");
-        Console.WriteLine(report.Passed ? "passed" : "FAILED");
-        return report.Passed ? 0 : 1;
+        var model = CommonOptions.Model();
+        var backend = CommonOptions.Backend(BackendKind.Cpu);
+        var steps = CommonOptions.Steps();
+        steps.Description = "steps, 1 to 1000 (default: every student step; teacher models: 4 DDIM steps)";
+        var guidance = CommonOptions.Guidance();
+        guidance.Description = "guidance scale, 0 to 50 (default: student 0; teacher 4, which exercises the CFG path)";
+        var seed = CommonOptions.Seed();
+        var prompt = Opt.Text("--prompt", "prompt of image 0; image i gets \"PROMPT i\" (default: grinning face)", "P");
+        var batch = CommonOptions.Batch(2, 64);
+        var command = new Command("validate",
+            "Run the engine and the TorchSharp reference on identical tokens and noise; print the max absolute and relative error per stage " +
+            "(text, unet.i, latent, image in 0-255) and fail (exit 1) above the tolerances.");
+        foreach (var o in new Option[] { model, backend, steps, guidance, seed, prompt, batch }) command.Add(o);
+        command.SetAction(p =>
+        {
+            var folder = ModelLocator.Resolve(p.GetValue(model));
+            if (!Directory.Exists(folder)) throw new UsageException($"model folder not found: {folder}");
+            var request = DefaultRequest(folder, p.GetValue(prompt) ?? "grinning face", p.GetValue(batch), p.GetValue(seed), p.GetValue(steps), p.GetValue(guidance));
+            var report = EngineValidation.Run(folder, p.GetValue(backend), request, Console.Error.WriteLine);
+            Console.WriteLine($"validate {folder} on {report.Backend}");
+            foreach (var s in report.Stages) Console.WriteLine("  " + s);
+            Console.WriteLine($"  PNG bytes differing from the reference's: {report.DifferingBytes} of {report.TotalBytes}");
+            Console.WriteLine(report.Passed ? "passed" : "FAILED");
+            return report.Passed ? 0 : 1;
+        });
+        return command;
     }
 
     /// <summary>Student: every student step; teacher: 4 DDIM steps at guidance 4 (exercises the CFG path).</summary>

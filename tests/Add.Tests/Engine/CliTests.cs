@@ -103,7 +103,7 @@ public sealed class CliTests(TinyPipelines tiny)
     }
 
     [Fact]
-    public void BatchNotPositive() => AssertBadInput("--batch must be between 1", "generate", "x", "--model", tiny.Student, "--batch", "0");
+    public void BatchNotPositive() => AssertBadInput("--batch must be an integer from 1 to 256", "generate", "x", "--model", tiny.Student, "--batch", "0");
 
     [Fact]
     public void UnreadableInitImage()

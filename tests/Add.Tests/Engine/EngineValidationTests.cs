@@ -46,7 +46,7 @@ public sealed class EngineValidationTests(TinyPipelines tiny, ITestOutputHelper 
     [Fact]
     public void ShippedModelMatchesReference()
     {
-        var model = ModelLocator.Resolve(null);
+        var model = Add.CommandLine.ModelLocator.Resolve(null);
         Assert.True(Directory.Exists(model), $"the shipped model {model} is missing");
         AssertPasses(model, BackendKind.Cpu, new GenerationRequest { Prompts = ["grinning face", "red heart"], Steps = 4, Seed = 3 });
     }

@@ -1,4 +1,4 @@
-namespace Add.Engine;
+namespace Add.CommandLine;
 
 /// <summary>Locates the repository checkout (the folder holding Add.sln) for defaults such as the shipped model and the cache.</summary>
 public static class RepoPaths

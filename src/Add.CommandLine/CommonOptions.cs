@@ -1,0 +1,55 @@
+using System.CommandLine;
+using Add.Engine.Backends;
+using Add.Engine.Sampling;
+
+namespace Add.CommandLine;
+
+/// <summary>The options `add` and `add-train` share, defined once: the same names, ranges, defaults and messages in
+/// both tools. Each call makes a new option to add to one command.</summary>
+public static class CommonOptions
+{
+    /// <summary>The backends by their command-line names.</summary>
+    public static readonly (string Name, BackendKind Value)[] Backends =
+        [("auto", BackendKind.Auto), ("cpu", BackendKind.Cpu), ("cuda", BackendKind.Cuda), ("ilgpu-cpu", BackendKind.IlgpuCpu)];
+
+    /// <summary>The samplers by their command-line names; "student" is accepted for student-renoise.</summary>
+    public static readonly (string Name, SamplerKind Value)[] Samplers =
+        [("ddim", SamplerKind.Ddim), ("euler", SamplerKind.Euler), ("euler-ancestral", SamplerKind.EulerAncestral), ("student-renoise", SamplerKind.StudentRenoise)];
+
+    /// <summary>The largest seed: the engine seeds image i's noise with seed + i as a 64-bit integer.</summary>
+    public const long MaxSeed = long.MaxValue;
+
+    /// <summary>--model DIR; null means <see cref="ModelLocator.Resolve"/>'s default.</summary>
+    public static Option<string?> Model(string? description = null) => Opt.Text("--model",
+        description ?? $"model folder (default: $ADD_MODEL, else models/{ModelLocator.DefaultModelName} of this checkout)", "DIR");
+
+    /// <summary>--backend auto|cpu|cuda|ilgpu-cpu.</summary>
+    public static Option<BackendKind> Backend(BackendKind defaultKind = BackendKind.Auto) => Opt.Choice("--backend",
+        "where the kernels run: auto (CUDA when an NVIDIA GPU is present, else cpu), cpu (SIMD kernels), cuda, ilgpu-cpu (GPU kernels on the CPU, for debugging)",
+        "backend", defaultKind, Backends);
+
+    /// <summary>--seed S: 0 to <see cref="MaxSeed"/>.</summary>
+    public static Option<long> Seed() => Opt.Long("--seed",
+        $"noise seed; image i of a batch uses seed + i (an integer {Opt.Range(0, MaxSeed)})", 0, 0, MaxSeed, "S");
+
+    /// <summary>--steps N for a generation; null means the model's default.</summary>
+    public static Option<int?> Steps() => Opt.OptionalInt("--steps",
+        "denoising steps, 1 to 1000 (default: the model's; a student runs 1 to 4, a teacher 1 to its training timesteps)", 1, 1000);
+
+    /// <summary>--guidance G; null means the model's default.</summary>
+    public static Option<double?> Guidance() => Opt.OptionalNumber("--guidance",
+        "classifier-free guidance scale, 0 to 50; 1 or less turns it off (default: the model's: student 0, teacher 4)", 0, 50, helpName: "G");
+
+    /// <summary>--batch B: images per generation.</summary>
+    public static Option<int> Batch(int defaultValue, int max) => Opt.Int("--batch",
+        $"images per generation, 1 to {max}", defaultValue, 1, max, "B");
+
+    /// <summary>--sampler; null means the model's default.</summary>
+    public static Option<SamplerKind?> Sampler(string? description = null) => Opt.OptionalChoice("--sampler",
+        description ?? "sampler (default: the model's: student-renoise for a student, ddim for a teacher)", "sampler", Samplers,
+        aliases: [("student", SamplerKind.StudentRenoise)]);
+
+    /// <summary>--cache DIR: where data sets are kept.</summary>
+    public static Option<string?> Cache() => Opt.Text("--cache",
+        "cache folder for the data set (default: $ADD_CACHE, else .cache in this checkout)", "DIR");
+}
