@@ -1,6 +1,7 @@
 using Add.Engine.CommandLine;
 using Add.Engine.Configs;
 using Add.Engine.Imaging;
+using Add.Engine.Pipeline;
 using Add.Engine.Sampling;
 using Add.Engine.Text;
 using Add.Train.Data;
@@ -44,7 +45,7 @@ public static class TeacherTrainer
         var a = new ArgReader(args, "resume");
         var (options, cache) = TrainOptions.Parse(a, "teacher");
         var root = Engine.RepoPaths.FindRoot() ?? ".";
-        var vaeDir = a.String("vae") ?? Path.Combine(root, "runs", options.Preset == Preset.Tiny ? "vae-tiny" : "vae", "export", "vae");
+        var vaeDir = a.String("vae") ?? Path.Combine(root, "runs", options.Preset == Preset.Tiny ? "vae-tiny" : "vae", "export", PipelineLayout.Vae.Name);
         var outDir = a.String("out") ?? options.DefaultExport("emoji-32-teacher");
         a.ThrowIfUnused(0);
         if (!Directory.Exists(vaeDir)) throw new UsageException($"no VAE at {vaeDir}; run 'add-train vae' first or pass --vae DIR");
