@@ -6,7 +6,7 @@ namespace Add.Train;
 /// <summary>`add-train`: the TorchSharp reference implementation's front door.</summary>
 public static class Program
 {
-    const string Usage = "usage: add-train <command> ...\n\ncommands:\n" + DataCommand.Usage + "\n" + Training.VaeTrainer.Usage + "\n" + Training.TeacherTrainer.Usage + "\n" + Training.TeacherCard.Usage + "\n" + Training.FeatureTrainer.Usage + "\n" + Training.AddTrainer.Usage + "\n" + Training.EvaluatorTrainer.Usage + "\n" + Evaluation.EvalCommand.Usage + "\n" + Validation.ValidateCommand.Usage + "\n" + Evaluation.ReproduceCommand.Usage;
+    const string Usage = "usage: add-train <command> ...\n\ncommands:\n" + DataCommand.Usage + "\n" + Training.VaeTrainer.Usage + "\n" + Training.TeacherTrainer.Usage + "\n" + Training.CardCommand.Usage + "\n" + Training.FeatureTrainer.Usage + "\n" + Training.AddTrainer.Usage + "\n" + Training.EvaluatorTrainer.Usage + "\n" + Evaluation.EvalCommand.Usage + "\n" + Validation.ValidateCommand.Usage + "\n" + Evaluation.ReproduceCommand.Usage;
 
     public static int Main(string[] args)
     {
@@ -18,7 +18,7 @@ public static class Program
                 "data" => DataCommand.Run(args[1..]),
                 "vae" => Training.VaeTrainer.Run(args[1..]),
                 "teacher" => Training.TeacherTrainer.Run(args[1..]),
-                "card" => Training.TeacherCard.Run(args[1..]),
+                "card" => Training.CardCommand.Run(args[1..]),
                 "features" => Training.FeatureTrainer.Run(args[1..]),
                 "add" => Training.AddTrainer.Run(args[1..]),
                 "evaluator" => Training.EvaluatorTrainer.Run(args[1..]),

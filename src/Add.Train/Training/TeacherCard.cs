@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Add.Engine;
-using Add.Engine.CommandLine;
 using Add.Engine.Imaging;
 using Add.Engine.Sampling;
 using Add.Train.Imaging;
@@ -13,41 +11,12 @@ using static TorchSharp.torch;
 namespace Add.Train.Training;
 
 /// <summary>
-/// `add-train card teacher`: measures and writes the teacher's model card (README.md in the model folder): data,
+/// The teacher's model card, README.md in the model folder (`add-train card teacher`, <see cref="CardCommand"/>): data,
 /// sizes (parameters, FLOPs per forward), training wall times, VAE test PSNR, sample grids (DDIM 50 steps with
 /// guidance next to 1, 2 and 4 steps for 16 fixed test captions), and copies the training logs and loss curves.
 /// </summary>
 public static class TeacherCard
 {
-    public const string Usage = "add-train card teacher [--model DIR] [--vae-run DIR] [--teacher-run DIR] [--guidance 4] [--cache DIR]\n" +
-        "add-train card student [--model DIR] [--teacher DIR] [--run DIR] [--guidance 4] [--cache DIR]\n    Measure and write a model card.";
-
-    public static int Run(IReadOnlyList<string> args)
-    {
-        if (args.Count == 0 || args[0] is not ("teacher" or "student")) throw new UsageException("card: expected 'teacher' or 'student'");
-        var a = new ArgReader(args.Skip(1));
-        var root = RepoPaths.FindRoot() ?? ".";
-        if (args[0] == "student")
-        {
-            var studentDir = a.String("model") ?? Path.Combine(root, "models", "add-emoji-32");
-            var teacherDir = a.String("teacher") ?? Path.Combine(root, "models", "emoji-32-teacher");
-            var addRun = a.String("run") ?? Path.Combine(root, "runs", "add");
-            double g = a.Double("guidance", 4, 1, 30);
-            var c = a.String("cache");
-            a.ThrowIfUnused(0);
-            StudentCard.Write(studentDir, teacherDir, addRun, g, TrainOptions.LoadData(c), Console.Error.WriteLine);
-            return 0;
-        }
-        var model = a.String("model") ?? Path.Combine(root, "models", "emoji-32-teacher");
-        var vaeRun = a.String("vae-run") ?? Path.Combine(root, "runs", "vae");
-        var teacherRun = a.String("teacher-run") ?? Path.Combine(root, "runs", "teacher");
-        double guidance = a.Double("guidance", 4, 1, 30);
-        var cache = a.String("cache");
-        a.ThrowIfUnused(0);
-        Write(model, vaeRun, teacherRun, guidance, TrainOptions.LoadData(cache), Console.Error.WriteLine);
-        return 0;
-    }
-
     public static void Write(string modelDir, string vaeRun, string teacherRun, double guidance, Data.Emoji32 data, Action<string> log)
     {
         var p = ReferencePipeline.Load(modelDir, log);
@@ -130,7 +99,8 @@ public static class TeacherCard
         log($"wrote {Path.Combine(modelDir, "README.md")}");
     }
 
-    static JsonElement? CopyRun(string runDir, string target)
+    /// <summary>Copies a run's log.csv, loss.png and result.json into <paramref name="target"/>; returns result.json.</summary>
+    internal static JsonElement? CopyRun(string runDir, string target)
     {
         Directory.CreateDirectory(target);
         foreach (var f in new[] { "log.csv", "loss.png", "result.json" })
