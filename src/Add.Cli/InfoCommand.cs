@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Add.CommandLine;
 using Add.Engine.SafeTensors;
+using Add.Engine.Pipeline;
 
 namespace Add.Cli;
 
@@ -24,7 +25,7 @@ public static class InfoCommand
             if (files.Count == 0) throw new UsageException($"info: {path} holds no .safetensors file");
             foreach (var json in Directory.EnumerateFiles(path, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
             {
-                if (Path.GetFileName(json) == "vocab.json") { output.WriteLine($"{json}: tokenizer vocabulary"); continue; }
+                if (Path.GetFileName(json) == PipelineLayout.VocabFile) { output.WriteLine($"{json}: tokenizer vocabulary"); continue; }
                 output.WriteLine($"{json}:");
                 foreach (var line in File.ReadLines(json).Select(l => l.Trim()).Where(l => l.Length > 1))
                     output.WriteLine($"  {line.TrimEnd(',')}");

@@ -9,7 +9,8 @@ namespace Add.Engine.Models;
 /// time: sinusoidal(t) → linear_1 → SiLU → linear_2 → SiLU (computed once; every ResnetBlock's time_emb_proj reads it);
 /// down blocks (resnet [+ transformer]) × layers [+ stride-2 conv], each output kept as a skip; mid block
 /// (resnet, transformer, resnet); up blocks (cat(x, skip) → resnet [+ transformer]) × (layers + 1) [+ nearest 2× + conv];
-/// GroupNorm+SiLU → conv_out. All skips live on the arena until the forward ends.
+/// GroupNorm+SiLU → conv_out. The channel and skip wiring comes from <see cref="UNetTopology"/>. All skips live on the
+/// arena until the forward ends.
 /// </summary>
 public sealed class UNet2DConditionModel
 {
@@ -32,44 +33,42 @@ public sealed class UNet2DConditionModel
     {
         _rt = rt;
         Config = c;
-        var ch = c.BlockOutChannels;
-        int n = ch.Length, temb = c.TimeEmbedDim;
+        var topology = UNetTopology.From(c);
+        int c0 = topology.ConvInOutChannels, temb = c.TimeEmbedDim;
         ResnetBlock2D Resnet(string p, int i, int o) => new(rt, w, p, i, o, c.NormNumGroups, c.NormEps, temb);
         Transformer2DModel Transformer(string p, int channels) =>
             new(rt, w, p, channels, c.AttentionHeadDim, c.CrossAttentionDim, c.NormNumGroups, c.TransformerLayersPerBlock);
 
-        _convIn = Conv2d.Load(w, "conv_in", c.InChannels, ch[0], 3);
-        _time1 = Linear.Load(w, "time_embedding.linear_1", ch[0], temb);
+        _convIn = Conv2d.Load(w, "conv_in", c.InChannels, c0, 3);
+        _time1 = Linear.Load(w, "time_embedding.linear_1", c0, temb);
         _time2 = Linear.Load(w, "time_embedding.linear_2", temb, temb);
-        _down = new DownBlock[n];
-        for (int i = 0; i < n; i++)
+        _down = new DownBlock[topology.Down.Length];
+        for (int i = 0; i < _down.Length; i++)
         {
             string p = $"down_blocks.{i}";
-            int input = i == 0 ? ch[0] : ch[i - 1];
-            bool cross = c.DownBlockTypes[i] == "CrossAttnDownBlock2D";
+            var d = topology.Down[i];
             _down[i] = new DownBlock(
-                Enumerable.Range(0, c.LayersPerBlock).Select(j => Resnet($"{p}.resnets.{j}", j == 0 ? input : ch[i], ch[i])).ToArray(),
-                cross ? Enumerable.Range(0, c.LayersPerBlock).Select(j => Transformer($"{p}.attentions.{j}", ch[i])).ToArray() : null,
-                i < n - 1 ? Conv2d.Load(w, $"{p}.downsamplers.0.conv", ch[i], ch[i], 3, stride: 2, padding: 1) : null);
+                Enumerable.Range(0, d.Layers).Select(j => Resnet($"{p}.resnets.{j}", d.ResnetInChannels(j), d.OutChannels)).ToArray(),
+                d.CrossAttention ? Enumerable.Range(0, d.Layers).Select(j => Transformer($"{p}.attentions.{j}", d.OutChannels)).ToArray() : null,
+                d.Downsample ? Conv2d.Load(w, $"{p}.downsamplers.0.conv", d.OutChannels, d.OutChannels, 3, stride: 2, padding: 1) : null);
         }
-        _midResnet0 = Resnet("mid_block.resnets.0", ch[^1], ch[^1]);
-        _midAttention = Transformer("mid_block.attentions.0", ch[^1]);
-        _midResnet1 = Resnet("mid_block.resnets.1", ch[^1], ch[^1]);
-        var rev = ch.Reverse().ToArray();
-        _up = new UpBlock[n];
-        for (int i = 0; i < n; i++)
+        int mid = topology.MidChannels;
+        _midResnet0 = Resnet("mid_block.resnets.0", mid, mid);
+        _midAttention = Transformer("mid_block.attentions.0", mid);
+        _midResnet1 = Resnet("mid_block.resnets.1", mid, mid);
+        _up = new UpBlock[topology.Up.Length];
+        for (int i = 0; i < _up.Length; i++)
         {
             string p = $"up_blocks.{i}";
-            int prev = i == 0 ? rev[0] : rev[i - 1], skipIn = rev[Math.Min(i + 1, n - 1)];
-            bool cross = c.UpBlockTypes[i] == "CrossAttnUpBlock2D";
-            int layers = c.LayersPerBlock + 1;
+            var u = topology.Up[i];
+            int layers = u.ResnetInChannels.Length;
             _up[i] = new UpBlock(
-                Enumerable.Range(0, layers).Select(j => Resnet($"{p}.resnets.{j}", (j == 0 ? prev : rev[i]) + (j == layers - 1 ? skipIn : rev[i]), rev[i])).ToArray(),
-                cross ? Enumerable.Range(0, layers).Select(j => Transformer($"{p}.attentions.{j}", rev[i])).ToArray() : null,
-                i < n - 1 ? Conv2d.Load(w, $"{p}.upsamplers.0.conv", rev[i], rev[i], 3) : null);
+                Enumerable.Range(0, layers).Select(j => Resnet($"{p}.resnets.{j}", u.ResnetInChannels[j], u.OutChannels)).ToArray(),
+                u.CrossAttention ? Enumerable.Range(0, layers).Select(j => Transformer($"{p}.attentions.{j}", u.OutChannels)).ToArray() : null,
+                u.Upsample ? Conv2d.Load(w, $"{p}.upsamplers.0.conv", u.OutChannels, u.OutChannels, 3) : null);
         }
-        _normOut = GroupNorm.Load(w, "conv_norm_out", ch[0], c.NormNumGroups, c.NormEps);
-        _convOut = Conv2d.Load(w, "conv_out", ch[0], c.OutChannels, 3);
+        _normOut = GroupNorm.Load(w, "conv_norm_out", c0, c.NormNumGroups, c.NormEps);
+        _convOut = Conv2d.Load(w, "conv_out", c0, c.OutChannels, 3);
     }
 
     /// <summary>One layer of a down or up block: resnet, then (cross-attention blocks) the transformer; outputs on the arena.</summary>

@@ -27,6 +27,8 @@ public sealed record GenerationRequest
     /// <summary>Optional init image (img2img): the model's image size, or an integer multiple of it (area-downsampled).</summary>
     public RgbImage? InitImage { get; init; }
 
-    /// <summary>With an init image: how much of the schedule to run, in (0, 1]; steps × strength must be at least 1.</summary>
+    /// <summary>With an init image: how much of the schedule to run, in (0, 1]: the last ⌊steps·strength⌋ timesteps, at
+    /// least 1. Without <see cref="Steps"/>, the default is raised to the fewest steps that run one (a student's 1 step
+    /// at strength 0.5 becomes 2).</summary>
     public double Strength { get; init; } = 1.0;
 }

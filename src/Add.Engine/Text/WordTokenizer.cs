@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Add.Engine.Pipeline;
 
 namespace Add.Engine.Text;
 
@@ -73,14 +74,14 @@ public sealed partial class WordTokenizer
     public void Save(string folder)
     {
         Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, "vocab.json"), JsonSerializer.Serialize(_vocab.OrderBy(kv => kv.Value).ToDictionary()));
-        File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), JsonSerializer.Serialize(new Dictionary<string, object> { ["model_max_length"] = MaxLength, ["tokenizer_class"] = "WordTokenizer" }));
+        File.WriteAllText(Path.Combine(folder, PipelineLayout.VocabFile), JsonSerializer.Serialize(_vocab.OrderBy(kv => kv.Value).ToDictionary()));
+        File.WriteAllText(Path.Combine(folder, PipelineLayout.Tokenizer.ConfigFile), JsonSerializer.Serialize(new Dictionary<string, object> { ["model_max_length"] = MaxLength, ["tokenizer_class"] = "WordTokenizer" }));
     }
 
     public static WordTokenizer Load(string folder)
     {
-        var vocabPath = Path.Combine(folder, "vocab.json");
-        var configPath = Path.Combine(folder, "tokenizer_config.json");
+        var vocabPath = Path.Combine(folder, PipelineLayout.VocabFile);
+        var configPath = Path.Combine(folder, PipelineLayout.Tokenizer.ConfigFile);
         try
         {
             var vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllText(vocabPath)) ?? throw new InvalidDataException($"{vocabPath} is empty");

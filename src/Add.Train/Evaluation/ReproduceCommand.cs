@@ -5,6 +5,7 @@ using Add.CommandLine;
 using Add.Engine.Sampling;
 using Add.Train.Pipeline;
 using Add.Train.Training;
+using Add.Engine.Pipeline;
 
 namespace Add.Train.Evaluation;
 
@@ -97,7 +98,7 @@ public static class ReproduceCommand
                 var runDir = Path.Combine(root, "runs", "reproduce", ab.Name);
                 var options = new TrainOptions { RunDir = runDir, Steps = ablationSteps, Resume = Directory.Exists(Path.Combine(runDir, "checkpoint")) };
                 var export = Path.Combine(runDir, "export");
-                if (!File.Exists(Path.Combine(export, "model_index.json")))
+                if (!File.Exists(PipelineLayout.ModelIndex(export)))
                     AddTrainer.Train(options, ab.Settings, ab.Init, data, teacher, features, export, Console.Error.WriteLine, ema);
                 var pipeline = ReferencePipeline.Load(export);
                 var budget = $"{ablationSteps} ADD steps x 32, EMA {ema}, seed 0; {ab.What}";

@@ -48,13 +48,13 @@ public sealed class UNetDownBlock : Module<Tensor, Tensor, Tensor, (Tensor, List
     readonly ModuleList<Transformer2DModel>? attentions;
     readonly ModuleList<Module<Tensor, Tensor>>? downsamplers;
 
-    public UNetDownBlock(int inCh, int outCh, int layers, bool crossAttn, bool down, UNet2DConditionConfig c) : base(nameof(UNetDownBlock))
+    public UNetDownBlock(UNetDownBlockTopology b, UNet2DConditionConfig c) : base(nameof(UNetDownBlock))
     {
-        resnets = new ModuleList<ResnetBlock2D>(Enumerable.Range(0, layers)
-            .Select(j => new ResnetBlock2D(j == 0 ? inCh : outCh, outCh, c.NormNumGroups, c.NormEps, c.TimeEmbedDim)).ToArray());
-        if (crossAttn) attentions = new ModuleList<Transformer2DModel>(Enumerable.Range(0, layers)
-            .Select(_ => new Transformer2DModel(outCh, c.AttentionHeadDim, c.CrossAttentionDim, c.NormNumGroups)).ToArray());
-        if (down) downsamplers = new ModuleList<Module<Tensor, Tensor>>(new Downsample2D(outCh, asymmetricPad: false));
+        resnets = new ModuleList<ResnetBlock2D>(Enumerable.Range(0, b.Layers)
+            .Select(j => new ResnetBlock2D(b.ResnetInChannels(j), b.OutChannels, c.NormNumGroups, c.NormEps, c.TimeEmbedDim)).ToArray());
+        if (b.CrossAttention) attentions = new ModuleList<Transformer2DModel>(Enumerable.Range(0, b.Layers)
+            .Select(_ => new Transformer2DModel(b.OutChannels, c.AttentionHeadDim, c.CrossAttentionDim, c.NormNumGroups)).ToArray());
+        if (b.Downsample) downsamplers = new ModuleList<Module<Tensor, Tensor>>(new Downsample2D(b.OutChannels, asymmetricPad: false));
         RegisterComponents();
     }
 
@@ -80,19 +80,14 @@ public sealed class UNetUpBlock : Module<Tensor, Tensor, Tensor, Stack<Tensor>, 
     readonly ModuleList<Transformer2DModel>? attentions;
     readonly ModuleList<Module<Tensor, Tensor>>? upsamplers;
 
-    /// <param name="prevOutCh">Channels arriving from the block below.</param>
-    /// <param name="skipInCh">Channels of the deepest skip this block takes (the matching down block's input).</param>
-    public UNetUpBlock(int prevOutCh, int outCh, int skipInCh, int layers, bool crossAttn, bool up, UNet2DConditionConfig c) : base(nameof(UNetUpBlock))
+    /// <param name="b">The block's wiring: resnet input channels (x plus the popped skip), output channels.</param>
+    public UNetUpBlock(UNetUpBlockTopology b, UNet2DConditionConfig c) : base(nameof(UNetUpBlock))
     {
-        resnets = new ModuleList<ResnetBlock2D>(Enumerable.Range(0, layers + 1).Select(j =>
-        {
-            int skip = j == layers ? skipInCh : outCh;
-            int input = j == 0 ? prevOutCh : outCh;
-            return new ResnetBlock2D(input + skip, outCh, c.NormNumGroups, c.NormEps, c.TimeEmbedDim);
-        }).ToArray());
-        if (crossAttn) attentions = new ModuleList<Transformer2DModel>(Enumerable.Range(0, layers + 1)
-            .Select(_ => new Transformer2DModel(outCh, c.AttentionHeadDim, c.CrossAttentionDim, c.NormNumGroups)).ToArray());
-        if (up) upsamplers = new ModuleList<Module<Tensor, Tensor>>(new Upsample2D(outCh));
+        resnets = new ModuleList<ResnetBlock2D>(b.ResnetInChannels
+            .Select(input => new ResnetBlock2D(input, b.OutChannels, c.NormNumGroups, c.NormEps, c.TimeEmbedDim)).ToArray());
+        if (b.CrossAttention) attentions = new ModuleList<Transformer2DModel>(b.ResnetInChannels
+            .Select(_ => new Transformer2DModel(b.OutChannels, c.AttentionHeadDim, c.CrossAttentionDim, c.NormNumGroups)).ToArray());
+        if (b.Upsample) upsamplers = new ModuleList<Module<Tensor, Tensor>>(new Upsample2D(b.OutChannels));
         RegisterComponents();
     }
 
@@ -147,21 +142,16 @@ public sealed class UNet2DConditionModel : Module<Tensor, Tensor, Tensor, Tensor
 
     public UNet2DConditionModel(UNet2DConditionConfig c) : base(nameof(UNet2DConditionModel))
     {
-        c.Validate();
+        var topology = UNetTopology.From(c);                           // validates c
         Config = c;
-        var ch = c.BlockOutChannels;
-        int n = ch.Length;
-        conv_in = Conv2d(c.InChannels, ch[0], 3, padding: 1);
-        time_embedding = new TimestepEmbedding(ch[0], c.TimeEmbedDim);
-        down_blocks = new ModuleList<UNetDownBlock>(Enumerable.Range(0, n).Select(i => new UNetDownBlock(
-            i == 0 ? ch[0] : ch[i - 1], ch[i], c.LayersPerBlock, c.DownBlockTypes[i] == "CrossAttnDownBlock2D", down: i < n - 1, c)).ToArray());
-        mid_block = new UNetMidBlock(ch[^1], c);
-        var rev = ch.Reverse().ToArray();
-        up_blocks = new ModuleList<UNetUpBlock>(Enumerable.Range(0, n).Select(i => new UNetUpBlock(
-            prevOutCh: i == 0 ? rev[0] : rev[i - 1], outCh: rev[i], skipInCh: rev[Math.Min(i + 1, n - 1)],
-            c.LayersPerBlock, c.UpBlockTypes[i] == "CrossAttnUpBlock2D", up: i < n - 1, c)).ToArray());
-        conv_norm_out = GroupNorm(c.NormNumGroups, ch[0], c.NormEps);
-        conv_out = Conv2d(ch[0], c.OutChannels, 3, padding: 1);
+        int c0 = topology.ConvInOutChannels;
+        conv_in = Conv2d(c.InChannels, c0, 3, padding: 1);
+        time_embedding = new TimestepEmbedding(c0, c.TimeEmbedDim);
+        down_blocks = new ModuleList<UNetDownBlock>(topology.Down.Select(b => new UNetDownBlock(b, c)).ToArray());
+        mid_block = new UNetMidBlock(topology.MidChannels, c);
+        up_blocks = new ModuleList<UNetUpBlock>(topology.Up.Select(b => new UNetUpBlock(b, c)).ToArray());
+        conv_norm_out = GroupNorm(c.NormNumGroups, c0, c.NormEps);
+        conv_out = Conv2d(c0, c.OutChannels, 3, padding: 1);
         RegisterComponents();
         NormInit.Apply(this);
     }

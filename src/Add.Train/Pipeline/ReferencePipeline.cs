@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Add.Engine.Configs;
 using Add.Engine.Imaging;
+using Add.Engine.Pipeline;
 using Add.Engine.SafeTensors;
 using Add.Engine.Sampling;
 using Add.Engine.Text;
@@ -92,45 +93,46 @@ public sealed class ReferencePipeline
         {
             ["_class_name"] = pipelineClass,
             ["_diffusers_version"] = "0.30.0",
-            ["scheduler"] = new JsonArray("diffusers", Scheduler.ModelKind == "student" ? "EulerDiscreteScheduler" : "DDIMScheduler"),
-            ["text_encoder"] = new JsonArray("transformers", "CLIPTextModel"),
-            ["tokenizer"] = new JsonArray("add", "WordTokenizer"),
-            ["unet"] = new JsonArray("diffusers", "UNet2DConditionModel"),
-            ["vae"] = new JsonArray("diffusers", "AutoencoderKL"),
+            [PipelineLayout.Scheduler.Name] = new JsonArray("diffusers", Scheduler.ModelKind == "student" ? "EulerDiscreteScheduler" : "DDIMScheduler"),
+            [PipelineLayout.TextEncoder.Name] = new JsonArray("transformers", "CLIPTextModel"),
+            [PipelineLayout.Tokenizer.Name] = new JsonArray("add", "WordTokenizer"),
+            [PipelineLayout.Unet.Name] = new JsonArray("diffusers", "UNet2DConditionModel"),
+            [PipelineLayout.Vae.Name] = new JsonArray("diffusers", "AutoencoderKL"),
         };
-        File.WriteAllText(Path.Combine(dir, "model_index.json"), index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        ConfigJson.Save(Scheduler, Path.Combine(dir, "scheduler", "scheduler_config.json"));
-        Tokenizer.Save(Path.Combine(dir, "tokenizer"));
-        SaveModule(TextEncoder, TextEncoder.Config, Path.Combine(dir, "text_encoder"), "model.safetensors");
-        SaveModule(Unet, Unet.Config, Path.Combine(dir, "unet"), "diffusion_pytorch_model.safetensors");
-        VaeTrainer.Export(Vae, Vae.Config, Path.Combine(dir, "vae"));
+        File.WriteAllText(PipelineLayout.ModelIndex(dir), index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        ConfigJson.Save(Scheduler, PipelineLayout.Scheduler.Config(dir));
+        Tokenizer.Save(PipelineLayout.Tokenizer.Folder(dir));
+        SaveModule(TextEncoder, TextEncoder.Config, PipelineLayout.TextEncoder, dir);
+        SaveModule(Unet, Unet.Config, PipelineLayout.Unet, dir);
+        VaeTrainer.Export(Vae, Vae.Config, PipelineLayout.Vae.Folder(dir));
     }
 
-    static void SaveModule<TConfig>(nn.Module module, TConfig config, string dir, string file) where TConfig : ConfigBase
+    /// <summary>A network's component folder: its config and its weights (F32, metadata format "pt").</summary>
+    static void SaveModule<TConfig>(nn.Module module, TConfig config, PipelineComponent component, string dir) where TConfig : ConfigBase
     {
-        Directory.CreateDirectory(dir);
-        ConfigJson.Save(config, Path.Combine(dir, "config.json"));
+        Directory.CreateDirectory(component.Folder(dir));
+        ConfigJson.Save(config, component.Config(dir));
         var writer = new SafeTensorsWriter();
         writer.Metadata["format"] = "pt";
         StateDict.AddTo(writer, module);
-        writer.Save(Path.Combine(dir, file));
+        writer.Save(component.Weights(dir));
     }
 
     /// <summary>Loads a pipeline folder; every mismatch names the file, key and shapes.</summary>
     public static ReferencePipeline Load(string dir, Action<string>? warn = null)
     {
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"model folder not found: {dir}");
-        var te = new CLIPTextModel(ConfigJson.Load<CLIPTextConfig>(Path.Combine(dir, "text_encoder", "config.json"), warn));
-        using (var f = SafeTensorsFile.Open(Path.Combine(dir, "text_encoder", "model.safetensors"))) StateDict.LoadInto(te, f);
-        var unet = new UNet2DConditionModel(ConfigJson.Load<UNet2DConditionConfig>(Path.Combine(dir, "unet", "config.json"), warn));
-        using (var f = SafeTensorsFile.Open(Path.Combine(dir, "unet", "diffusion_pytorch_model.safetensors"))) StateDict.LoadInto(unet, f);
+        var te = new CLIPTextModel(ConfigJson.Load<CLIPTextConfig>(PipelineLayout.TextEncoder.Config(dir), warn));
+        using (var f = SafeTensorsFile.Open(PipelineLayout.TextEncoder.Weights(dir))) StateDict.LoadInto(te, f);
+        var unet = new UNet2DConditionModel(ConfigJson.Load<UNet2DConditionConfig>(PipelineLayout.Unet.Config(dir), warn));
+        using (var f = SafeTensorsFile.Open(PipelineLayout.Unet.Weights(dir))) StateDict.LoadInto(unet, f);
         var pipeline = new ReferencePipeline
         {
-            Tokenizer = WordTokenizer.Load(Path.Combine(dir, "tokenizer")),
+            Tokenizer = WordTokenizer.Load(PipelineLayout.Tokenizer.Folder(dir)),
             TextEncoder = te,
             Unet = unet,
-            Vae = VaeTrainer.Load(Path.Combine(dir, "vae")),
-            Scheduler = ConfigJson.Load<SchedulerConfig>(Path.Combine(dir, "scheduler", "scheduler_config.json"), warn),
+            Vae = VaeTrainer.Load(PipelineLayout.Vae.Folder(dir)),
+            Scheduler = ConfigJson.Load<SchedulerConfig>(PipelineLayout.Scheduler.Config(dir), warn),
         };
         pipeline.Eval();
         return pipeline;

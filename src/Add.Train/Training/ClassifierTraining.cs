@@ -1,4 +1,5 @@
 using Add.Engine.Configs;
+using Add.Engine.Pipeline;
 using Add.Engine.SafeTensors;
 using Add.Train.Data;
 using Add.Train.Model;
@@ -37,17 +38,17 @@ public static class ClassifierTraining
     public static void Export<TConfig>(nn.Module net, TConfig config, string dir) where TConfig : ConfigBase
     {
         Directory.CreateDirectory(dir);
-        ConfigJson.Save(config, Path.Combine(dir, "config.json"));
+        ConfigJson.Save(config, Path.Combine(dir, PipelineLayout.ConfigFile));
         var writer = new SafeTensorsWriter();
         StateDict.AddTo(writer, net);
-        writer.Save(Path.Combine(dir, "model.safetensors"));
+        writer.Save(Path.Combine(dir, PipelineLayout.TransformersWeightsFile));
     }
 
     /// <summary>Loads a folder written by <see cref="Export"/> into a network built from its config; eval mode.</summary>
     public static TNet Load<TNet, TConfig>(string dir, Func<TConfig, TNet> create) where TNet : nn.Module where TConfig : ConfigBase
     {
-        var net = create(ConfigJson.Load<TConfig>(Path.Combine(dir, "config.json"), Console.Error.WriteLine));
-        using var f = SafeTensorsFile.Open(Path.Combine(dir, "model.safetensors"));
+        var net = create(ConfigJson.Load<TConfig>(Path.Combine(dir, PipelineLayout.ConfigFile), Console.Error.WriteLine));
+        using var f = SafeTensorsFile.Open(Path.Combine(dir, PipelineLayout.TransformersWeightsFile));
         StateDict.LoadInto(net, f);
         net.eval();
         return net;

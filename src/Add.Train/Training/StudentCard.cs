@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Add.Engine.Imaging;
 using Add.Engine.Sampling;
 using Add.Train.Data;
@@ -10,7 +9,7 @@ using Add.Train.Pipeline;
 namespace Add.Train.Training;
 
 /// <summary>
-/// `add-train card student`: the ADD student's model card — a grid comparing, for 16 fixed test captions, the student
+/// The ADD student's model card (`add-train card student`, <see cref="CardCommand"/>) — a grid comparing, for 16 fixed test captions, the student
 /// at 1, 2 and 4 steps against the teacher (DDIM with guidance) at 1, 4 and 50 steps, seconds per image, the run's
 /// settings, wall time and final losses; copies the run's log and loss curve into the model folder.
 /// </summary>
@@ -39,11 +38,7 @@ public static class StudentCard
         var samples = Path.Combine(studentDir, "samples");
         Png.Save(CaptionedGrid.Render(cells, columns: captions.Count, scale: 2, captionLines: 6), Path.Combine(samples, "student-vs-teacher.png"));
 
-        var training = Path.Combine(studentDir, "training");
-        Directory.CreateDirectory(training);
-        foreach (var f in new[] { "log.csv", "loss.png", "result.json" })
-            if (File.Exists(Path.Combine(addRun, f))) File.Copy(Path.Combine(addRun, f), Path.Combine(training, f), overwrite: true);
-        JsonElement? result = File.Exists(Path.Combine(addRun, "result.json")) ? JsonDocument.Parse(File.ReadAllText(Path.Combine(addRun, "result.json"))).RootElement.Clone() : null;
+        var result = TeacherCard.CopyRun(addRun, Path.Combine(studentDir, "training"));
 
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();

@@ -1,8 +1,6 @@
-using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using System.Text;
-using Add.CommandLine;
+using System.Text.Json;
 using Add.Engine.Imaging;
 using Add.Engine.Sampling;
 using Add.Train.Imaging;
@@ -13,49 +11,12 @@ using static TorchSharp.torch;
 namespace Add.Train.Training;
 
 /// <summary>
-/// `add-train card teacher`: measures and writes the teacher's model card (README.md in the model folder): data,
+/// The teacher's model card, README.md in the model folder (`add-train card teacher`, <see cref="CardCommand"/>): data,
 /// sizes (parameters, FLOPs per forward), training wall times, VAE test PSNR, sample grids (DDIM 50 steps with
 /// guidance next to 1, 2 and 4 steps for 16 fixed test captions), and copies the training logs and loss curves.
 /// </summary>
 public static class TeacherCard
 {
-    /// <summary>The `card` command: `card teacher` and `card student`.</summary>
-    public static Command Create()
-    {
-        var teacherCard = new Command("teacher", "Measure and write the teacher's model card (README.md in the model folder).");
-        var model = Opt.Text("--model", "the teacher (default: models/emoji-32-teacher)", "DIR");
-        var vaeRun = Opt.Text("--vae-run", "the VAE's run folder, for its log and loss curve (default: runs/vae)", "DIR");
-        var teacherRun = Opt.Text("--teacher-run", "the teacher's run folder (default: runs/teacher)", "DIR");
-        var guidance = Guidance();
-        var cache = CommonOptions.Cache();
-        foreach (var o in new Option[] { model, vaeRun, teacherRun, guidance, cache }) teacherCard.Add(o);
-        teacherCard.SetAction(p =>
-        {
-            var root = RepoPaths.FindRoot() ?? ".";
-            Write(p.GetValue(model) ?? Path.Combine(root, "models", "emoji-32-teacher"), p.GetValue(vaeRun) ?? Path.Combine(root, "runs", "vae"),
-                p.GetValue(teacherRun) ?? Path.Combine(root, "runs", "teacher"), p.GetValue(guidance), TrainOptions.LoadData(p.GetValue(cache)), Console.Error.WriteLine);
-            return 0;
-        });
-
-        var studentCard = new Command("student", "Measure and write the student's model card: student 1/2/4 steps vs teacher DDIM 1/4/50.");
-        var student = Opt.Text("--model", "the student (default: models/add-emoji-32)", "DIR");
-        var teacher = Opt.Text("--teacher", "the teacher (default: models/emoji-32-teacher)", "DIR");
-        var addRun = Opt.Text("--run", "the ADD run folder (default: runs/add)", "DIR");
-        var studentGuidance = Guidance();
-        var studentCache = CommonOptions.Cache();
-        foreach (var o in new Option[] { student, teacher, addRun, studentGuidance, studentCache }) studentCard.Add(o);
-        studentCard.SetAction(p =>
-        {
-            var root = RepoPaths.FindRoot() ?? ".";
-            StudentCard.Write(p.GetValue(student) ?? Path.Combine(root, "models", "add-emoji-32"), p.GetValue(teacher) ?? Path.Combine(root, "models", "emoji-32-teacher"),
-                p.GetValue(addRun) ?? Path.Combine(root, "runs", "add"), p.GetValue(studentGuidance), TrainOptions.LoadData(p.GetValue(studentCache)), Console.Error.WriteLine);
-            return 0;
-        });
-        return new Command("card", "Measure and write a model card.") { teacherCard, studentCard };
-    }
-
-    static Option<double> Guidance() => Opt.Number("--guidance", "the teacher's guidance in the sample grids, 1 to 30", 4, 1, 30, helpName: "G");
-
     public static void Write(string modelDir, string vaeRun, string teacherRun, double guidance, Data.Emoji32 data, Action<string> log)
     {
         var p = ReferencePipeline.Load(modelDir, log);
@@ -138,7 +99,8 @@ public static class TeacherCard
         log($"wrote {Path.Combine(modelDir, "README.md")}");
     }
 
-    static JsonElement? CopyRun(string runDir, string target)
+    /// <summary>Copies a run's log.csv, loss.png and result.json into <paramref name="target"/>; returns result.json.</summary>
+    internal static JsonElement? CopyRun(string runDir, string target)
     {
         Directory.CreateDirectory(target);
         foreach (var f in new[] { "log.csv", "loss.png", "result.json" })

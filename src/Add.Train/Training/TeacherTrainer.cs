@@ -2,6 +2,7 @@ using System.CommandLine;
 using Add.CommandLine;
 using Add.Engine.Configs;
 using Add.Engine.Imaging;
+using Add.Engine.Pipeline;
 using Add.Engine.Sampling;
 using Add.Engine.Text;
 using Add.Train.Data;
@@ -51,7 +52,7 @@ public static class TeacherTrainer
         {
             var (options, cache) = train.Read(p);
             var root = RepoPaths.FindRoot() ?? ".";
-            var vaeDir = p.GetValue(vae) ?? Path.Combine(root, "runs", options.Preset == Preset.Tiny ? "vae-tiny" : "vae", "export", "vae");
+            var vaeDir = p.GetValue(vae) ?? Path.Combine(root, "runs", options.Preset == Preset.Tiny ? "vae-tiny" : "vae", "export", PipelineLayout.Vae.Name);
             var outDir = p.GetValue(output) ?? options.DefaultExport("emoji-32-teacher");
             if (!Directory.Exists(vaeDir)) throw new UsageException($"no VAE at {vaeDir}; run 'add-train vae' first or pass --vae DIR");
             var result = Train(options, TrainOptions.LoadData(cache), VaeTrainer.Load(vaeDir), outDir, Console.Error.WriteLine);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Add.Engine.Configs;
 using Add.Engine.Imaging;
+using Add.Engine.Pipeline;
 using Add.Engine.SafeTensors;
 using Add.Train.Data;
 using Add.Train.Imaging;
@@ -96,7 +97,7 @@ public static class VaeTrainer
         vae.eval();
         double psnr = TestPsnr(vae, data, test);
         double scaling = MeasureScalingFactor(vae, data, train, o.Seed);
-        var exportDir = Path.Combine(o.RunDir, "export", "vae");
+        var exportDir = Path.Combine(o.RunDir, "export", PipelineLayout.Vae.Name);
         Export(vae, s.Config with { ScalingFactor = scaling }, exportDir);
         log($"vae: test PSNR {psnr:F2} dB, scaling factor {scaling:F4}, {session.Seconds / 60:F1} min; exported {exportDir}");
         var result = new Result(exportDir, psnr, scaling, parameters, session.Seconds, step);
@@ -132,19 +133,19 @@ public static class VaeTrainer
     public static void Export(AutoencoderKL vae, AutoencoderKLConfig config, string dir)
     {
         Directory.CreateDirectory(dir);
-        ConfigJson.Save(config, Path.Combine(dir, "config.json"));
+        ConfigJson.Save(config, Path.Combine(dir, PipelineLayout.Vae.ConfigFile));
         var writer = new SafeTensorsWriter();
         writer.Metadata["format"] = "pt";
         StateDict.AddTo(writer, vae);
-        writer.Save(Path.Combine(dir, "diffusion_pytorch_model.safetensors"));
+        writer.Save(Path.Combine(dir, PipelineLayout.Vae.WeightsFile!));
     }
 
     /// <summary>Loads an exported VAE folder (config.json + weights).</summary>
     public static AutoencoderKL Load(string dir)
     {
-        var config = ConfigJson.Load<AutoencoderKLConfig>(Path.Combine(dir, "config.json"), Console.Error.WriteLine);
+        var config = ConfigJson.Load<AutoencoderKLConfig>(Path.Combine(dir, PipelineLayout.Vae.ConfigFile), Console.Error.WriteLine);
         var vae = new AutoencoderKL(config);
-        using var file = SafeTensorsFile.Open(Path.Combine(dir, "diffusion_pytorch_model.safetensors"));
+        using var file = SafeTensorsFile.Open(Path.Combine(dir, PipelineLayout.Vae.WeightsFile!));
         StateDict.LoadInto(vae, file);
         vae.eval();
         return vae;

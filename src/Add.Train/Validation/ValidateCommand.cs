@@ -42,7 +42,7 @@ public static class ValidateCommand
     /// <summary>Student: every student step; teacher: 4 DDIM steps at guidance 4 (exercises the CFG path).</summary>
     public static GenerationRequest DefaultRequest(string model, string prompt, int batch, long seed, int? steps = null, double? guidance = null)
     {
-        var scheduler = Engine.Configs.ConfigJson.Load<Engine.Configs.SchedulerConfig>(Path.Combine(model, "scheduler", "scheduler_config.json"));
+        var scheduler = Engine.Configs.ConfigJson.Load<Engine.Configs.SchedulerConfig>(Engine.Pipeline.PipelineLayout.Scheduler.Config(model));
         bool student = scheduler.ModelKind == "student";
         return new GenerationRequest
         {

@@ -1,0 +1,108 @@
+using Add.Engine.Backends;
+using Add.Engine.Imaging;
+using Add.Engine.Models;
+using Add.Engine.Sampling;
+using KernelStep = Add.Kernels.Ilgpu.SamplerStep;
+
+namespace Add.Engine.Pipeline;
+
+/// <summary>
+/// Runs a <see cref="GenerationPlan"/> on loaded components: text encoder, initial latent (noise, or the encoded init
+/// image noised to the first timestep), the denoising loop (UNet, then one fused sampler step with guidance), VAE
+/// decode. Activations come from the arena (reset per run); host staging arrays grow once and are reused.
+/// </summary>
+internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
+{
+    private float[] _hostNoise = [], _hostPixels = [], _hostTimesteps = [];
+
+    public int ImageSize => m.Vae.Config.SampleSize;
+    private int LatentFloats => m.Unet.Config.InChannels * m.Unet.Config.SampleSize * m.Unet.Config.SampleSize;
+
+    /// <summary>Token ids [rows, L] in the guidance layout of <see cref="GenerationPlan.TextRows"/>.</summary>
+    public int[] Tokenize(IReadOnlyList<string> prompts, bool guided, Action<string>? warn) =>
+        GenerationPlan.TextRows(prompts, guided).SelectMany(p => m.Tokenizer.Encode(p, warn)).ToArray();
+
+    public List<RgbImage> Run(GenerationRequest request, GenerationPlan plan, Action<int, int>? onStep, CancellationToken cancel,
+        Action<string>? warn, Action<string, float[]>? trace)
+    {
+        var timesteps = plan.Timesteps;
+        int n = request.Prompts.Count, latent = LatentFloats, size = ImageSize;
+        bool guided = plan.Guided;
+        int rows = plan.Rows(n), length = m.Tokenizer.MaxLength, dim = m.TextEncoder.Config.HiddenSize;
+        var ids = Tokenize(request.Prompts, guided, warn);
+        cancel.ThrowIfCancellationRequested();
+        a.Reset();
+
+        var context = a.Take((long)rows * length * dim);                  // [rows, L, D]
+        m.TextEncoder.Forward(ids, context, rows, length);
+        Trace(trace, "text", context);
+
+        var noise = new BatchNoise(request.Seed, n, latent);
+        if (_hostNoise.Length < n * latent) _hostNoise = new float[n * latent];
+        var hostNoise = _hostNoise.AsSpan(0, n * latent);
+        var x = a.Take((long)n * latent);                                  // [N, C, h, w]
+        var noiseView = a.Take((long)n * latent);
+        var x0 = a.Take((long)n * latent);
+        noise.Draw(hostNoise);
+        if (request.InitImage is { } init)
+        {
+            b.Upload(hostNoise, noiseView);
+            var pixels = PipelineImages.InitPixels(init, size);
+            var pixelView = a.Take((long)n * pixels.Length);               // [N, 3, H, W]
+            for (int i = 0; i < n; i++) b.Upload(pixels, pixelView.Slice((long)i * pixels.Length, pixels.Length));
+            m.Vae.Encode(pixelView, x0, n);
+            // x_t = √ᾱ_t·z0 + √(1−ᾱ_t)·ε at the first timestep run (diffusers' img2img add_noise; Ho et al. 2020, Eq. 4).
+            double ab = m.Schedule.AlphasCumprod[timesteps[0]];
+            b.SamplerStep(x0, TensorView.Empty, x0, noiseView, x, x0, KernelStep.Linear(Math.Sqrt(ab), 0, Math.Sqrt(1 - ab), 1, 0));
+        }
+        else
+        {
+            b.Upload(hostNoise, x);
+        }
+
+        var u = m.Unet.Config;
+        var input = guided ? a.Take((long)rows * latent) : x;             // guided: [x; x] as [2N, C, h, w]
+        var eps = a.Take((long)rows * latent);                             // guided: [ε̂u; ε̂c]
+        var t = a.Take(rows);
+        if (_hostTimesteps.Length < rows) _hostTimesteps = new float[rows];
+        for (int i = 0; i < timesteps.Length; i++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            int step = timesteps[i], next = i + 1 < timesteps.Length ? timesteps[i + 1] : -1;
+            Array.Fill(_hostTimesteps, step, 0, rows);
+            b.Upload(_hostTimesteps.AsSpan(0, rows), t);
+            if (guided) b.ConcatChannels(x, x, input, 1, n * u.InChannels, n * u.InChannels, u.SampleSize, u.SampleSize);
+            m.Unet.Forward(input, t, context, eps, rows, length);
+            Trace(trace, $"unet.{i}", eps);
+            var c = SamplerStep.Create(plan.Kind, m.Schedule, step, next);
+            var k = KernelStep.Linear(c.A, c.B, c.C, c.X0FromX, c.X0FromEps);
+            if (guided) k = k.WithGuidance((float)plan.Guidance);
+            if (c.C != 0)
+            {
+                noise.Draw(hostNoise);
+                b.Upload(hostNoise, noiseView);
+            }
+            b.SamplerStep(x, guided ? eps.Part(0, 2) : TensorView.Empty, guided ? eps.Part(1, 2) : eps, c.C != 0 ? noiseView : TensorView.Empty, x, x0, k);
+            onStep?.Invoke(i + 1, timesteps.Length);
+        }
+        Trace(trace, "latent", x);
+        cancel.ThrowIfCancellationRequested();
+
+        int pixelsPerImage = 3 * size * size;
+        var image = a.Take((long)n * pixelsPerImage);                       // [N, 3, H, W]
+        m.Vae.Decode(x, image, n);
+        if (_hostPixels.Length < n * pixelsPerImage) _hostPixels = new float[n * pixelsPerImage];
+        var host = _hostPixels.AsSpan(0, n * pixelsPerImage);
+        b.Download(image, host);
+        trace?.Invoke("image", host.ToArray());
+        return PipelineImages.ToImages(host, n, size);
+    }
+
+    private void Trace(Action<string, float[]>? trace, string stage, TensorView view)
+    {
+        if (trace is null) return;
+        var values = new float[view.Length];
+        b.Download(view, values);
+        trace(stage, values);
+    }
+}

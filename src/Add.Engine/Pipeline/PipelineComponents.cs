@@ -1,0 +1,67 @@
+using Add.Engine.Backends;
+using Add.Engine.Configs;
+using Add.Engine.Models;
+using Add.Engine.Sampling;
+using Add.Engine.Text;
+
+namespace Add.Engine.Pipeline;
+
+/// <summary>
+/// The components of a pipeline folder (<see cref="PipelineLayout"/>): configs read and checked against each other,
+/// weights read, widened to fp32 and uploaded once to the backend (owned here until <see cref="Dispose"/>).
+/// </summary>
+internal sealed class PipelineComponents : IDisposable
+{
+    private readonly List<DeviceBuffer> _weights = [];
+
+    public WordTokenizer Tokenizer { get; }
+    public CLIPTextModel TextEncoder { get; }
+    public UNet2DConditionModel Unet { get; }
+    public AutoencoderKL Vae { get; }
+    public SchedulerConfig Scheduler { get; }
+    public NoiseSchedule Schedule { get; }
+
+    /// <summary>Reads <paramref name="folder"/> in this order: scheduler, tokenizer, the three network configs (then
+    /// their consistency), then the weights of text_encoder, unet and vae; the first problem throws.</summary>
+    public PipelineComponents(string folder, Runtime rt, Action<string>? warn)
+    {
+        try
+        {
+            Scheduler = ConfigJson.Load<SchedulerConfig>(PipelineLayout.Scheduler.Config(folder), warn);
+            Schedule = new NoiseSchedule(Scheduler);
+            Tokenizer = WordTokenizer.Load(PipelineLayout.Tokenizer.Folder(folder));
+            var textConfig = ConfigJson.Load<CLIPTextConfig>(PipelineLayout.TextEncoder.Config(folder), warn);
+            var unetConfig = ConfigJson.Load<UNet2DConditionConfig>(PipelineLayout.Unet.Config(folder), warn);
+            var vaeConfig = ConfigJson.Load<AutoencoderKLConfig>(PipelineLayout.Vae.Config(folder), warn);
+            CheckConsistent(folder, textConfig, unetConfig, vaeConfig);
+            using (var w = Bind(PipelineLayout.TextEncoder, folder, rt)) { TextEncoder = new CLIPTextModel(rt, w, textConfig); w.ThrowIfUnused(); }
+            using (var w = Bind(PipelineLayout.Unet, folder, rt)) { Unet = new UNet2DConditionModel(rt, w, unetConfig); w.ThrowIfUnused(); }
+            using (var w = Bind(PipelineLayout.Vae, folder, rt)) { Vae = new AutoencoderKL(rt, w, vaeConfig); w.ThrowIfUnused(); }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    private Weights Bind(PipelineComponent component, string folder, Runtime rt) => new(component.Weights(folder), rt.Backend, _weights);
+
+    private void CheckConsistent(string folder, CLIPTextConfig text, UNet2DConditionConfig unet, AutoencoderKLConfig vae)
+    {
+        void Require(bool ok, string message) { if (!ok) throw new InvalidDataException($"{folder}: {message}"); }
+        Require(Tokenizer.VocabSize == text.VocabSize, $"tokenizer has {Tokenizer.VocabSize} words but text_encoder vocab_size is {text.VocabSize}");
+        Require(Tokenizer.MaxLength <= text.MaxPositionEmbeddings, $"tokenizer max length {Tokenizer.MaxLength} exceeds text_encoder max_position_embeddings {text.MaxPositionEmbeddings}");
+        Require(unet.CrossAttentionDim == text.HiddenSize, $"unet cross_attention_dim {unet.CrossAttentionDim} differs from text_encoder hidden_size {text.HiddenSize}");
+        Require(unet.InChannels == vae.LatentChannels && unet.OutChannels == vae.LatentChannels, $"unet in/out channels {unet.InChannels}/{unet.OutChannels} differ from vae latent_channels {vae.LatentChannels}");
+        Require(unet.SampleSize == vae.LatentSize, $"unet sample_size {unet.SampleSize} differs from the vae's latent size {vae.LatentSize}");
+        Require(Scheduler.PredictionType == "epsilon", $"scheduler prediction_type '{Scheduler.PredictionType}' is not supported (only 'epsilon')");
+        Require(Scheduler.ModelKind != "student" || Scheduler.StudentTimesteps is { Length: > 0 }, "a student scheduler needs student_timesteps");
+    }
+
+    public void Dispose()
+    {
+        foreach (var w in _weights) w.Dispose();
+        _weights.Clear();
+    }
+}

@@ -1,0 +1,64 @@
+using Add.Engine.Imaging;
+
+namespace Add.Engine.Pipeline;
+
+/// <summary>
+/// The pipeline's image ends: an init image to VAE pixels [3, H, W] in [-1, 1], and decoded pixels [N, 3, H, W] back
+/// to RGB bytes (both as the reference converts them).
+/// </summary>
+public static class PipelineImages
+{
+    /// <summary>
+    /// The init image as pixels [3, s, s] in [-1, 1] (v/127.5 − 1). An image f·s × f·s is first area-averaged to s × s:
+    /// each byte is the f×f block's mean rounded half up, (Σ + ⌊f²/2⌋) / f² in integers — the bytes
+    /// <see cref="Resample.AreaDownsampleOnWhite"/> gives for the same image made opaque.
+    /// </summary>
+    public static float[] InitPixels(RgbImage image, int s)
+    {
+        if (image.Width != s || image.Height != s)
+        {
+            if (image.Width % s != 0 || image.Height % s != 0 || image.Width / s != image.Height / s)
+                throw new InvalidRequestException($"init image is {image.Width}x{image.Height}: expected {s}x{s} or a square integer multiple of it");
+            image = AreaDownsample(image, image.Width / s);
+        }
+        var pixels = new float[3 * s * s];
+        for (int c = 0; c < 3; c++)
+            for (int p = 0; p < s * s; p++)
+                pixels[c * s * s + p] = image.Pixels[p * 3 + c] / 127.5f - 1f;
+        return pixels;
+    }
+
+    /// <summary>Mean of each <paramref name="f"/>×<paramref name="f"/> block per channel, rounded half up.</summary>
+    private static RgbImage AreaDownsample(RgbImage image, int f)
+    {
+        int width = image.Width / f, height = image.Height / f, area = f * f;
+        var result = new RgbImage(width, height);
+        for (int oy = 0; oy < height; oy++)
+            for (int ox = 0; ox < width; ox++)
+                for (int c = 0; c < 3; c++)
+                {
+                    int sum = 0;
+                    for (int dy = 0; dy < f; dy++)
+                        for (int dx = 0; dx < f; dx++)
+                            sum += image.Pixels[((oy * f + dy) * image.Width + ox * f + dx) * 3 + c];
+                    result.Pixels[(oy * width + ox) * 3 + c] = (byte)((sum + area / 2) / area);
+                }
+        return result;
+    }
+
+    /// <summary>Pixels [N, 3, H, W] in [-1, 1] → RGB bytes: clamp, (v + 1)·127.5, round half to even (as the reference).</summary>
+    public static List<RgbImage> ToImages(ReadOnlySpan<float> pixels, int n, int size)
+    {
+        var images = new List<RgbImage>(n);
+        int plane = size * size;
+        for (int i = 0; i < n; i++)
+        {
+            var bytes = new byte[plane * 3];
+            for (int c = 0; c < 3; c++)
+                for (int p = 0; p < plane; p++)
+                    bytes[p * 3 + c] = (byte)MathF.Round((Math.Clamp(pixels[(i * 3 + c) * plane + p], -1f, 1f) + 1f) * 127.5f);
+            images.Add(new RgbImage(size, size, bytes));
+        }
+        return images;
+    }
+}
