@@ -12,7 +12,7 @@ namespace Add.Train.Evaluation;
 public sealed record SamplingSpec(SamplerKind Sampler, int Steps, double Guidance)
 {
     public int[] Timesteps(ReferencePipeline p) => Sampler == SamplerKind.StudentRenoise
-        ? NoiseSchedule.StudentTimesteps(p.Scheduler.StudentTimesteps ?? throw new InvalidDataException("the model's scheduler has no student_timesteps"), Steps)
+        ? ReferenceSchedule.StudentTimesteps(p.Scheduler.StudentTimesteps ?? throw new InvalidDataException("the model's scheduler has no student_timesteps"), Steps)
         : p.Schedule.TrailingTimesteps(Steps);
 }
 

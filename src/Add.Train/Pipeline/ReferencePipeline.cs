@@ -25,43 +25,28 @@ public sealed class ReferencePipeline
     public required AutoencoderKL Vae { get; init; }
     public required SchedulerConfig Scheduler { get; init; }
 
-    public NoiseSchedule Schedule => new(Scheduler);
+    private ReferenceSchedule? _schedule;
+
+    /// <summary>The reference's own noise schedule for <see cref="Scheduler"/> (torch ops, never the engine's).</summary>
+    public ReferenceSchedule Schedule => _schedule ??= new(Scheduler);
 
     /// <summary>Token ids (N, L) int64 for prompts.</summary>
     public Tensor Tokenize(IReadOnlyList<string> prompts, Action<string>? warn = null)
         => tensor(prompts.SelectMany(p => Tokenizer.Encode(p, warn).Select(i => (long)i)).ToArray(), [prompts.Count, Tokenizer.MaxLength]);
 
     /// <summary>
-    /// Samples latents for <paramref name="prompts"/> from initial noise x_T = <paramref name="noise"/> (N, 4, s, s).
-    /// guidance ≤ 1 disables CFG; otherwise ε̂ = ε̂u + w·(ε̂c − ε̂u) (Ho &amp; Salimans 2022, Eq. 6).
-    /// <paramref name="stepNoise"/> supplies fresh noise for ancestral / student steps.
+    /// Samples latents for <paramref name="prompts"/> from initial noise x_T = <paramref name="noise"/> (N, 4, s, s) with
+    /// <see cref="ReferenceSampler.Sample"/>. guidance ≤ 1 disables CFG; otherwise ε̂ = ε̂u + w·(ε̂c − ε̂u)
+    /// (Ho &amp; Salimans 2022, Eq. 6). <paramref name="stepNoise"/> supplies fresh noise for ancestral / student steps.
     /// </summary>
     public Tensor SampleLatents(IReadOnlyList<string> prompts, SamplerKind kind, int[] timesteps, double guidance, Tensor noise, Func<Tensor> stepNoise)
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var schedule = Schedule;
         int n = prompts.Count;
         var cond = TextEncoder.forward(Tokenize(prompts));
-        bool cfg = guidance > 1;
-        var context = cfg ? cat([TextEncoder.forward(Tokenize(Enumerable.Repeat("", n).ToList())), cond], 0) : cond;
-        var x = noise.clone();
-        for (int i = 0; i < timesteps.Length; i++)
-        {
-            int t = timesteps[i], tNext = i + 1 < timesteps.Length ? timesteps[i + 1] : -1;
-            var input = cfg ? cat([x, x], 0) : x;
-            var eps = Unet.forward(input, full(input.shape[0], t, ScalarType.Int64), context);
-            if (cfg)
-            {
-                var parts = eps.chunk(2, 0);
-                eps = parts[0] + guidance * (parts[1] - parts[0]);
-            }
-            var c = SamplerStep.Create(kind, schedule, t, tNext);
-            var next = c.A * x + c.B * eps;
-            if (c.C != 0) next = next + c.C * stepNoise();
-            x = next;
-        }
-        return x.MoveToOuterDisposeScope();
+        var context = guidance > 1 ? cat([TextEncoder.forward(Tokenize(Enumerable.Repeat("", n).ToList())), cond], 0) : cond;
+        return ReferenceSampler.Sample(Unet, Schedule, kind, timesteps, guidance, context, noise, stepNoise).MoveToOuterDisposeScope();
     }
 
     /// <summary>Scaled latents → pixels (N, 3, S, S) in [-1, 1].</summary>

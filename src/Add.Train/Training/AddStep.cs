@@ -1,5 +1,5 @@
-using Add.Engine.Sampling;
 using Add.Train.Model;
+using Add.Train.Pipeline;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -41,7 +41,7 @@ public sealed class AddStep
     public required Discriminator Heads { get; init; }
     public required OptimizerHelper StudentOptimizer { get; init; }
     public required OptimizerHelper HeadsOptimizer { get; init; }
-    public required NoiseSchedule Schedule { get; init; }
+    public required ReferenceSchedule Schedule { get; init; }
     public required AddSettings Settings { get; init; }
 
     /// <summary>Freezes the teacher, text encoder, VAE and F (eval mode, no gradients into their weights).</summary>

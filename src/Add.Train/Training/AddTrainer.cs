@@ -167,7 +167,7 @@ public static class AddTrainer
         var cells = new List<(RgbImage, string)>();
         foreach (var n in new[] { 1, 2, 4 })
         {
-            var ts = NoiseSchedule.StudentTimesteps(p.Scheduler.StudentTimesteps!, n);
+            var ts = ReferenceSchedule.StudentTimesteps(p.Scheduler.StudentTimesteps!, n);
             var images = p.Generate(captions, SamplerKind.StudentRenoise, ts, guidance: 0, seed: 1);
             cells.AddRange(images.Zip(captions, (im, c) => (im, $"{n} step: {c}")));
         }

@@ -23,7 +23,7 @@ public static class StudentCard
         var rows = new List<(string Name, List<RgbImage> Images, double Seconds)>();
         foreach (var n in new[] { 1, 2, 4 })
         {
-            var ts = NoiseSchedule.StudentTimesteps(student.Scheduler.StudentTimesteps ?? throw new InvalidDataException($"{studentDir}: scheduler has no student_timesteps"), n);
+            var ts = ReferenceSchedule.StudentTimesteps(student.Scheduler.StudentTimesteps ?? throw new InvalidDataException($"{studentDir}: scheduler has no student_timesteps"), n);
             var watch = System.Diagnostics.Stopwatch.StartNew();
             var images = student.Generate(captions, SamplerKind.StudentRenoise, ts, 0, seed: 1);
             rows.Add(($"student {n} step{(n > 1 ? "s" : "")}", images, watch.Elapsed.TotalSeconds / captions.Count));

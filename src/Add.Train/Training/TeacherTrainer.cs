@@ -76,7 +76,7 @@ public static class TeacherTrainer
         Ema.Copy(emaUnet, unet); Ema.Copy(emaText, text);
         var optimizer = optim.AdamW(unet.parameters().Concat(text.parameters()), lr: s.Lr, weight_decay: 0.01);
         var schedulerConfig = new SchedulerConfig();
-        var schedule = new NoiseSchedule(schedulerConfig);
+        var schedule = new ReferenceSchedule(schedulerConfig);
         using var sqrtAb = tensor(schedule.AlphasCumprod.Select(a => (float)Math.Sqrt(a)).ToArray());
         using var sqrt1mAb = tensor(schedule.AlphasCumprod.Select(a => (float)Math.Sqrt(1 - a)).ToArray());
 

@@ -1,6 +1,5 @@
 using Add.Engine.Backends;
 using Add.Engine.Pipeline;
-using Add.Engine.Sampling;
 using Add.Train.Pipeline;
 using static TorchSharp.torch;
 
@@ -10,7 +9,9 @@ namespace Add.Train.Validation;
 /// Runs the engine (our kernels, any backend) and the TorchSharp reference on identical tokens and noise
 /// (<see cref="BatchNoise"/>) and compares every stage: text-encoder hidden states, the UNet output at each step, the
 /// final latent, and the decoded image in 0-255 units. The reference runs its own trajectory (not the engine's), so
-/// the per-step errors include what earlier steps accumulated.
+/// the per-step errors include what earlier steps accumulated. It computes its own timesteps (compared exactly, stage
+/// "timesteps"), schedule and sampler updates (<see cref="ReferenceSchedule"/>, <see cref="ReferenceSampler"/>): only
+/// the request's plan (sampler, guidance), the token ids and the noise come from the engine.
 /// </summary>
 public static class EngineValidation
 {
@@ -71,7 +72,8 @@ public static class EngineValidation
         var stages = new List<Stage>();
         void Add(string name, float[] engineValues, Tensor referenceValues, double tolerance, bool relative = true)
         {
-            var (abs, rel) = Compare(engineValues, referenceValues.contiguous().data<float>().ToArray());
+            var values = referenceValues.contiguous().data<float>().ToArray();
+            var (abs, rel) = engineValues.Length == values.Length ? Compare(engineValues, values) : (double.NaN, double.NaN);
             stages.Add(new Stage(name, abs, rel, tolerance, relative));
         }
 
@@ -84,35 +86,24 @@ public static class EngineValidation
         var context = reference.TextEncoder.forward(tensor(ids.Select(i => (long)i).ToArray(), [rows, length]));
         Add("text", traces["text"], context, TextRelTolerance);
 
+        // The reference's own timesteps for the request (an init image runs the tail of the list), against the engine's.
+        var expected = ReferenceTimesteps(reference, request.Steps ?? timesteps.Length);
+        var tail = expected[Math.Max(0, expected.Length - timesteps.Length)..];
+        stages.Add(new Stage("timesteps", tail.Length == timesteps.Length ? tail.Zip(timesteps, (r, e) => (double)Math.Abs(r - e)).Max() : double.PositiveInfinity,
+            0, 0, Relative: false));
+
         var u = reference.Unet.Config;
         long[] shape = [n, u.InChannels, u.SampleSize, u.SampleSize];
         var noise = new BatchNoise(request.Seed, n, u.InChannels * u.SampleSize * u.SampleSize);
-        var first = tensor(noise.Draw(), shape);
-        Tensor x;
+        var x = tensor(noise.Draw(), shape);
         if (request.InitImage is { } init)
         {
             var pixels = tensor(engine.InitPixels(init), [1, 3, engine.ImageSize, engine.ImageSize]).expand(n, -1, -1, -1);
             var z0 = reference.Vae.Encode(pixels).Mean * reference.Vae.Config.ScalingFactor;
-            double ab = reference.Schedule.AlphasCumprod[timesteps[0]];
-            x = Math.Sqrt(ab) * z0 + Math.Sqrt(1 - ab) * first;
+            x = ReferenceSampler.AddNoise(reference.Schedule, tail[0], z0, x);
         }
-        else x = first;
-        for (int i = 0; i < timesteps.Length; i++)
-        {
-            int t = timesteps[i], next = i + 1 < timesteps.Length ? timesteps[i + 1] : -1;
-            var input = guided ? cat([x, x], 0) : x;
-            var eps = reference.Unet.forward(input, full(rows, t, ScalarType.Int64), context);
-            Add($"unet.{i}", traces[$"unet.{i}"], eps, UnetRelTolerance);
-            if (guided)
-            {
-                var parts = eps.chunk(2, 0);
-                eps = parts[0] + guidance * (parts[1] - parts[0]);
-            }
-            var c = SamplerStep.Create(kind, reference.Schedule, t, next);
-            var nx = c.A * x + c.B * eps;
-            if (c.C != 0) nx = nx + c.C * tensor(noise.Draw(), shape);
-            x = nx;
-        }
+        x = ReferenceSampler.Sample(reference.Unet, reference.Schedule, kind, tail, guidance, context, x, () => tensor(noise.Draw(), shape),
+            (i, eps) => Add($"unet.{i}", traces.GetValueOrDefault($"unet.{i}", []), eps, UnetRelTolerance));
         Add("latent", traces["latent"], x, LatentRelTolerance);
         var decoded = reference.Decode(x);
         var toGrey = (Tensor p) => (p.clamp(-1, 1) + 1) * 127.5;
@@ -126,4 +117,10 @@ public static class EngineValidation
                 if (images[i].Pixels[p] != referenceImages[i].Pixels[p]) differing++;
         return new Report(engine.Backend.Name, stages, differing, total);
     }
+
+    /// <summary>The timesteps the reference computes for <paramref name="steps"/> steps: a student's trailing subset of
+    /// its training timesteps, a teacher's trailing spacing.</summary>
+    private static int[] ReferenceTimesteps(ReferencePipeline reference, int steps) => reference.Scheduler.ModelKind == "student"
+        ? ReferenceSchedule.StudentTimesteps(reference.Scheduler.StudentTimesteps!, steps)
+        : reference.Schedule.TrailingTimesteps(steps);
 }

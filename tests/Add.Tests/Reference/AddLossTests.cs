@@ -1,6 +1,6 @@
 using Add.Engine.Configs;
-using Add.Engine.Sampling;
 using Add.Train.Model;
+using Add.Train.Pipeline;
 using Add.Train.Training;
 using static TorchSharp.torch;
 
@@ -80,7 +80,7 @@ public class AddLossTests
         {
             Student = student, Teacher = teacher, TextEncoder = text, Vae = vae, Features = vit, Heads = heads,
             StudentOptimizer = optim.AdamW(student.parameters(), lr: 1e-3), HeadsOptimizer = optim.AdamW(heads.parameters(), lr: 1e-3),
-            Schedule = new NoiseSchedule(new SchedulerConfig()), Settings = settings,
+            Schedule = new ReferenceSchedule(new SchedulerConfig()), Settings = settings,
         };
         step.Freeze();
         return step;
