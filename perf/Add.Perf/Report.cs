@@ -29,6 +29,8 @@ public static class Machine
 /// <summary>Writes the JSON rows and the Markdown table of a run.</summary>
 public static class Report
 {
+    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
     private sealed record JsonRow(
         [property: JsonPropertyName("name")] string Name,
         [property: JsonPropertyName("shape")] string Shape,
@@ -47,7 +49,7 @@ public static class Report
         var directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (directory is not null)
             Directory.CreateDirectory(directory);
-        File.WriteAllText(path, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        File.WriteAllText(path, JsonSerializer.Serialize(report, Indented) + "\n");
     }
 
     public static void WriteMarkdown(string path, string machine, IReadOnlyList<BenchResult> results, BenchOptions options)

@@ -18,7 +18,7 @@ public static class GenerateCommand
             try { Png.CheckExtension(path); }
             catch (NotSupportedException e) { r.AddError(e.Message); }
         });
-        var scale = Opt.Int("--scale", "enlarge by nearest neighbour for viewing, 1 to 64 (1 = the model's pixels)", 4, 1, 64, "K");
+        var scale = Opt.IntRange("--scale", "enlarge by nearest neighbour for viewing, 1 to 64 (1 = the model's pixels)", 4, 1, 64, "K");
         var shared = new GenerationOptions();
         var command = new Command("generate", "Generate an image from the shipped student (models/add-emoji-32) or --model DIR.") { prompt, output };
         shared.AddTo(command);

@@ -29,7 +29,7 @@ public static class CommonOptions
         "backend", defaultKind, Backends);
 
     /// <summary>--seed S: 0 to <see cref="MaxSeed"/>.</summary>
-    public static Option<long> Seed() => Opt.Long("--seed",
+    public static Option<long> Seed() => Opt.LongRange("--seed",
         $"noise seed; image i of a batch uses seed + i (an integer {Opt.Range(0, MaxSeed)})", 0, 0, MaxSeed, "S");
 
     /// <summary>--steps N for a generation; null means the model's default.</summary>
@@ -41,7 +41,7 @@ public static class CommonOptions
         "classifier-free guidance scale, 0 to 50; 1 or less turns it off (default: the model's: student 0, teacher 4)", 0, 50, helpName: "G");
 
     /// <summary>--batch B: images per generation.</summary>
-    public static Option<int> Batch(int defaultValue, int max) => Opt.Int("--batch",
+    public static Option<int> Batch(int defaultValue, int max) => Opt.IntRange("--batch",
         $"images per generation, 1 to {max}", defaultValue, 1, max, "B");
 
     /// <summary>--sampler; null means the model's default.</summary>

@@ -18,7 +18,7 @@ public static class Opt
     public static Option<bool> Flag(string name, string description) => new(name) { Description = description, Arity = ArgumentArity.Zero };
 
     /// <summary>An integer in [<paramref name="min"/>, <paramref name="max"/>] with a default.</summary>
-    public static Option<int> Int(string name, string description, int defaultValue, int min, int max, string helpName = "N")
+    public static Option<int> IntRange(string name, string description, int defaultValue, int min, int max, string helpName = "N")
         => new(name)
         {
             Description = description, HelpName = helpName, DefaultValueFactory = _ => defaultValue,
@@ -34,7 +34,7 @@ public static class Opt
         };
 
     /// <summary>A 64-bit integer in [<paramref name="min"/>, <paramref name="max"/>] with a default.</summary>
-    public static Option<long> Long(string name, string description, long defaultValue, long min, long max, string helpName = "N")
+    public static Option<long> LongRange(string name, string description, long defaultValue, long min, long max, string helpName = "N")
         => new(name)
         {
             Description = description, HelpName = helpName, DefaultValueFactory = _ => defaultValue,

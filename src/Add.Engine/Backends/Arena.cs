@@ -20,7 +20,7 @@ public sealed class Arena(Backend backend) : IDisposable
     /// <summary>A view of <paramref name="length"/> floats, valid until the arena is released below this point.</summary>
     public TensorView Take(long length)
     {
-        if (length < 0) throw new ArgumentOutOfRangeException(nameof(length));
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
         if (_top == _slots.Count)
         {
             _slots.Add(backend.Allocate(Math.Max(length, 1)));

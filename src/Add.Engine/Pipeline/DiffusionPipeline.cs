@@ -87,8 +87,8 @@ public sealed class DiffusionPipeline : IDisposable
     /// (step, total); <paramref name="cancel"/> is checked before each step and before decoding
     /// (throws <see cref="OperationCanceledException"/>).
     /// </summary>
-    public List<RgbImage> Generate(GenerationRequest request, Action<int, int>? onStep = null, CancellationToken cancel = default, Action<string>? warn = null)
-        => _runner.Run(request, Plan(request), onStep, cancel, warn, Trace);
+    public List<RgbImage> Generate(GenerationRequest request, Action<int, int>? onStep = null, Action<string>? warn = null, CancellationToken cancel = default)
+        => _runner.Run(request, Plan(request), onStep, warn, Trace, cancel);
 
     /// <summary>Pixels [N, 3, H, W] in [-1, 1] → RGB bytes (<see cref="PipelineImages.ToImages"/>).</summary>
     public static List<RgbImage> ToImages(ReadOnlySpan<float> pixels, int n, int size) => PipelineImages.ToImages(pixels, n, size);

@@ -22,8 +22,8 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
     public int[] Tokenize(IReadOnlyList<string> prompts, bool guided, Action<string>? warn) =>
         GenerationPlan.TextRows(prompts, guided).SelectMany(p => m.Tokenizer.Encode(p, warn)).ToArray();
 
-    public List<RgbImage> Run(GenerationRequest request, GenerationPlan plan, Action<int, int>? onStep, CancellationToken cancel,
-        Action<string>? warn, Action<string, float[]>? trace)
+    public List<RgbImage> Run(GenerationRequest request, GenerationPlan plan, Action<int, int>? onStep,
+        Action<string>? warn, Action<string, float[]>? trace, CancellationToken cancel)
     {
         var timesteps = plan.Timesteps;
         int n = request.Prompts.Count, latent = LatentFloats, size = ImageSize;

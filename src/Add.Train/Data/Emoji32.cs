@@ -73,7 +73,7 @@ public sealed class Emoji32
             Sha256Hex(tensorPath), Categories, Subcategories, Items);
         var sidecarPath = Path.Combine(folder, SidecarFile);
         var tmp = sidecarPath + ".tmp";
-        File.WriteAllBytes(tmp, JsonSerializer.SerializeToUtf8Bytes(sidecar, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllBytes(tmp, JsonSerializer.SerializeToUtf8Bytes(sidecar, Training.ResultJson.Indented));
         File.Move(tmp, sidecarPath, overwrite: true);
     }
 

@@ -30,7 +30,7 @@ public static class EmojiFixture
             pins.Add(new JsonObject { ["name"] = mini.Name, ["version"] = mini.Version, ["vendor"] = mini.Vendor, ["sha512"] = sha });
             log($"{outPath}: {new FileInfo(outPath).Length} bytes");
         }
-        File.WriteAllText(Path.Combine(outFolder, Manifest), pins.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(outFolder, Manifest), pins.ToJsonString(Training.ResultJson.Indented));
     }
 
     /// <summary>Reads packages.json of a fixture folder: the mini packages and their tarball paths.</summary>

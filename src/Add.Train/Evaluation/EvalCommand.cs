@@ -19,7 +19,7 @@ public static class EvalCommand
         var steps = CommonOptions.Steps();
         steps.Description = "sampling steps, 1 to 1000 (default: 1 for the student sampler, else 50)";
         var guidance = Opt.OptionalNumber("--guidance", "guidance scale, 0 to 30 (default: 0 for the student sampler, else 4)", 0, 30, helpName: "G");
-        var n = Opt.Int("--n", "images to generate, 2 to 100000", 2000, 2, 100_000);
+        var n = Opt.IntRange("--n", "images to generate, 2 to 100000", 2000, 2, 100_000);
         var evaluator = Opt.Text("--evaluator", "the evaluation classifier (default: models/emoji-32-evaluator)", "DIR");
         var json = Opt.Text("--json", "JSON-lines file the row is appended to (default: docs/reproduction/eval.jsonl)", "FILE");
         var cache = CommonOptions.Cache();
@@ -38,7 +38,7 @@ public static class EvalCommand
             var pipeline = ReferencePipeline.Load(modelDir, Console.Error.WriteLine);
             var record = Evaluator.Evaluate(pipeline, Path.GetFileName(Path.GetFullPath(modelDir)), spec,
                 EvaluatorTrainer.Load(evaluatorDir), TrainOptions.LoadData(p.GetValue(cache)), p.GetValue(n), Console.Error.WriteLine);
-            var line = JsonSerializer.Serialize(record, new JsonSerializerOptions(ResultJson.Options) { WriteIndented = false });
+            var line = JsonSerializer.Serialize(record, ResultJson.Line);
             Console.WriteLine(line);
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(jsonPath))!);
             File.AppendAllText(jsonPath, line + "\n");

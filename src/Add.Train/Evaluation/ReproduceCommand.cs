@@ -26,9 +26,9 @@ public static class ReproduceCommand
     /// <summary>The `reproduce` command.</summary>
     public static Command Create()
     {
-        var n = Opt.Int("--n", "images per main-table row, 2 to 100000", 2000, 2, 100_000);
-        var ablationSteps = Opt.Int("--ablation-steps", "ADD steps of each ablation run, 1 to 100000", 500, 1, 100_000);
-        var ablationN = Opt.Int("--ablation-n", "images per ablation row, 2 to 100000", 1000, 2, 100_000);
+        var n = Opt.IntRange("--n", "images per main-table row, 2 to 100000", 2000, 2, 100_000);
+        var ablationSteps = Opt.IntRange("--ablation-steps", "ADD steps of each ablation run, 1 to 100000", 500, 1, 100_000);
+        var ablationN = Opt.IntRange("--ablation-n", "images per ablation row, 2 to 100000", 1000, 2, 100_000);
         var ema = Opt.Number("--ema", "EMA decay of the ablation students, 0 to 1", 0.99, 0, 1, helpName: "DECAY");
         var skipMain = Opt.Flag("--skip-main", "skip the main table (teacher and shipped student)");
         var skipAblations = Opt.Flag("--skip-ablations", "skip the ablation runs");
@@ -55,12 +55,12 @@ public static class ReproduceCommand
         var data = TrainOptions.LoadData(cache);
         var evaluator = EvaluatorTrainer.Load(evaluatorDir);
         var teacher = ReferencePipeline.Load(teacherDir);
-        void Save() => File.WriteAllText(resultsPath, results.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        void Save() => File.WriteAllText(resultsPath, results.ToJsonString(ResultJson.Indented) + "\n");
         EvalRecord Eval(ReferencePipeline p, string name, SamplingSpec spec, int images)
         {
             var r = Evaluator.Evaluate(p, name, spec, evaluator, data, images, Console.Error.WriteLine);
             Console.WriteLine($"{name,-28} {spec.Sampler,-15} {spec.Steps,3} steps  FID {r.Fid,8:F2}  acc {r.Acc:P1}  diversity {r.Diversity:F3}  {r.SecPerImage * 1e3:F1} ms/image");
-            File.AppendAllText(Path.Combine(outDir, "eval.jsonl"), JsonSerializer.Serialize(r, new JsonSerializerOptions(ResultJson.Options) { WriteIndented = false }) + "\n");
+            File.AppendAllText(Path.Combine(outDir, "eval.jsonl"), JsonSerializer.Serialize(r, ResultJson.Line) + "\n");
             return r;
         }
         JsonObject Cell(EvalRecord r, string budget) => new()

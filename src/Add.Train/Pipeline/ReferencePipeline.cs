@@ -84,7 +84,7 @@ public sealed class ReferencePipeline
             [PipelineLayout.Unet.Name] = new JsonArray("diffusers", "UNet2DConditionModel"),
             [PipelineLayout.Vae.Name] = new JsonArray("diffusers", "AutoencoderKL"),
         };
-        File.WriteAllText(PipelineLayout.ModelIndex(dir), index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(PipelineLayout.ModelIndex(dir), index.ToJsonString(Training.ResultJson.Indented));
         ConfigJson.Save(Scheduler, PipelineLayout.Scheduler.Config(dir));
         Tokenizer.Save(PipelineLayout.Tokenizer.Folder(dir));
         SaveModule(TextEncoder, TextEncoder.Config, PipelineLayout.TextEncoder, dir);

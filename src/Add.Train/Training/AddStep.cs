@@ -14,7 +14,7 @@ public sealed record AddSettings
     /// <summary>λ of L = L_adv^G + λ·L_distill (paper: 2.5).</summary>
     public double Lambda { get; init; } = 2.5;
     /// <summary>Classifier-free guidance of the teacher's target; ≤ 1 = off.</summary>
-    public double TeacherGuidance { get; init; } = 0;
+    public double TeacherGuidance { get; init; }
     /// <summary>Distance of L_distill in pixel space (decode both) instead of latent space.</summary>
     public bool PixelSpace { get; init; }
     /// <summary>R1 weight γ (paper: 1e-5); the penalty added to L_D is γ/2·R1.</summary>

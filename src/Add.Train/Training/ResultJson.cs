@@ -12,5 +12,11 @@ public static class ResultJson
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
+    /// <summary>As <see cref="Options"/> on one line (JSON Lines files).</summary>
+    public static readonly JsonSerializerOptions Line = new(Options) { WriteIndented = false };
+
+    /// <summary>Plain indented JSON (sidecars, manifests, model_index.json).</summary>
+    public static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
     public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);
 }

@@ -15,7 +15,7 @@ public sealed record TrainOptions
     /// <summary>Overrides the preset's step count when set.</summary>
     public int? Steps { get; init; }
     public int? Batch { get; init; }
-    public int Seed { get; init; } = 0;
+    public int Seed { get; init; }
     public TimeSpan CheckpointEvery { get; init; } = TimeSpan.FromMinutes(3);
     /// <summary>Stop (as on Ctrl-C) after this step; tests use it to simulate a kill.</summary>
     public int? StopAfter { get; init; }
@@ -30,7 +30,7 @@ public sealed record TrainOptions
         readonly Option<int?> _steps = Opt.OptionalInt("--steps", "training steps, at least 1 (default: the preset's)", 1, int.MaxValue);
         readonly Option<int?> _batch = Opt.OptionalInt("--batch", "batch size, 1 to 4096 (default: the preset's)", 1, 4096, "B");
         readonly Option<int> _seed;
-        readonly Option<int> _threads = Opt.Int("--threads", "TorchSharp CPU threads, 0 to 256 (0 = its default)", 0, 0, 256, "T");
+        readonly Option<int> _threads = Opt.IntRange("--threads", "TorchSharp CPU threads, 0 to 256 (0 = its default)", 0, 0, 256, "T");
         readonly Option<string?> _cache = CommonOptions.Cache();
 
         /// <param name="name">Names the default run folder (runs/NAME).</param>
@@ -38,7 +38,7 @@ public sealed record TrainOptions
         public Cli(string name, int defaultSeed = 0)
         {
             _name = name;
-            _seed = Opt.Int("--seed", $"random seed, an integer {Opt.Range(int.MinValue, int.MaxValue)}", defaultSeed, int.MinValue, int.MaxValue, "S");
+            _seed = Opt.IntRange("--seed", $"random seed, an integer {Opt.Range(int.MinValue, int.MaxValue)}", defaultSeed, int.MinValue, int.MaxValue, "S");
         }
 
         /// <summary>Adds the shared options to <paramref name="command"/>.</summary>

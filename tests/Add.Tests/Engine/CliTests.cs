@@ -13,7 +13,7 @@ public sealed class CliTests(TinyPipelines tiny)
         return (code, o.ToString(), e.ToString());
     }
 
-    private void AssertBadInput(string expected, params string[] args)
+    private static void AssertBadInput(string expected, params string[] args)
     {
         var (code, _, err) = Run(args);
         Assert.Equal(2, code);

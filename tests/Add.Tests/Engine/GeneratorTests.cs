@@ -50,7 +50,7 @@ public sealed class GeneratorTests(TinyPipelines tiny)
         using var cts = new CancellationTokenSource();
         int steps = 0;
         Assert.Throws<OperationCanceledException>(() =>
-            p.Generate(new GenerationRequest { Prompts = ["snowman"], Steps = 20 }, (i, n) => { steps = i; if (i == 2) cts.Cancel(); }, cts.Token));
+            p.Generate(new GenerationRequest { Prompts = ["snowman"], Steps = 20 }, (i, n) => { steps = i; if (i == 2) cts.Cancel(); }, cancel: cts.Token));
         Assert.Equal(2, steps);
     }
 
