@@ -111,7 +111,7 @@ public sealed record Manifest
     [JsonPropertyName("seed")] public required int Seed { get; init; }
     [JsonPropertyName("created_utc")] public required string CreatedUtc { get; init; }
     [JsonPropertyName("note")] public string Note { get; init; } =
-        "Inputs are seeded; expected outputs come from the plain reference loops of Add.Kernels.Ilgpu on the CPU (double accumulation). " +
+        "Inputs are seeded; expected outputs come from the plain reference loops of Add.Kernels (the *Reference classes) on the CPU (double accumulation). " +
         "A value passes when |actual - expected| <= atol + rtol*|expected|.";
     [JsonPropertyName("cases")] public required List<CheckCase> Cases { get; init; }
 }

@@ -5,7 +5,6 @@ using Add.Engine.Imaging;
 using Add.Engine.Models;
 using Add.Engine.Sampling;
 using Add.Engine.Text;
-using KernelStep = Add.Kernels.Ilgpu.SamplerStep;
 
 namespace Add.Engine.Pipeline;
 
@@ -183,8 +182,7 @@ public sealed class DiffusionPipeline : IDisposable
             for (int i = 0; i < n; i++) b.Upload(pixels, pixelView.Slice((long)i * pixels.Length, pixels.Length));
             Vae.Encode(pixelView, x0, n);
             // x_t = √ᾱ_t·z0 + √(1−ᾱ_t)·ε at the first timestep run (diffusers' img2img add_noise).
-            double ab = Schedule.AlphasCumprod[timesteps[0]];
-            b.SamplerStep(x0, TensorView.Empty, x0, noiseView, x, x0, KernelStep.Linear(Math.Sqrt(ab), 0, Math.Sqrt(1 - ab), 1, 0));
+            b.SamplerStep(x0, TensorView.Empty, x0, noiseView, x, x0, SamplerStep.AddNoise(Schedule, timesteps[0]).ToKernelStep());
         }
         else
         {
@@ -205,7 +203,7 @@ public sealed class DiffusionPipeline : IDisposable
             Unet.Forward(input, t, context, eps, rows, length);
             TraceValues($"unet.{i}", eps);
             var c = SamplerStep.Create(kind, Schedule, step, next);
-            var k = KernelStep.Linear(c.A, c.B, c.C, c.X0FromX, c.X0FromEps);
+            var k = c.ToKernelStep();
             if (guided) k = k.WithGuidance((float)guidance);
             if (c.C != 0)
             {
