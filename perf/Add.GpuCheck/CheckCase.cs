@@ -65,10 +65,10 @@ public sealed record CheckCase
     /// <summary>The case's safetensors file, relative to the data folder.</summary>
     [JsonPropertyName("file")] public string File => $"cases/{Name}.safetensors";
 
-    public int Int(string key) => Params.TryGetValue(key, out var v) ? checked((int)v)
+    public int IntParam(string key) => Params.TryGetValue(key, out var v) ? checked((int)v)
         : throw new KeyNotFoundException($"case {Name}: no parameter '{key}'");
 
-    public double Double(string key) => Params.TryGetValue(key, out var v) ? v
+    public double DoubleParam(string key) => Params.TryGetValue(key, out var v) ? v
         : throw new KeyNotFoundException($"case {Name}: no parameter '{key}'");
 
     public bool Flag(string key) => Params.TryGetValue(key, out var v) && v != 0;
@@ -111,7 +111,7 @@ public sealed record Manifest
     [JsonPropertyName("seed")] public required int Seed { get; init; }
     [JsonPropertyName("created_utc")] public required string CreatedUtc { get; init; }
     [JsonPropertyName("note")] public string Note { get; init; } =
-        "Inputs are seeded; expected outputs come from the plain reference loops of Add.Kernels.Ilgpu on the CPU (double accumulation). " +
+        "Inputs are seeded; expected outputs come from the plain reference loops of Add.Kernels (the *Reference classes) on the CPU (double accumulation). " +
         "A value passes when |actual - expected| <= atol + rtol*|expected|.";
     [JsonPropertyName("cases")] public required List<CheckCase> Cases { get; init; }
 }

@@ -1,3 +1,4 @@
+using Add.Kernels;
 using Add.Kernels.Ilgpu;
 using ILGPU;
 using ILGPU.Runtime;
@@ -33,9 +34,11 @@ public interface IKernelSet
 
     void Linear(AcceleratorStream s, ArrayView<float> x, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> y, int m, int n, int k);
 
-    void Conv2d(AcceleratorStream s, ArrayView<float> x, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> y, Conv2d.Shape shape);
+    void Conv2d(AcceleratorStream s, ArrayView<float> x, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> y, Conv2dShape shape);
 
     ElementwiseIlgpu Elementwise { get; }
+
+    TimestepEmbeddingIlgpu TimestepEmbedding { get; }
 
     LatentSamplerIlgpu Sampler { get; }
 }
@@ -56,6 +59,7 @@ public sealed class KernelSet<TNorm, TAttention, TGemm>(Accelerator accelerator)
     private LinearIlgpu<TGemm>? _linear;
     private Conv2dIlgpu<TGemm>? _conv;
     private ElementwiseIlgpu? _elementwise;
+    private TimestepEmbeddingIlgpu? _timestep;
     private LatentSamplerIlgpu? _sampler;
 
     public string Tiles
@@ -83,10 +87,12 @@ public sealed class KernelSet<TNorm, TAttention, TGemm>(Accelerator accelerator)
     public void Linear(AcceleratorStream s, ArrayView<float> x, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> y, int m, int n, int k) =>
         (_linear ??= new(accelerator)).Launch(x, w, bias, y, m, n, k, s);
 
-    public void Conv2d(AcceleratorStream s, ArrayView<float> x, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> y, Conv2d.Shape shape) =>
+    public void Conv2d(AcceleratorStream s, ArrayView<float> x, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> y, Conv2dShape shape) =>
         (_conv ??= new(accelerator)).Launch(x, w, bias, y, shape, s);
 
     public ElementwiseIlgpu Elementwise => _elementwise ??= new(accelerator);
+
+    public TimestepEmbeddingIlgpu TimestepEmbedding => _timestep ??= new(accelerator);
 
     public LatentSamplerIlgpu Sampler => _sampler ??= new(accelerator);
 }

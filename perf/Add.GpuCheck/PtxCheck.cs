@@ -1,4 +1,3 @@
-using System.Reflection;
 using Add.Kernels.Ilgpu;
 using ILGPU;
 using ILGPU.Algorithms;
@@ -11,29 +10,13 @@ using ILGPU.Runtime.Cuda;
 namespace Add.GpuCheck;
 
 /// <summary>
-/// <c>ptx</c>: compiles every kernel the check launches, at the GPU tiles, to PTX for an H100 (sm_90) without a GPU.
+/// <c>ptx</c>: compiles every kernel of the library (<see cref="IlgpuKernels.All"/>, the list the kernel tests compile too),
+/// at the GPU tiles, to PTX for an H100 (sm_90) without a GPU.
 /// Run on the published (trimmed) bundle before it goes to a GPU machine: it exercises ILGPU's IL frontend and PTX
 /// backend on the trimmed runtime, the parts the CPU accelerator never touches.
 /// </summary>
 public static class PtxCheck
 {
-    private static readonly (string Name, MethodInfo Method, bool ExplicitlyGrouped)[] Kernels =
-    [
-        ("GroupNorm<Threads256>", Method(GroupNorm.Kernel<Threads256>), true),
-        ("LayerNorm<Threads256>", Method(LayerNorm.Kernel<Threads256>), true),
-        ("Attention<AttentionTileGpu>", Method(Attention.Kernel<AttentionTileGpu>), true),
-        ("Gemm<GemmTile16>", Method(Gemm.Kernel<GemmTile16>), true),
-        ("Conv2d<GemmTile16>", Method(Conv2d.Kernel<GemmTile16>), true),
-        ("LatentSampler", Method(LatentSampler.Kernel), false),
-        ("Silu", Method(Elementwise.SiluKernel), false),
-        ("Gelu", Method(Elementwise.GeluKernel), false),
-        ("Geglu", Method(Elementwise.GegluKernel), false),
-        ("Add", Method(Elementwise.AddKernel), false),
-        ("Upsample2x", Method(Elementwise.Upsample2xKernel), false),
-        ("ConcatChannels", Method(Elementwise.ConcatChannelsKernel), false),
-        ("TimestepEmbedding", Method(Elementwise.TimestepEmbeddingKernel), false),
-    ];
-
     /// <summary>Compiles each kernel; prints its PTX size, writes NAME.ptx to <paramref name="outDir"/> if given; returns the number that failed.</summary>
     public static int Run(TextWriter log, string? outDir)
     {
@@ -42,7 +25,7 @@ public static class PtxCheck
         using var context = Context.Create(b => b.CPU(CPUDevice.Nvidia).EnableAlgorithms());
         using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
         int failed = 0;
-        foreach (var (name, method, explicitlyGrouped) in Kernels)
+        foreach (var (name, method, explicitlyGrouped) in IlgpuKernels.All)
         {
             try
             {
@@ -64,6 +47,4 @@ public static class PtxCheck
         }
         return failed;
     }
-
-    private static MethodInfo Method(Delegate kernel) => kernel.Method;
 }

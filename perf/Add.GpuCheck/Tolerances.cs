@@ -4,7 +4,7 @@ namespace Add.GpuCheck;
 /// The named tolerances of the GPU check (DESIGN §7: atol + rtol·|ref|, each with a reason). The expected values come
 /// from the reference loops in double, so these bound the kernel's own fp32 error, on a GPU that contracts a·b + c into
 /// FMAs and evaluates exp/rsqrt with approximate instructions (ex2.approx, rsqrt.approx: about 2 ulp). They start from
-/// the kernel tests' constants (tests/Add.Tests/Kernels/Ilgpu), widened where the shapes here are larger; none has
+/// the kernel tests' constants (tests/Add.Tests/Kernels/<family>), widened where the shapes here are larger; none has
 /// been measured on a device yet: results.md shows each case's margin (max err/allowed) to tighten them with.
 /// </summary>
 public static class Tolerances

@@ -1,5 +1,5 @@
+using Add.Kernels;
 using Add.Kernels.Cpu;
-using Add.Kernels.Ilgpu;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -123,7 +123,7 @@ public static class KernelRows
 
     private static BenchRow Conv(string name, int n, int ci, int h, int w, int co, int kernel, int stride, int pad)
     {
-        var s = new Conv2d.Shape(n, ci, h, w, co, kernel, kernel, stride, pad, true);
+        var s = new Conv2dShape(n, ci, h, w, co, kernel, kernel, stride, pad, true);
         return new(name, $"x [{n}, {ci}, {h}, {w}] w [{co}, {ci}, {kernel}, {kernel}] s{stride}",
             2.0 * n * co * s.OutHeight * s.OutWidth * s.ReductionLength, () =>
             {
@@ -272,10 +272,10 @@ public static class KernelRows
         {
             float[] t = Enumerable.Range(0, b).Select(i => 999f - 250f * i).ToArray();
             var tt = tensor(t);
-            var shape = new Elementwise.TimestepShape(dim, true, 0f);
+            var shape = new TimestepEmbeddingShape(dim, true, 0f);
             var y = new float[b * dim];
             int half = dim / 2;
-            return (() => ElementwiseCpu.TimestepEmbedding(t, y, shape), () =>
+            return (() => TimestepEmbeddingCpu.Forward(t, y, shape), () =>
             {
                 // diffusers get_timestep_embedding(t, dim, flip_sin_to_cos=True, downscale_freq_shift=0)
                 using var scope = NewDisposeScope();
@@ -296,8 +296,8 @@ public static class KernelRows
             float[] x = Data(tx), eps = Data(teps), noise = Data(tn), next = new float[count], x0 = new float[count];
             // Coefficients of one mid-schedule step (values only matter for realism, not speed).
             var step = guided
-                ? SamplerStep.Linear(0.98, -0.05, 0, 1.02, -0.2).WithGuidance(5f)
-                : SamplerStep.Linear(0.3, -0.2, 0.9, 1.4, -0.9);
+                ? new LatentSamplerStep(0.98f, -0.05f, 0f, 1.02f, -0.2f).WithGuidance(5f)
+                : new LatentSamplerStep(0.3f, -0.2f, 0.9f, 1.4f, -0.9f);
             double a = 0.98, bb = -0.05, c = 0.9, x0x = 1.02, x0e = -0.2;
             return (() =>
             {

@@ -1,3 +1,4 @@
+using Add.Kernels;
 using Add.Kernels.Ilgpu;
 using ILGPU.Runtime;
 
@@ -9,7 +10,7 @@ public static class AttentionCheck
     public const string Kernel = "attention";
 
     /// <summary>
-    /// Seeded Q, K, V ~ U(−1, 1); O from <see cref="Attention.Reference"/>, one (b, h) slice per parallel task (the
+    /// Seeded Q, K, V ~ U(−1, 1); O from <see cref="AttentionReference.Forward"/>, one (b, h) slice per parallel task (the
     /// large case is ~1 G multiply-adds in double).
     /// </summary>
     public static CheckCase Make(string name, string where, int seed, int batch, int heads, int queryLength, int keyLength, int headDim)
@@ -24,7 +25,7 @@ public static class AttentionCheck
         var qs = AttentionStrides.HeadsMajor(1, queryLength, headDim);
         var ks = AttentionStrides.HeadsMajor(1, keyLength, headDim);
         Parallel.For(0, batch * heads, bh =>
-            Attention.Reference(q.AsSpan(bh * qSlice, qSlice), k.AsSpan(bh * kSlice, kSlice), v.AsSpan(bh * kSlice, kSlice),
+            AttentionReference.Forward(q.AsSpan(bh * qSlice, qSlice), k.AsSpan(bh * kSlice, kSlice), v.AsSpan(bh * kSlice, kSlice),
                 o.AsSpan(bh * qSlice, qSlice), 1, 1, queryLength, keyLength, headDim, qs, ks, ks, qs));
         return CheckCase.Create(name, Kernel, where,
             $"Q {CheckCase.Dims(batch, heads, queryLength, headDim)}, K/V {CheckCase.Dims(batch, heads, keyLength, headDim)}",
@@ -37,7 +38,7 @@ public static class AttentionCheck
 
     public static Action<AcceleratorStream> Bind(CheckCase c, DeviceTensors t, IKernelSet k)
     {
-        int b = c.Int("B"), h = c.Int("H"), lq = c.Int("Lq"), lk = c.Int("Lk"), d = c.Int("D");
+        int b = c.IntParam("B"), h = c.IntParam("H"), lq = c.IntParam("Lq"), lk = c.IntParam("Lk"), d = c.IntParam("D");
         var (q, key, v, o) = (t["q"], t["k"], t["v"], t["o"]);
         return s => k.Attention(s, q, key, v, o, b, h, lq, lk, d);
     }

@@ -1,3 +1,4 @@
+using Add.Kernels;
 using Add.Kernels.Ilgpu;
 using ILGPU.Runtime;
 
@@ -8,17 +9,17 @@ public static class Conv2dCheck
 {
     public const string Kernel = "conv2d";
 
-    /// <summary>Seeded x ~ U(−1, 1), w and b ~ U(±1/√(Ci·kh·kw)); y from <see cref="Conv2d.Reference"/>. Square kernels.</summary>
+    /// <summary>Seeded x ~ U(−1, 1), w and b ~ U(±1/√(Ci·kh·kw)); y from <see cref="Conv2dReference.Forward"/>. Square kernels.</summary>
     public static CheckCase Make(string name, string where, int seed, int n, int ci, int h, int w, int co, int kernel, int stride, int padding)
     {
-        var shape = new Conv2d.Shape(n, ci, h, w, co, kernel, kernel, stride, padding, hasBias: true);
+        var shape = new Conv2dShape(n, ci, h, w, co, kernel, kernel, stride, padding, hasBias: true);
         var random = new Random(Seeded.For(seed, name));
         int fanIn = shape.ReductionLength;
         var x = Seeded.Uniform(random, (long)n * ci * h * w);
         var weight = Seeded.FanIn(random, (long)co * fanIn, fanIn);
         var bias = Seeded.FanIn(random, co, fanIn);
         var y = new float[(long)n * co * shape.OutHeight * shape.OutWidth];
-        Conv2d.Reference(x, weight, bias, y, shape);
+        Conv2dReference.Forward(x, weight, bias, y, shape);
         return CheckCase.Create(name, Kernel, where,
             $"x {CheckCase.Dims(n, ci, h, w)}, w {CheckCase.Dims(co, ci, kernel, kernel)}, stride {stride}, pad {padding}",
             new() { ["N"] = n, ["Ci"] = ci, ["H"] = h, ["W"] = w, ["Co"] = co, ["k"] = kernel, ["stride"] = stride, ["pad"] = padding },
@@ -29,8 +30,8 @@ public static class Conv2dCheck
 
     public static Action<AcceleratorStream> Bind(CheckCase c, DeviceTensors t, IKernelSet k)
     {
-        int kernel = c.Int("k");
-        var shape = new Conv2d.Shape(c.Int("N"), c.Int("Ci"), c.Int("H"), c.Int("W"), c.Int("Co"), kernel, kernel, c.Int("stride"), c.Int("pad"), hasBias: true);
+        int kernel = c.IntParam("k");
+        var shape = new Conv2dShape(c.IntParam("N"), c.IntParam("Ci"), c.IntParam("H"), c.IntParam("W"), c.IntParam("Co"), kernel, kernel, c.IntParam("stride"), c.IntParam("pad"), hasBias: true);
         var (x, w, bias, y) = (t["x"], t["w"], t["bias"], t["y"]);
         return s => k.Conv2d(s, x, w, bias, y, shape);
     }

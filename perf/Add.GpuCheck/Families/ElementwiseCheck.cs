@@ -1,3 +1,4 @@
+using Add.Kernels;
 using Add.Kernels.Ilgpu;
 using ILGPU.Runtime;
 
@@ -13,7 +14,7 @@ public static class ElementwiseCheck
     {
         var x = Seeded.Normal(new Random(Seeded.For(seed, name)), shape.Aggregate(1L, (a, b) => a * b), std: 2f);
         var y = new float[x.Length];
-        Elementwise.SiluReference(x, y);
+        ElementwiseReference.Silu(x, y);
         return Unary(name, Silu, where, shape, x, y, flopsPerElement: 4);
     }
 
@@ -22,7 +23,7 @@ public static class ElementwiseCheck
     {
         var x = Seeded.Normal(new Random(Seeded.For(seed, name)), shape.Aggregate(1L, (a, b) => a * b), std: 2f);
         var y = new float[x.Length];
-        Elementwise.GeluReference(x, y);
+        ElementwiseReference.Gelu(x, y);
         return Unary(name, Gelu, where, shape, x, y, flopsPerElement: 12);
     }
 
@@ -35,7 +36,7 @@ public static class ElementwiseCheck
     {
         var x = Seeded.Normal(new Random(Seeded.For(seed, name)), 2L * m * f, std: 2f);
         var y = new float[(long)m * f];
-        Elementwise.GegluReference(x, y, m, f);
+        ElementwiseReference.Geglu(x, y, m, f);
         return CheckCase.Create(name, Geglu, where, $"x {CheckCase.Dims(m, 2 * f)} -> y {CheckCase.Dims(m, f)}",
             new() { ["M"] = m, ["F"] = f },
             [CheckCase.T("x", x, m, 2 * f)], [CheckCase.T("y", y, m, f)], Tolerances.Activation, 13.0 * y.Length, "bytes");
@@ -60,7 +61,7 @@ public static class ElementwiseCheck
     {
         var x = Seeded.Normal(new Random(Seeded.For(seed, name)), (long)n * c * h * w);
         var y = new float[4L * x.Length];
-        Elementwise.Upsample2xReference(x, y, n, c, h, w);
+        ElementwiseReference.Upsample2x(x, y, n, c, h, w);
         return CheckCase.Create(name, Upsample, where, $"x {CheckCase.Dims(n, c, h, w)} -> {CheckCase.Dims(n, c, 2 * h, 2 * w)}",
             new() { ["N"] = n, ["C"] = c, ["H"] = h, ["W"] = w },
             [CheckCase.T("x", x, n, c, h, w)], [CheckCase.T("y", y, n, c, 2 * h, 2 * w)], Tolerances.Exact, 0, "bytes");
@@ -89,7 +90,7 @@ public static class ElementwiseCheck
     public static CheckCase MakeTimestep(string name, string where, float[] timesteps, int dim, bool flipSinToCos, float freqShift)
     {
         var y = new float[(long)timesteps.Length * dim];
-        Elementwise.TimestepEmbeddingReference(timesteps, y, dim, flipSinToCos, freqShift);
+        TimestepEmbeddingReference.Forward(timesteps, y, dim, flipSinToCos, freqShift);
         return CheckCase.Create(name, Timestep, where, $"t [{timesteps.Length}] -> y {CheckCase.Dims(timesteps.Length, dim)}",
             new() { ["D"] = dim, ["flip"] = flipSinToCos ? 1 : 0, ["shift"] = freqShift },
             [CheckCase.T("t", timesteps, timesteps.Length)], [CheckCase.T("y", y, timesteps.Length, dim)],
@@ -110,7 +111,7 @@ public static class ElementwiseCheck
 
     public static Action<AcceleratorStream> BindGeglu(CheckCase c, DeviceTensors t, IKernelSet k)
     {
-        int m = c.Int("M"), f = c.Int("F");
+        int m = c.IntParam("M"), f = c.IntParam("F");
         var (x, y) = (t["x"], t["y"]);
         return s => k.Elementwise.Geglu(x, y, m, f, s);
     }
@@ -123,22 +124,22 @@ public static class ElementwiseCheck
 
     public static Action<AcceleratorStream> BindUpsample(CheckCase c, DeviceTensors t, IKernelSet k)
     {
-        int n = c.Int("N"), ch = c.Int("C"), h = c.Int("H"), w = c.Int("W");
+        int n = c.IntParam("N"), ch = c.IntParam("C"), h = c.IntParam("H"), w = c.IntParam("W");
         var (x, y) = (t["x"], t["y"]);
         return s => k.Elementwise.Upsample2x(x, y, n, ch, h, w, s);
     }
 
     public static Action<AcceleratorStream> BindConcat(CheckCase c, DeviceTensors t, IKernelSet k)
     {
-        int n = c.Int("N"), ca = c.Int("Ca"), cb = c.Int("Cb"), h = c.Int("H"), w = c.Int("W");
+        int n = c.IntParam("N"), ca = c.IntParam("Ca"), cb = c.IntParam("Cb"), h = c.IntParam("H"), w = c.IntParam("W");
         var (a, b, y) = (t["a"], t["b"], t["y"]);
         return s => k.Elementwise.ConcatChannels(a, b, y, n, ca, cb, h, w, s);
     }
 
     public static Action<AcceleratorStream> BindTimestep(CheckCase c, DeviceTensors t, IKernelSet k)
     {
-        var shape = new Elementwise.TimestepShape(c.Int("D"), c.Flag("flip"), (float)c.Double("shift"));
+        var shape = new TimestepEmbeddingShape(c.IntParam("D"), c.Flag("flip"), (float)c.DoubleParam("shift"));
         var (ts, y) = (t["t"], t["y"]);
-        return s => k.Elementwise.TimestepEmbedding(ts, y, shape, s);
+        return s => k.TimestepEmbedding.Launch(ts, y, shape, s);
     }
 }

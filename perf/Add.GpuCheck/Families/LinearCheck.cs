@@ -1,3 +1,4 @@
+using Add.Kernels;
 using Add.Kernels.Ilgpu;
 using ILGPU;
 using ILGPU.Runtime;
@@ -9,7 +10,7 @@ public static class LinearCheck
 {
     public const string Kernel = "linear";
 
-    /// <summary>Seeded X ~ U(−1, 1), W and b ~ U(±1/√K) (torch's init); Y from <see cref="Gemm.Reference"/>.</summary>
+    /// <summary>Seeded X ~ U(−1, 1), W and b ~ U(±1/√K) (torch's init); Y from <see cref="LinearReference.Forward"/>.</summary>
     public static CheckCase Make(string name, string where, int seed, int m, int n, int k, bool bias = true)
     {
         var random = new Random(Seeded.For(seed, name));
@@ -17,7 +18,7 @@ public static class LinearCheck
         var w = Seeded.FanIn(random, (long)n * k, k);
         var b = bias ? Seeded.FanIn(random, n, k) : [];
         var y = new float[(long)m * n];
-        Gemm.Reference(x, w, b, y, m, n, k);
+        LinearReference.Forward(x, w, b, y, m, n, k);
         CaseTensor[] inputs = bias
             ? [CheckCase.T("x", x, m, k), CheckCase.T("w", w, n, k), CheckCase.T("bias", b, n)]
             : [CheckCase.T("x", x, m, k), CheckCase.T("w", w, n, k)];
@@ -29,7 +30,7 @@ public static class LinearCheck
 
     public static Action<AcceleratorStream> Bind(CheckCase c, DeviceTensors t, IKernelSet k)
     {
-        int m = c.Int("M"), n = c.Int("N"), kk = c.Int("K");
+        int m = c.IntParam("M"), n = c.IntParam("N"), kk = c.IntParam("K");
         var bias = c.Flag("bias") ? t["bias"] : ArrayView<float>.Empty;
         var (x, w, y) = (t["x"], t["w"], t["y"]);
         return s => k.Linear(s, x, w, bias, y, m, n, kk);

@@ -1,9 +1,9 @@
+using Add.Kernels;
 using Add.Engine.Configs;
 using Add.Engine.Sampling;
 using Add.Kernels.Ilgpu;
 using ILGPU;
 using ILGPU.Runtime;
-using KernelStep = Add.Kernels.Ilgpu.SamplerStep;
 
 namespace Add.GpuCheck.Families;
 
@@ -17,11 +17,11 @@ public static class SamplerCheck
 
     /// <summary>
     /// Seeded x_t, ε̂c (and ε̂u when <paramref name="guidance"/> ≠ 0, noise when the step draws it) ~ N(0, 1); the step
-    /// t → tNext of <paramref name="kind"/>; x' and x̂0 from <see cref="LatentSampler.Reference"/>.
+    /// t → tNext of <paramref name="kind"/>; x' and x̂0 from <see cref="LatentSamplerReference.Step"/>.
     /// </summary>
     public static CheckCase Make(string name, string where, int seed, int n, int c, int h, int w, SamplerKind kind, int t, int tNext, float guidance)
     {
-        var engine = Add.Engine.Sampling.SamplerStep.Create(kind, new NoiseSchedule(new SchedulerConfig()), t, tNext);
+        var engine = SamplerStep.Create(kind, new NoiseSchedule(new SchedulerConfig()), t, tNext);
         var parameters = new Dictionary<string, double>
         {
             ["A"] = engine.A, ["B"] = engine.B, ["C"] = engine.C, ["x0_from_x"] = engine.X0FromX, ["x0_from_eps"] = engine.X0FromEps,
@@ -37,7 +37,7 @@ public static class SamplerCheck
         var noise = step.UsesNoise != 0 ? Seeded.Normal(random, count) : [];
         var next = new float[count];
         var x0 = new float[count];
-        LatentSampler.Reference(x, epsUncond, epsCond, noise, next, x0, step);
+        LatentSamplerReference.Step(x, epsUncond, epsCond, noise, next, x0, step);
 
         var inputs = new List<CaseTensor> { CheckCase.T("x", x, shape), CheckCase.T("eps_cond", epsCond, shape) };
         if (step.Guided != 0)
@@ -60,9 +60,9 @@ public static class SamplerCheck
     }
 
     /// <summary>The kernel's step from the manifest's coefficients (the same doubles both times, so prepare and run agree).</summary>
-    private static KernelStep Step(IReadOnlyDictionary<string, double> p)
+    private static LatentSamplerStep Step(Dictionary<string, double> p)
     {
-        var step = KernelStep.Linear(p["A"], p["B"], p["C"], p["x0_from_x"], p["x0_from_eps"]);
+        var step = new SamplerStep(p["A"], p["B"], p["C"], p["x0_from_x"], p["x0_from_eps"]).ToKernelStep();
         return p["guidance"] != 0 ? step.WithGuidance((float)p["guidance"]) : step;
     }
 }

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Add.Kernels.Ilgpu;
+using Add.Kernels;
 
 namespace Add.Engine.Backends;
 
@@ -46,7 +46,7 @@ public abstract class Backend : IDisposable
     }
 
     /// <summary>y = conv2d(x, w) + bias + residual (residual of y's shape, or Empty); shapes in <paramref name="s"/>.</summary>
-    public void Conv2d(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2d.Shape s)
+    public void Conv2d(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2dShape s)
     {
         using var _ = Profile(s.KernelH == 1 ? "conv2d 1x1" : "conv2d 3x3", 2.0 * s.Batch * s.OutChannels * s.OutHeight * s.OutWidth * s.ReductionLength,
             Bytes(x.Length, w.Length, y.Length, residual.Length));
@@ -118,14 +118,14 @@ public abstract class Backend : IDisposable
     }
 
     /// <summary>Sinusoidal embedding of t [B] into y [B, D].</summary>
-    public void TimestepEmbedding(TensorView t, TensorView y, Elementwise.TimestepShape shape)
+    public void TimestepEmbedding(TensorView t, TensorView y, TimestepEmbeddingShape shape)
     {
         using var _ = Profile("timestep_embed", 0, Bytes(t.Length, y.Length));
         TimestepEmbeddingCore(t, y, shape);
     }
 
     /// <summary>One fused sampler update (guidance, x̂0, next latent); <paramref name="next"/> may be x.</summary>
-    public void SamplerStep(TensorView x, TensorView epsUncond, TensorView epsCond, TensorView noise, TensorView next, TensorView x0, Kernels.Ilgpu.SamplerStep step)
+    public void SamplerStep(TensorView x, TensorView epsUncond, TensorView epsCond, TensorView noise, TensorView next, TensorView x0, LatentSamplerStep step)
     {
         using var _ = Profile("sampler", 0, Bytes(x.Length, epsUncond.Length + epsCond.Length, noise.Length, next.Length + x0.Length));
         SamplerStepCore(x, epsUncond, epsCond, noise, next, x0, step);
@@ -155,7 +155,7 @@ public abstract class Backend : IDisposable
     // ---- what a backend implements: the kernels behind the ops above (contracts as there) --------------------------
 
     protected abstract void LinearCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, int m, int n, int k);
-    protected abstract void Conv2dCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2d.Shape s);
+    protected abstract void Conv2dCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2dShape s);
     protected abstract void GroupNormCore(TensorView x, TensorView gamma, TensorView beta, TensorView y, int n, int c, int spatial, int groups, float epsilon, bool silu);
     protected abstract void LayerNormCore(TensorView x, TensorView gamma, TensorView beta, TensorView y, int m, int d, float epsilon);
     protected abstract void AttentionCore(TensorView q, TensorView k, TensorView v, TensorView o, int batch, int heads, int queryLength, int keyLength, int headDim,
@@ -166,8 +166,8 @@ public abstract class Backend : IDisposable
     protected abstract void AddCore(TensorView a, TensorView b, TensorView y);
     protected abstract void Upsample2xCore(TensorView x, TensorView y, int n, int c, int h, int w);
     protected abstract void ConcatChannelsCore(TensorView a, TensorView b, TensorView y, int n, int ca, int cb, int h, int w);
-    protected abstract void TimestepEmbeddingCore(TensorView t, TensorView y, Elementwise.TimestepShape shape);
-    protected abstract void SamplerStepCore(TensorView x, TensorView epsUncond, TensorView epsCond, TensorView noise, TensorView next, TensorView x0, Kernels.Ilgpu.SamplerStep step);
+    protected abstract void TimestepEmbeddingCore(TensorView t, TensorView y, TimestepEmbeddingShape shape);
+    protected abstract void SamplerStepCore(TensorView x, TensorView epsUncond, TensorView epsCond, TensorView noise, TensorView next, TensorView x0, LatentSamplerStep step);
     protected abstract void TransposeCore(TensorView x, TensorView residual, TensorView y, int batch, int rows, int cols);
     protected abstract void ChannelBiasCore(TensorView x, TensorView bias, TensorView y, int n, int c, int spatial);
     protected abstract void ZeroPadCore(TensorView x, TensorView y, int planes, int h, int w, int padBottom, int padRight);

@@ -1,5 +1,5 @@
+using Add.Kernels;
 using Add.Kernels.Cpu;
-using Add.Kernels.Ilgpu;
 
 namespace Add.Engine.Backends;
 
@@ -91,7 +91,7 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
         LinearCpu.Forward(S(x), S(w), S(bias), S(residual), S(y), m, n, k, Workspace(LinearCpu.WorkspaceFloats(m, n, k)), Path, packed);
     }
 
-    protected override void Conv2dCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2d.Shape s)
+    protected override void Conv2dCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2dShape s)
     {
         var packed = Packed(w, s.OutChannels, s.ReductionLength, conv: true);
         Conv2dCpu.Forward(S(x), S(w), S(bias), S(residual), S(y), s, Workspace(Conv2dCpu.WorkspaceFloats(s)), Path, packed);
@@ -143,12 +143,12 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
         ElementwiseCpu.ConcatChannels(S(a), S(b), S(y), n, ca, cb, h, w);
     }
 
-    protected override void TimestepEmbeddingCore(TensorView t, TensorView y, Elementwise.TimestepShape shape)
+    protected override void TimestepEmbeddingCore(TensorView t, TensorView y, TimestepEmbeddingShape shape)
     {
-        ElementwiseCpu.TimestepEmbedding(S(t), S(y), shape);
+        TimestepEmbeddingCpu.Forward(S(t), S(y), shape);
     }
 
-    protected override void SamplerStepCore(TensorView x, TensorView epsUncond, TensorView epsCond, TensorView noise, TensorView next, TensorView x0, Kernels.Ilgpu.SamplerStep step)
+    protected override void SamplerStepCore(TensorView x, TensorView epsUncond, TensorView epsCond, TensorView noise, TensorView next, TensorView x0, LatentSamplerStep step)
     {
         LatentSamplerCpu.Step(S(x), S(epsUncond), S(epsCond), S(noise), S(next), S(x0), step, Path);
     }

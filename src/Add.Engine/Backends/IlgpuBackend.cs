@@ -1,3 +1,4 @@
+using Add.Kernels;
 using Add.Kernels.Ilgpu;
 using ILGPU;
 using ILGPU.Algorithms;
@@ -19,11 +20,12 @@ public sealed class IlgpuBackend : Backend
     private readonly Context _context;
     private readonly Accelerator _accelerator;
     private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _linear;
-    private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2d.Shape> _conv;
+    private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape> _conv;
     private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, float, bool> _groupNorm;
     private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> _layerNorm;
     private readonly AttentionIlgpu<AttentionTileGpu> _attention;
     private readonly ElementwiseIlgpu _elementwise;
+    private readonly TimestepEmbeddingIlgpu _timestep;
     private readonly LayoutIlgpu _layout;
     private readonly LatentSamplerIlgpu _sampler;
 
@@ -35,6 +37,7 @@ public sealed class IlgpuBackend : Backend
         else Bind<GemmTile8, Threads32, Threads32>(accelerator, out _linear, out _conv, out _groupNorm, out _layerNorm);
         _attention = new AttentionIlgpu<AttentionTileGpu>(accelerator);
         _elementwise = new ElementwiseIlgpu(accelerator);
+        _timestep = new TimestepEmbeddingIlgpu(accelerator);
         _layout = new LayoutIlgpu(accelerator);
         _sampler = new LatentSamplerIlgpu(accelerator);
         Name = $"{(gpu ? "cuda" : "ilgpu-cpu")} ({accelerator.Name})";
@@ -43,7 +46,7 @@ public sealed class IlgpuBackend : Backend
     /// <summary>Loads the tiled kernels with the tile and group sizes of this accelerator kind.</summary>
     private static void Bind<TTile, TGroupNorm, TLayerNorm>(Accelerator accelerator,
         out Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> linear,
-        out Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2d.Shape> conv,
+        out Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape> conv,
         out Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, float, bool> groupNorm,
         out Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> layerNorm)
         where TTile : struct, IGemmTile where TGroupNorm : struct, IGroupSize where TLayerNorm : struct, IGroupSize
@@ -118,7 +121,7 @@ public sealed class IlgpuBackend : Backend
         if (!residual.IsEmpty) _elementwise.Add(target, V(residual), V(y));
     }
 
-    protected override void Conv2dCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2d.Shape s)
+    protected override void Conv2dCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2dShape s)
     {
         var target = Target(y, residual);
         _conv(V(x), V(w), V(bias), target, s);
@@ -186,12 +189,12 @@ public sealed class IlgpuBackend : Backend
         _elementwise.ConcatChannels(V(a), V(b), V(y), n, ca, cb, h, w);
     }
 
-    protected override void TimestepEmbeddingCore(TensorView t, TensorView y, Elementwise.TimestepShape shape)
+    protected override void TimestepEmbeddingCore(TensorView t, TensorView y, TimestepEmbeddingShape shape)
     {
-        _elementwise.TimestepEmbedding(V(t), V(y), shape);
+        _timestep.Launch(V(t), V(y), shape);
     }
 
-    protected override void SamplerStepCore(TensorView x, TensorView epsUncond, TensorView epsCond, TensorView noise, TensorView next, TensorView x0, Kernels.Ilgpu.SamplerStep step)
+    protected override void SamplerStepCore(TensorView x, TensorView epsUncond, TensorView epsCond, TensorView noise, TensorView next, TensorView x0, LatentSamplerStep step)
     {
         _sampler.Launch(V(x), V(epsUncond), V(epsCond), V(noise), V(next), V(x0), step);
     }

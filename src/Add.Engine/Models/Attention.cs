@@ -1,5 +1,5 @@
 using Add.Engine.Backends;
-using Add.Kernels.Ilgpu;
+using Add.Kernels;
 
 namespace Add.Engine.Models;
 

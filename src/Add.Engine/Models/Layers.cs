@@ -1,5 +1,5 @@
 using Add.Engine.Backends;
-using KConv = Add.Kernels.Ilgpu.Conv2d;
+using Add.Kernels;
 
 namespace Add.Engine.Models;
 
@@ -31,7 +31,7 @@ public sealed class Conv2d(TensorView weight, TensorView bias, int inChannels, i
         new(w.Device(prefix + ".weight", outChannels, inChannels, kernel, kernel), w.Device(prefix + ".bias", outChannels),
             inChannels, outChannels, kernel, stride, padding < 0 ? kernel / 2 : padding);
 
-    public KConv.Shape Shape(int n, int h, int w) => new(n, In, h, w, Out, kernel, kernel, Stride, padding, hasBias: true);
+    public Conv2dShape Shape(int n, int h, int w) => new(n, In, h, w, Out, kernel, kernel, Stride, padding, hasBias: true);
 
     /// <summary>x [N, In, H, W] → y [N, Out, Ho, Wo]; residual of y's shape or Empty.</summary>
     public void Forward(Backend b, TensorView x, TensorView y, int n, int h, int w, TensorView residual = default) =>

@@ -1,6 +1,6 @@
 using Add.Engine.Backends;
 using Add.Engine.Configs;
-using Add.Kernels.Ilgpu;
+using Add.Kernels;
 
 namespace Add.Engine.Models;
 
@@ -95,7 +95,7 @@ public sealed class UNet2DConditionModel
 
         // time embedding: [N] → [N, C0] → [N, T] → silu → [N, T] → silu
         var sinusoid = a.Take((long)n * ch[0]);
-        b.TimestepEmbedding(timesteps, sinusoid, new Elementwise.TimestepShape(ch[0], c.FlipSinToCos, c.FreqShift));
+        b.TimestepEmbedding(timesteps, sinusoid, new TimestepEmbeddingShape(ch[0], c.FlipSinToCos, c.FreqShift));
         var t1 = a.Take((long)n * temb);
         var tembSilu = a.Take((long)n * temb);
         _time1.Forward(b, sinusoid, t1, n);

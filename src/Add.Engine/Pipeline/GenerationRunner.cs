@@ -2,7 +2,6 @@ using Add.Engine.Backends;
 using Add.Engine.Imaging;
 using Add.Engine.Models;
 using Add.Engine.Sampling;
-using KernelStep = Add.Kernels.Ilgpu.SamplerStep;
 
 namespace Add.Engine.Pipeline;
 
@@ -52,8 +51,7 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
             for (int i = 0; i < n; i++) b.Upload(pixels, pixelView.Slice((long)i * pixels.Length, pixels.Length));
             m.Vae.Encode(pixelView, x0, n);
             // x_t = √ᾱ_t·z0 + √(1−ᾱ_t)·ε at the first timestep run (diffusers' img2img add_noise; Ho et al. 2020, Eq. 4).
-            double ab = m.Schedule.AlphasCumprod[timesteps[0]];
-            b.SamplerStep(x0, TensorView.Empty, x0, noiseView, x, x0, KernelStep.Linear(Math.Sqrt(ab), 0, Math.Sqrt(1 - ab), 1, 0));
+            b.SamplerStep(x0, TensorView.Empty, x0, noiseView, x, x0, SamplerStep.AddNoise(m.Schedule, timesteps[0]).ToKernelStep());
         }
         else
         {
@@ -75,7 +73,7 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
             m.Unet.Forward(input, t, context, eps, rows, length);
             Trace(trace, $"unet.{i}", eps);
             var c = SamplerStep.Create(plan.Kind, m.Schedule, step, next);
-            var k = KernelStep.Linear(c.A, c.B, c.C, c.X0FromX, c.X0FromEps);
+            var k = c.ToKernelStep();
             if (guided) k = k.WithGuidance((float)plan.Guidance);
             if (c.C != 0)
             {

@@ -1,3 +1,5 @@
+using Add.Kernels;
+
 namespace Add.Engine.Sampling;
 
 /// <summary>The per-step update rules the samplers share.</summary>
@@ -19,11 +21,26 @@ public enum SamplerKind
 ///   x̂0 = (x_t − √(1−ᾱ_t)·ε̂) / √ᾱ_t
 ///   x_next = A·x_t + B·ε̂ + C·noise
 /// Next timestep −1 means the end of sampling: ᾱ = 1, σ = 0, x_next = x̂0.
-/// The fused latent-sampler kernels and the TorchSharp reference both evaluate exactly these coefficients.
+/// The fused latent-sampler kernels (through <see cref="ToKernelStep"/>) and the TorchSharp reference both evaluate exactly
+/// these coefficients; this is the one place that computes them.
 /// Euler works in σ-space x̃ = x_t/√ᾱ_t = x_0 + σ_t ε (σ_t = √((1−ᾱ_t)/ᾱ_t)): x̃' = x̃ + (σ' − σ)·ε̂, so x' = √ᾱ'·x̃'.
 /// </summary>
 public readonly record struct SamplerStep(double A, double B, double C, double X0FromX, double X0FromEps)
 {
+    /// <summary>
+    /// The img2img start (diffusers' add_noise, Ho et al. 2020 Eq. 4): x_t = √ᾱ_t·z0 + √(1−ᾱ_t)·ε, written as a step whose
+    /// "x" is the clean latent z0 (x̂0 = z0).
+    /// </summary>
+    public static SamplerStep AddNoise(NoiseSchedule schedule, int t)
+    {
+        double ab = schedule.AlphasCumprod[t];
+        return new(Math.Sqrt(ab), 0, Math.Sqrt(1 - ab), 1, 0);
+    }
+
+    /// <summary>The coefficients rounded once to the float step the latent-sampler kernels evaluate (unguided; add guidance
+    /// with <see cref="LatentSamplerStep.WithGuidance"/>).</summary>
+    public LatentSamplerStep ToKernelStep() => new((float)A, (float)B, (float)C, (float)X0FromX, (float)X0FromEps);
+
     public static SamplerStep Create(SamplerKind kind, NoiseSchedule schedule, int t, int tNext)
     {
         if (t < 0 || t >= schedule.NumTrainTimesteps) throw new ArgumentOutOfRangeException(nameof(t), t, "timestep out of range");

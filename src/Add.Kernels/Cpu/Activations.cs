@@ -5,7 +5,7 @@ namespace Add.Kernels.Cpu;
 
 /// <summary>
 /// SiLU and GELU at each width, shared by the elementwise kernels and the fused epilogues (group norm + SiLU, GEGLU).
-/// Formulas as <see cref="Add.Kernels.Ilgpu.Elementwise"/>: silu(x) = x/(1 + e^(−x)); gelu(x) = x/2·(1 + erf(x/√2)) with
+/// Formulas as <see cref="ElementwiseReference"/>: silu(x) = x/(1 + e^(−x)); gelu(x) = x/2·(1 + erf(x/√2)) with
 /// erf by Abramowitz &amp; Stegun 7.1.26 (|error| ≤ 1.5e-7), 1 + erf(z) taken as erfc(|z|) for z &lt; 0 (no cancellation).
 /// Vector exponentials are <see cref="Exp(Vector512{float})"/> below, scalar ones MathF.Exp.
 /// <para>Why our own vector exp: the kernels' loops carry <c>AggressiveOptimization</c> (a generation calls many of

@@ -90,6 +90,8 @@ public static class CpuWorkers
     }
 
     /// <summary>One dedicated thread: waits (spinning, then blocked) for a posted job and claims its items.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable",
+        Justification = "A worker and its background thread live as long as the process; the event is never released early, so there is nothing to dispose.")]
     private sealed class Worker
     {
         private readonly ManualResetEventSlim _wake = new(false);

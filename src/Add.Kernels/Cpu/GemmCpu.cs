@@ -1,4 +1,3 @@
-using Add.Kernels.Ilgpu;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 

@@ -33,7 +33,7 @@ public sealed unsafe class PackedWeight
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(cols);
-        LinearCpu.Check(nameof(w), w.Length, (long)rows * cols);
+        KernelArgs.Length(nameof(w), w.Length, (long)rows * cols);
         Rows = rows;
         Cols = cols;
         Path = CpuSimd.Resolve(path);

@@ -1,4 +1,3 @@
-using Add.Kernels.Ilgpu;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -84,10 +83,10 @@ internal readonly unsafe struct PrepackedPanels(float* panels, int padded) : IPa
 internal readonly unsafe struct Im2ColPanels : IPanelSource
 {
     private readonly float* _image;
-    private readonly Conv2d.Shape _s;
+    private readonly Conv2dShape _s;
     private readonly long _imageStride;
 
-    public Im2ColPanels(float* image, Conv2d.Shape s, long imageStride = 0)
+    public Im2ColPanels(float* image, Conv2dShape s, long imageStride = 0)
     {
         if (s.Padding != 0)
             throw new ArgumentException("Im2ColPanels reads an unpadded (already zero-padded) image");

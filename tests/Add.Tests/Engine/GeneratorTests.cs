@@ -94,7 +94,7 @@ public sealed class GeneratorTests(TinyPipelines tiny)
         backend.Download(y.View, second);
         Assert.Equal(2, backend.PackedWeights);
         var expected = new float[m * n];
-        Add.Kernels.Ilgpu.Gemm.Reference(xValues, newWeights, [], expected, m, n, k);
+        Add.Kernels.LinearReference.Forward(xValues, newWeights, [], expected, m, n, k);
         for (int i = 0; i < expected.Length; i++)
             Assert.Equal(expected[i], second[i], 1e-4f);
         Assert.NotEqual(first, second);

@@ -1,6 +1,6 @@
 using Add.Engine.Configs;
 using Add.Engine.Sampling;
-using Add.Tests.Kernels.Ilgpu;
+using Add.Tests.Kernels;
 using Add.Train.Model;
 using Add.Train.Pipeline;
 using Xunit.Abstractions;

@@ -1,0 +1,82 @@
+using Add.Kernels;
+using Add.Kernels.Cpu;
+using Add.Tests.Kernels.Cpu;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace Add.Tests.Kernels.Attention;
+
+/// <summary>CPU fused attention against torch.nn.functional.scaled_dot_product_attention, on every SIMD path.</summary>
+[Trait("Category", "Kernels")]
+public sealed class AttentionCpuTests(ITestOutputHelper log)
+{
+    // Outputs are convex combinations of V rows (|v| ≤ 1): fp32 dots of ≤ 64 terms, vector exp, sums of ≤ 130 weights.
+    private static readonly Tolerance Fp32 = new(Atol: 2e-6, Rtol: 2e-6);
+
+    public record Case(int B, int H, int Lq, int Lk, int D, bool Causal, bool TokensMajor)
+    {
+        public override string ToString() => $"b{B} h{H} lq{Lq} lk{Lk} d{D} causal={Causal} tokens={TokensMajor}";
+    }
+
+    public static TheoryData<SimdPath, Case> Cases => CpuPaths.With(
+        new Case(2, 3, 37, 19, 24, false, false),   // D = 16 + 8, keys fewer than one block and not a multiple of 16
+        new Case(1, 2, 70, 70, 16, true, false),    // causal self-attention over two key blocks and three query tiles
+        new Case(2, 4, 64, 16, 32, false, true),    // the UNet's cross-attention at CFG batch 2, [B, L, H·D] layout
+        new Case(1, 1, 64, 64, 64, false, false),   // the VAE mid-block attention: one head, D = 64
+        new Case(2, 2, 5, 130, 8, false, true),     // Lk over two blocks + 2, D = 8 (no 512 column step)
+        new Case(2, 4, 16, 16, 32, true, true),     // the text encoder: causal, 16 tokens
+        new Case(1, 1, 3, 7, 21, false, false));    // D = 21 = 16 + 5
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void MatchesTorch(SimdPath path, Case c)
+    {
+        var random = new Random(42);
+        var q = Numerics.Uniform(random, c.B * c.H * c.Lq * c.D);
+        var k = Numerics.Uniform(random, c.B * c.H * c.Lk * c.D);
+        var v = Numerics.Uniform(random, c.B * c.H * c.Lk * c.D);
+        float[] expected;
+        using (NewDisposeScope())
+        {
+            Tensor Heads(float[] x, int l) => c.TokensMajor ? tensor(x, [c.B, l, c.H, c.D]).permute(0, 2, 1, 3) : tensor(x, [c.B, c.H, l, c.D]);
+            var o = nn.functional.scaled_dot_product_attention(Heads(q, c.Lq), Heads(k, c.Lk), Heads(v, c.Lk), null, 0.0, c.Causal);
+            expected = (c.TokensMajor ? o.permute(0, 2, 1, 3) : o).contiguous().data<float>().ToArray();
+        }
+        var qs = c.TokensMajor ? AttentionStrides.TokensMajor(c.H, c.Lq, c.D) : AttentionStrides.HeadsMajor(c.H, c.Lq, c.D);
+        var kvs = c.TokensMajor ? AttentionStrides.TokensMajor(c.H, c.Lk, c.D) : AttentionStrides.HeadsMajor(c.H, c.Lk, c.D);
+        var actual = new float[expected.Length];
+        AttentionCpu.Forward(q, k, v, actual, c.B, c.H, c.Lq, c.Lk, c.D, qs, kvs, kvs, qs, c.Causal, path);
+        Numerics.AssertClose(expected, actual, Fp32, $"cpu attention {path} {c}", log);
+
+        if (!c.Causal)
+        {
+            var reference = new float[expected.Length];
+            AttentionReference.Forward(q, k, v, reference, c.B, c.H, c.Lq, c.Lk, c.D, qs, kvs, kvs, qs);
+            Numerics.AssertClose(expected, reference, Fp32, "reference loop", log);
+        }
+    }
+
+    [Theory]
+    [InlineData(SimdPath.Vector512)]
+    [InlineData(SimdPath.Vector256)]
+    [InlineData(SimdPath.Scalar)]
+    public void LaterLargerScoresRescaleEarlierBlocks(SimdPath path)
+    {
+        // Key block 0 scores about −40, block 1 about +40: the running max jumps and α ≈ e^−80 must wipe block 0's weights.
+        const int lq = 3, lk = 100, d = 16;
+        var random = new Random(42);
+        var q = Numerics.Uniform(random, lq * d, 0.9f, 1f);
+        var k = Numerics.Uniform(random, lk * d, 0.9f, 1f);
+        for (int j = 0; j < 64 * d; j++)
+            k[j] = -k[j] * 2.5f;
+        for (int j = 64 * d; j < lk * d; j++)
+            k[j] *= 2.5f;
+        var v = Numerics.Uniform(random, lk * d);
+        float[] expected;
+        using (NewDisposeScope())
+            expected = nn.functional.scaled_dot_product_attention(tensor(q, [1, 1, lq, d]), tensor(k, [1, 1, lk, d]), tensor(v, [1, 1, lk, d])).data<float>().ToArray();
+        var actual = new float[expected.Length];
+        AttentionCpu.Forward(q, k, v, actual, 1, 1, lq, lk, d, path: path);
+        Numerics.AssertClose(expected, actual, Fp32, $"cpu attention {path}, max jumps between key blocks", log);
+    }
+}

@@ -1,0 +1,73 @@
+using Add.Kernels;
+using Add.Kernels.Cpu;
+using Add.Tests.Kernels.Cpu;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace Add.Tests.Kernels.Conv2d;
+
+/// <summary>CPU conv2d (+ bias, + residual) against torch.nn.functional.conv2d, on every SIMD path, per call and prepacked.</summary>
+[Trait("Category", "Kernels")]
+public sealed class Conv2dCpuTests(ITestOutputHelper log)
+{
+    // fp32 sums of up to 9·70 = 630 products of U(−1, 1) values in a different order than libtorch's: ~√K ulp of partial sums.
+    private static readonly Tolerance Fp32Conv = new(Atol: 3e-5, Rtol: 1e-5);
+
+    [Fact]
+    public void AKernelLargerThanThePaddedInputIsRefused()
+    {
+        // (3 − 4)/2 + 1 truncates to an output of 1×1: the check must look at the padded input, not only the output size.
+        var s = new Conv2dShape(1, 1, 3, 3, 1, 4, 4, 2, 0, false);
+        var error = Assert.Throws<ArgumentException>(() => Conv2dCpu.Forward(new float[9], new float[16], [], [], new float[1], s,
+            new float[Conv2dCpu.WorkspaceFloats(s)]));
+        Assert.Contains("4x4", error.Message);
+        Assert.Contains("3x3", error.Message);
+    }
+
+    public record ConvCase(int N, int Ci, int H, int W, int Co, int Kernel, int Stride, int Pad, bool Bias, bool Residual)
+    {
+        public override string ToString() => $"n{N} ci{Ci} {H}x{W} co{Co} k{Kernel} s{Stride} p{Pad} bias={Bias} res={Residual}";
+    }
+
+    public static TheoryData<SimdPath, ConvCase> ConvCases => CpuPaths.With(
+        new ConvCase(2, 5, 7, 9, 11, 3, 1, 1, true, false),      // odd everything, batch 2
+        new ConvCase(1, 3, 10, 13, 6, 3, 2, 1, true, false),     // stride 2 (downsample), odd width
+        new ConvCase(2, 7, 5, 6, 9, 1, 1, 0, false, true),       // 1×1 (read as B directly), residual
+        new ConvCase(1, 70, 8, 8, 37, 3, 1, 1, true, true),      // K = 630 > KC, Co not a multiple of any MR
+        new ConvCase(1, 9, 33, 35, 17, 3, 1, 1, true, false),    // P = 1155 > NC: several column blocks, rows spanning panels
+        new ConvCase(2, 64, 4, 4, 128, 3, 1, 1, true, true),     // the UNet's 4×4 level: batched GEMM (N = 2·16), residual
+        new ConvCase(3, 6, 5, 7, 10, 3, 2, 1, true, true),       // batched, stride 2: image boundaries inside a panel
+        new ConvCase(2, 4, 17, 16, 5, 3, 1, 1, false, false),    // plane 272 ≥ the batching limit: one GEMM per image
+        new ConvCase(1, 20, 3, 3, 40, 3, 1, 1, true, true),      // 3×3 plane: transposed (pixels as rows of the tile), residual
+        new ConvCase(3, 9, 4, 4, 40, 3, 2, 1, true, true),       // batched 2×2 planes, stride 2: transposed across images
+        new ConvCase(1, 256, 2, 2, 128, 3, 1, 1, true, false),   // the UNet's 2×2 resnet conv (K = 2304: nine K blocks)
+        new ConvCase(2, 3, 6, 7, 5, 3, 1, 0, true, true));       // 3×3 without padding: im2col reads x itself, not a padded copy
+
+    [Theory]
+    [MemberData(nameof(ConvCases))]
+    public void Conv2dMatchesTorch(SimdPath path, ConvCase c)
+    {
+        var random = new Random(42);
+        var s = new Conv2dShape(c.N, c.Ci, c.H, c.W, c.Co, c.Kernel, c.Kernel, c.Stride, c.Pad, c.Bias);
+        var x = Numerics.Uniform(random, c.N * c.Ci * c.H * c.W);
+        var w = Numerics.Uniform(random, c.Co * c.Ci * c.Kernel * c.Kernel);
+        var b = c.Bias ? Numerics.Uniform(random, c.Co) : [];
+        int outCount = c.N * c.Co * s.OutHeight * s.OutWidth;
+        var r = c.Residual ? Numerics.Uniform(random, outCount) : [];
+        float[] expected;
+        using (NewDisposeScope())
+        {
+            var t = nn.functional.conv2d(tensor(x, [c.N, c.Ci, c.H, c.W]), tensor(w, [c.Co, c.Ci, c.Kernel, c.Kernel]),
+                c.Bias ? tensor(b) : null, strides: [c.Stride, c.Stride], padding: [c.Pad, c.Pad]);
+            if (c.Residual)
+                t = t + tensor(r, [c.N, c.Co, s.OutHeight, s.OutWidth]);
+            expected = t.data<float>().ToArray();
+        }
+        foreach (var packed in new[] { null, PackedWeight.ForConv(w, c.Co, s.ReductionLength, path) })
+        {
+            var y = new float[outCount];
+            Conv2dCpu.Forward(x, w, b, r, y, s, new float[Conv2dCpu.WorkspaceFloats(s)], path, packed);
+            Numerics.AssertClose(expected, y, Fp32Conv, $"cpu conv2d{(packed is null ? "" : " prepacked")} {path} {c}", log);
+        }
+    }
+}

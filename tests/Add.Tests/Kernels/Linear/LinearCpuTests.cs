@@ -1,0 +1,101 @@
+using Add.Kernels;
+using Add.Kernels.Cpu;
+using Add.Tests.Kernels.Cpu;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace Add.Tests.Kernels.Linear;
+
+/// <summary>CPU linear (Y = X·Wᵀ + b + R) against torch.nn.functional.linear, on every SIMD path; prepacked weights.</summary>
+[Trait("Category", "Kernels")]
+public sealed class LinearCpuTests(ITestOutputHelper log)
+{
+    // fp32 sums of up to 300 U(−1, 1) products in a different order than libtorch's: ~√K ulp of partial sums of size ≤ 10.
+    private static readonly Tolerance Fp32Dot = new(Atol: 2e-5, Rtol: 1e-5);
+
+    public record LinearCase(int M, int N, int K, bool Bias, bool Residual)
+    {
+        public override string ToString() => $"m{M} n{N} k{K} bias={Bias} res={Residual}";
+    }
+
+    public static TheoryData<SimdPath, LinearCase> LinearCases => CpuPaths.With(
+        new LinearCase(37, 23, 29, true, false),    // nothing a multiple of any tile
+        new LinearCase(1, 5, 70, true, false),      // one row (the dot-product path)
+        new LinearCase(2, 300, 257, true, true),    // two rows, dot path split over cores, odd K, residual in place
+        new LinearCase(3, 40, 1, false, false),     // K = 1
+        new LinearCase(130, 70, 300, true, true),   // M > MC, K > KC (two K blocks: the accumulate path), threads, residual
+        new LinearCase(64, 530, 128, true, true),   // N > NC, split over N across cores
+        new LinearCase(128, 1024, 128, true, false), // the UNet's GEGLU projection at CFG batch 2
+        new LinearCase(200, 20, 100, true, true));   // one column panel (512 path): the work is split over M instead
+
+    [Theory]
+    [MemberData(nameof(LinearCases))]
+    public void LinearMatchesTorch(SimdPath path, LinearCase c)
+    {
+        var random = new Random(42);
+        var x = Numerics.Uniform(random, c.M * c.K);
+        var w = Numerics.Uniform(random, c.N * c.K);
+        var b = c.Bias ? Numerics.Uniform(random, c.N) : [];
+        var r = c.Residual ? Numerics.Uniform(random, c.M * c.N) : [];
+        float[] expected;
+        using (NewDisposeScope())
+        {
+            var t = nn.functional.linear(tensor(x, [c.M, c.K]), tensor(w, [c.N, c.K]), c.Bias ? tensor(b) : null);
+            if (c.Residual)
+                t = t + tensor(r, [c.M, c.N]);
+            expected = t.data<float>().ToArray();
+        }
+        var workspace = new float[LinearCpu.WorkspaceFloats(c.M, c.N, c.K)];
+        // W packed per call, then packed once ahead of time (the engine's way): the same panels either way.
+        foreach (var packed in new[] { null, PackedWeight.ForLinear(w, c.N, c.K, path) })
+        {
+            string how = packed is null ? "" : " prepacked";
+            var y = new float[c.M * c.N];
+            LinearCpu.Forward(x, w, b, r, y, c.M, c.N, c.K, workspace, path, packed);
+            Numerics.AssertClose(expected, y, Fp32Dot, $"cpu linear{how} {path} {c}", log);
+
+            // In place: y starts as the residual and receives X·Wᵀ + b + y.
+            if (c.Residual)
+            {
+                var inPlace = (float[])r.Clone();
+                LinearCpu.Forward(x, w, b, inPlace, inPlace, c.M, c.N, c.K, workspace, path, packed);
+                Numerics.AssertClose(expected, inPlace, Fp32Dot, $"cpu linear{how} in place {path} {c}", log);
+            }
+        }
+    }
+
+    [Fact]
+    public void PackedWeightOfAnotherShapeOrPathIsRefused()
+    {
+        var w = new float[6 * 5];
+        var packed = PackedWeight.ForLinear(w, 6, 5, SimdPath.Vector256);
+        var x = new float[4 * 5];
+        var y = new float[4 * 6];
+        var workspace = new float[LinearCpu.WorkspaceFloats(4, 6, 5)];
+        var wrongPath = Assert.Throws<ArgumentException>(() => LinearCpu.Forward(x, w, [], [], y, 4, 6, 5, workspace, SimdPath.Scalar, packed));
+        Assert.Contains("Vector256", wrongPath.Message);
+        var wrongShape = Assert.Throws<ArgumentException>(() => LinearCpu.Forward(new float[4 * 6], new float[5 * 6], [], [], new float[4 * 5], 4, 5, 6,
+            new float[LinearCpu.WorkspaceFloats(4, 5, 6)], SimdPath.Vector256, packed));
+        Assert.Contains("[6, 5]", wrongShape.Message);
+        // A linear's packing has no conv (A-side) panels: a conv asking for them is told so, not given wrong data.
+        var convShape = new Conv2dShape(1, 5, 6, 6, 6, 1, 1, 1, 0, false);
+        Assert.Throws<InvalidOperationException>(() => Conv2dCpu.Forward(new float[5 * 36], w, [], [], new float[6 * 36], convShape,
+            new float[Conv2dCpu.WorkspaceFloats(convShape)], SimdPath.Vector256, packed));
+    }
+
+    [Fact]
+    public void ReferenceLoopMatchesTorch()
+    {
+        var random = new Random(42);
+        const int m = 9, n = 7, k = 33;
+        var x = Numerics.Uniform(random, m * k);
+        var w = Numerics.Uniform(random, n * k);
+        var b = Numerics.Uniform(random, n);
+        float[] expected;
+        using (NewDisposeScope())
+            expected = nn.functional.linear(tensor(x, [m, k]), tensor(w, [n, k]), tensor(b)).data<float>().ToArray();
+        var reference = new float[m * n];
+        LinearReference.Forward(x, w, b, reference, m, n, k);
+        Numerics.AssertClose(expected, reference, Fp32Dot, "linear reference loop", log);
+    }
+}
