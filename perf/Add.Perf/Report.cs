@@ -58,7 +58,7 @@ public static class Report
         sb.AppendLine("## CPU kernels against libtorch");
         sb.AppendLine();
         sb.AppendLine("Written by `dotnet run -c Release --project perf/Add.Perf -- kernels --json FILE`: each row times our CPU SIMD kernel");
-        sb.AppendLine("(src/Add.Kernels/Cpu) and the matching TorchSharp op on the same inputs at a shape the shipped UNet, VAE decoder or");
+        sb.AppendLine("(src/Add.Kernels/<Family>/<Family>Cpu.cs) and the matching TorchSharp op on the same inputs at a shape the shipped UNet, VAE decoder or");
         sb.AppendLine($"text encoder runs, alternating the two, after warm-up; median of {options.Repeats} samples of about {options.TargetSampleMs} ms each,");
         sb.AppendLine($"each after a {options.QuietMs} ms busy pause (`--quiet-ms`) so that neither side's idle threads are still spinning (libtorch's");
         sb.AppendLine("OpenMP team spins for milliseconds after an op; ours for 0.2 ms) when the other is timed.");

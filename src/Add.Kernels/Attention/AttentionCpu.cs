@@ -42,16 +42,8 @@ public static unsafe partial class AttentionCpu
         int batch, int heads, int queryLength, int keyLength, int headDim,
         AttentionStrides qs, AttentionStrides ks, AttentionStrides vs, AttentionStrides os, bool causal = false, SimdPath path = SimdPath.Auto)
     {
-        if (headDim < 1 || headDim > MaxHeadDim)
-            throw new ArgumentException($"head dim {headDim} outside 1..{MaxHeadDim}");
-        if (keyLength < 1)
-            throw new ArgumentException($"key length {keyLength}: attention needs at least one key");
-        if (batch == 0 || heads == 0 || queryLength == 0)
+        if (!AttentionReference.Check(q.Length, k.Length, v.Length, o.Length, batch, heads, queryLength, keyLength, headDim, qs, ks, vs, os, MaxHeadDim, ""))
             return;
-        qs.CheckExtent(nameof(q), q.Length, batch, heads, queryLength, headDim);
-        ks.CheckExtent(nameof(k), k.Length, batch, heads, keyLength, headDim);
-        vs.CheckExtent(nameof(v), v.Length, batch, heads, keyLength, headDim);
-        os.CheckExtent(nameof(o), o.Length, batch, heads, queryLength, headDim);
         path = CpuSimd.Resolve(path);
         // Query tiles as large as leaves two tasks per core: each task transposes its K blocks once, so larger tiles
         // transpose less, but a head of 64 rows cut in 64-row tiles is a single task.

@@ -203,16 +203,9 @@ public sealed class AttentionIlgpu<TTile> where TTile : struct, IAttentionTile
         AttentionStrides qs, AttentionStrides ks, AttentionStrides vs, AttentionStrides os, AcceleratorStream? stream = null, bool causal = false)
     {
         var tile = default(TTile);
-        if (headDim < 1 || headDim > tile.MaxHeadDim)
-            throw new ArgumentException($"head dim {headDim} outside 1..{tile.MaxHeadDim} of tile {typeof(TTile).Name}");
-        if (keyLength < 1)
-            throw new ArgumentException($"key length {keyLength}: attention needs at least one key");
-        if (batch == 0 || heads == 0 || queryLength == 0)
+        if (!AttentionReference.Check(q.Length, k.Length, v.Length, o.Length, batch, heads, queryLength, keyLength, headDim, qs, ks, vs, os,
+                tile.MaxHeadDim, $" of tile {typeof(TTile).Name}"))
             return;
-        qs.CheckExtent(nameof(q), q.Length, batch, heads, queryLength, headDim);
-        ks.CheckExtent(nameof(k), k.Length, batch, heads, keyLength, headDim);
-        vs.CheckExtent(nameof(v), v.Length, batch, heads, keyLength, headDim);
-        os.CheckExtent(nameof(o), o.Length, batch, heads, queryLength, headDim);
         int queryTiles = (queryLength + tile.BlockQ - 1) / tile.BlockQ;
         var shape = new AttentionShape(batch, heads, queryLength, keyLength, headDim, queryTiles, qs, ks, vs, os, causal);
         _kernel(stream ?? _accelerator.DefaultStream, new KernelConfig(batch * heads * queryTiles, tile.BlockQ), q, k, v, o, shape);

@@ -75,6 +75,27 @@ public readonly struct AttentionShape
 /// </summary>
 public static class AttentionReference
 {
+    /// <summary>
+    /// The argument checks every version runs: head dim in 1..<paramref name="maxHeadDim"/> (the version's limit, named by
+    /// <paramref name="version"/>), at least one key, and each view long enough for its strides. False when there is
+    /// nothing to compute (a zero batch, head or query count).
+    /// </summary>
+    public static bool Check(long qLength, long kLength, long vLength, long oLength, int batch, int heads, int queryLength, int keyLength,
+        int headDim, AttentionStrides qs, AttentionStrides ks, AttentionStrides vs, AttentionStrides os, int maxHeadDim, string version)
+    {
+        if (headDim < 1 || headDim > maxHeadDim)
+            throw new ArgumentException($"head dim {headDim} outside 1..{maxHeadDim}{version}");
+        if (keyLength < 1)
+            throw new ArgumentException($"key length {keyLength}: attention needs at least one key");
+        if (batch == 0 || heads == 0 || queryLength == 0)
+            return false;
+        qs.CheckExtent("q", qLength, batch, heads, queryLength, headDim);
+        ks.CheckExtent("k", kLength, batch, heads, keyLength, headDim);
+        vs.CheckExtent("v", vLength, batch, heads, keyLength, headDim);
+        os.CheckExtent("o", oLength, batch, heads, queryLength, headDim);
+        return true;
+    }
+
     /// <summary>The slow clear version: softmax(q·kᵀ/√D) per query row, in double; <paramref name="causal"/> masks keys j &gt; i
     /// (torch's is_causal, top-left aligned; the CLIP text encoder needs it).</summary>
     /// <param name="q">[B, H, Lq, D] with strides <paramref name="qs"/></param>

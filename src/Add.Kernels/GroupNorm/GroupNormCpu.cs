@@ -25,13 +25,7 @@ public static unsafe class GroupNormCpu
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, Span<float> y,
         int n, int c, int h, int w, int groups, float epsilon, bool fuseSilu, SimdPath path = SimdPath.Auto)
     {
-        if (groups <= 0 || c % groups != 0)
-            throw new ArgumentException($"channels {c} must be a positive multiple of groups {groups}");
-        long count = (long)n * c * h * w;
-        KernelArgs.Length(nameof(x), x.Length, count);
-        KernelArgs.Length(nameof(y), y.Length, count);
-        KernelArgs.Length(nameof(gamma), gamma.Length, c);
-        KernelArgs.Length(nameof(beta), beta.Length, c);
+        long count = GroupNormReference.Check(x.Length, gamma.Length, beta.Length, y.Length, n, c, h, w, groups);
         if (count == 0)
             return;
         path = CpuSimd.Resolve(path);

@@ -102,13 +102,7 @@ public sealed class GroupNormIlgpu<TGroup> where TGroup : struct, IGroupSize
     public void Launch(ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> y,
         int n, int c, int h, int w, int groups, float epsilon, bool fuseSilu, AcceleratorStream? stream = null)
     {
-        if (groups <= 0 || c % groups != 0)
-            throw new ArgumentException($"channels {c} must be a positive multiple of groups {groups}");
-        long count = (long)n * c * h * w;
-        KernelArgs.Length(nameof(x), x.Length, count);
-        KernelArgs.Length(nameof(y), y.Length, count);
-        KernelArgs.Length(nameof(gamma), gamma.Length, c);
-        KernelArgs.Length(nameof(beta), beta.Length, c);
+        long count = GroupNormReference.Check(x.Length, gamma.Length, beta.Length, y.Length, n, c, h, w, groups);
         if (count == 0)
             return;
         var config = new KernelConfig(n * groups, default(TGroup).Threads);

@@ -35,6 +35,19 @@ public readonly struct GroupNormShape
 /// </summary>
 public static class GroupNormReference
 {
+    /// <summary>The argument checks every version runs: G divides C, x and y [N, C, H, W], γ and β [C]. Returns N·C·H·W.</summary>
+    public static long Check(long xLength, long gammaLength, long betaLength, long yLength, int n, int c, int h, int w, int groups)
+    {
+        if (groups <= 0 || c % groups != 0)
+            throw new ArgumentException($"channels {c} must be a positive multiple of groups {groups}");
+        long count = (long)n * c * h * w;
+        KernelArgs.Length("x", xLength, count);
+        KernelArgs.Length("y", yLength, count);
+        KernelArgs.Length("gamma", gammaLength, c);
+        KernelArgs.Length("beta", betaLength, c);
+        return count;
+    }
+
     /// <summary>The slow clear version: two passes per group, statistics in double.</summary>
     /// <param name="x">[N, C, H, W]</param>
     /// <param name="gamma">[C]</param>

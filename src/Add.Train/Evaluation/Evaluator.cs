@@ -16,7 +16,7 @@ public sealed record SamplingSpec(SamplerKind Sampler, int Steps, double Guidanc
         : p.Schedule.TrailingTimesteps(Steps);
 }
 
-/// <summary>One evaluation row (issue 5): FID-emoji, prompt adherence, diversity, seconds per image.</summary>
+/// <summary>One evaluation row: FID-emoji, prompt adherence, diversity, seconds per image.</summary>
 public sealed record EvalRecord(string Model, string Sampler, int Steps, double Guidance, int Images,
     double Fid, double Acc, double Diversity, double SecPerImage, string Backend);
 

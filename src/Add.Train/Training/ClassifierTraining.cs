@@ -19,6 +19,26 @@ public static class ClassifierTraining
     /// <summary>What `add-train features` and `add-train evaluator` print and write to RUN/result.json.</summary>
     public sealed record Result(string ExportDir, double TestAccuracy, long Parameters, double Seconds, int Step);
 
+    /// <summary>A classifier's training command (`features`, `evaluator`): the shared training options, --out (default
+    /// models/<paramref name="exportName"/>), the result as JSON on stdout.</summary>
+    public static System.CommandLine.Command Command(string name, string description, string exportName,
+        Func<TrainOptions, Emoji32, string, Action<string>, Result> train, int defaultSeed = 0)
+    {
+        var options = new TrainOptions.Cli(name, defaultSeed);
+        var output = Add.CommandLine.Opt.Text("--out", $"export folder (default: models/{exportName}; RUN/export for the tiny preset)", "DIR");
+        var command = new System.CommandLine.Command(name, description);
+        options.AddTo(command);
+        command.Add(output);
+        command.SetAction(p =>
+        {
+            var (o, cache) = options.Read(p);
+            var outDir = p.GetValue(output) ?? o.DefaultExport(exportName);
+            Console.WriteLine(ResultJson.Serialize(train(o, TrainOptions.LoadData(cache), outDir, Console.Error.WriteLine)));
+            return 0;
+        });
+        return command;
+    }
+
     /// <summary>Trains <paramref name="net"/>, then exports it with <paramref name="config"/> to <paramref name="exportDir"/>.</summary>
     public static Result TrainAndExport<TConfig>(TrainOptions o, Emoji32 data, nn.Module<Tensor, Tensor> net, TConfig config, string name,
         int steps, int batch, double peakLr, int maxShift, string exportDir, Action<string> log) where TConfig : ConfigBase

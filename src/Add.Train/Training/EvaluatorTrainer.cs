@@ -24,22 +24,8 @@ public static class EvaluatorTrainer
     };
 
     /// <summary>The `evaluator` command (seed 7 by default: a different seed from the feature network's).</summary>
-    public static Command Create()
-    {
-        var train = new TrainOptions.Cli("evaluator", defaultSeed: 7);
-        var output = Opt.Text("--out", "export folder (default: models/emoji-32-evaluator; RUN/export for the tiny preset)", "DIR");
-        var command = new Command("evaluator", "Train the evaluation classifier (FID-emoji features, prompt adherence).");
-        train.AddTo(command);
-        command.Add(output);
-        command.SetAction(p =>
-        {
-            var (options, cache) = train.Read(p);
-            var outDir = p.GetValue(output) ?? options.DefaultExport("emoji-32-evaluator");
-            Console.WriteLine(ResultJson.Serialize(Train(options, TrainOptions.LoadData(cache), outDir, Console.Error.WriteLine)));
-            return 0;
-        });
-        return command;
-    }
+    public static Command Create() => ClassifierTraining.Command("evaluator",
+        "Train the evaluation classifier (FID-emoji features, prompt adherence).", "emoji-32-evaluator", Train, defaultSeed: 7);
 
     public static ClassifierTraining.Result Train(TrainOptions o, Emoji32 data, string exportDir, Action<string> log)
     {

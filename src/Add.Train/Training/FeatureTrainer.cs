@@ -24,22 +24,8 @@ public static class FeatureTrainer
     };
 
     /// <summary>The `features` command.</summary>
-    public static Command Create()
-    {
-        var train = new TrainOptions.Cli("features");
-        var output = Opt.Text("--out", "export folder (default: models/emoji-32-features; RUN/export for the tiny preset)", "DIR");
-        var command = new Command("features", "Train the discriminator's frozen feature network (ViT) on the subcategories.");
-        train.AddTo(command);
-        command.Add(output);
-        command.SetAction(p =>
-        {
-            var (options, cache) = train.Read(p);
-            var outDir = p.GetValue(output) ?? options.DefaultExport("emoji-32-features");
-            Console.WriteLine(ResultJson.Serialize(Train(options, TrainOptions.LoadData(cache), outDir, Console.Error.WriteLine)));
-            return 0;
-        });
-        return command;
-    }
+    public static Command Create() => ClassifierTraining.Command("features",
+        "Train the discriminator's frozen feature network (ViT) on the subcategories.", "emoji-32-features", Train);
 
     public static ClassifierTraining.Result Train(TrainOptions o, Emoji32 data, string exportDir, Action<string> log)
     {
