@@ -11,13 +11,7 @@ public static class GenerateCommand
     public static Command Create()
     {
         var prompt = new Argument<string>("PROMPT") { Description = "what to draw; quote a prompt of several words: \"grinning face\"" };
-        var output = Opt.Text("--out", $"image to write, {string.Join(", ", Png.Extensions)} (default: the prompt as a file name, e.g. grinning-face.png); a batch writes a grid", "FILE", "-o");
-        output.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<string?>() is not { } path) return;
-            try { Png.CheckExtension(path); }
-            catch (NotSupportedException e) { r.AddError(e.Message); }
-        });
+        var output = Opt.ImageOutput("--out", $"image to write, {string.Join(", ", Png.Extensions)} (default: the prompt as a file name, e.g. grinning-face.png); a batch writes a grid", "-o");
         var scale = Opt.IntRange("--scale", "enlarge by nearest neighbour for viewing, 1 to 64 (1 = the model's pixels)", 4, 1, 64, "K");
         var shared = new GenerationOptions();
         var command = new Command("generate", "Generate an image from the shipped student (models/add-emoji-32) or --model DIR.") { prompt, output };

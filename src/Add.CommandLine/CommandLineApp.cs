@@ -22,12 +22,15 @@ public static class CommandLineApp
             Output = output, Error = error, EnableDefaultExceptionHandler = false,
             ProcessTerminationTimeout = null,   // commands handle Ctrl-C themselves (training finishes its step)
         };
+        // Arguments are taken literally: no @response-file expansion (a prompt or path may start with '@').
+        var parsing = new ParserConfiguration { ResponseFileTokenReplacer = null };
         if (args.Count == 0)
         {
-            root.Parse(["--help"]).Invoke(invocation);
+            root.Parse(["--help"], parsing).Invoke(invocation);
             return 2;
         }
-        var result = root.Parse(args);
+        if (args is ["help"]) args = ["--help"];   // `add help` as well as `add --help`
+        var result = root.Parse(args, parsing);
         if (result.Errors.Count > 0 && result.Action is not HelpAction)
         {
             var message = OneLine(result.Errors[0].Message);

@@ -14,6 +14,20 @@ public static class Opt
     public static Option<string?> Text(string name, string description, string helpName, params string[] aliases)
         => new(name, aliases) { Description = description, HelpName = helpName };
 
+    /// <summary>An image file to write: the extension must be one <see cref="Add.Engine.Imaging.Png.Save"/> writes
+    /// (.png, .jpg, .jpeg), checked while parsing, before any work.</summary>
+    public static Option<string?> ImageOutput(string name, string description, params string[] aliases)
+    {
+        var option = Text(name, description, "FILE", aliases);
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is not { } path) return;
+            try { Add.Engine.Imaging.Png.CheckExtension(path); }
+            catch (NotSupportedException e) { r.AddError(e.Message); }
+        });
+        return option;
+    }
+
     /// <summary>A flag: present means true.</summary>
     public static Option<bool> Flag(string name, string description) => new(name) { Description = description, Arity = ArgumentArity.Zero };
 

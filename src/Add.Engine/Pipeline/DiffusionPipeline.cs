@@ -73,7 +73,7 @@ public sealed class DiffusionPipeline : IDisposable
 
     public int ImageSize => _runner.ImageSize;
 
-    /// <summary>The sampler, timesteps and guidance a request resolves to (validated; shared with the reference).</summary>
+    /// <summary>The sampler, timesteps and guidance a request resolves to (validated).</summary>
     public GenerationPlan Plan(GenerationRequest r) => GenerationPlanner.Plan(r, Scheduler, Schedule);
 
     /// <summary>Token ids [rows, L]: with guidance the unconditional ("") rows come first, then the prompts.</summary>

@@ -5,8 +5,8 @@ namespace Add.Engine.Pipeline;
 
 /// <summary>
 /// What a <see cref="GenerationRequest"/> resolves to on a model: the sampler, the timesteps that run (after an init
-/// image's strength cut the schedule) and the guidance scale w. Shared by the engine and the reference (`add-train
-/// validate`), so both run the same plan.
+/// image's strength cut the schedule) and the guidance scale w. `add-train validate` takes only the sampler kind and
+/// the guidance from it: the reference computes its timesteps itself and compares them with these.
 /// <para>
 /// Classifier-free guidance batch layout (Ho &amp; Salimans 2022, Eq. 6): with w &gt; 1 the text encoder and the UNet
 /// see 2N rows, the N unconditional ("") rows first, then the N prompts; ε̂ = ε̂u + w·(ε̂c − ε̂u) combines the two halves.

@@ -71,9 +71,15 @@ public sealed class SafeTensorsWriter
             }
             File.Move(tmp, path, overwrite: true);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"cannot write {path}: {e.Message.Replace(tmp, path, StringComparison.Ordinal)}", e);
+        }
         finally
         {
-            if (File.Exists(tmp)) File.Delete(tmp);
+            try { if (File.Exists(tmp)) File.Delete(tmp); }
+            catch (IOException) { }                  // best effort: never hide the error above
+            catch (UnauthorizedAccessException) { }
         }
     }
 }

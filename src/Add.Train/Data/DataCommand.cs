@@ -27,7 +27,7 @@ public static class DataCommand
         var show = new Command("show",
             "Write a contact sheet of sampled images with their captions and print counts per category and split; prepares the data set first when the cache lacks it.");
         var showCache = CommonOptions.Cache();
-        var sheet = Opt.Text("--output", "contact sheet to write (default: DIR/emoji-32/contact-sheet.png)", "FILE", "-o");
+        var sheet = Opt.ImageOutput("--output", "contact sheet to write, .png, .jpg or .jpeg (default: DIR/emoji-32/contact-sheet.png)", "-o");
         var n = Opt.IntRange("--n", "images on the sheet, 1 to 1024", 48, 1, 1024);
         var seed = Opt.IntRange("--seed", $"which images (an integer {Opt.Range(int.MinValue, int.MaxValue)})", 0, int.MinValue, int.MaxValue, "S");
         foreach (var o in new Option[] { showCache, sheet, n, seed }) show.Add(o);
