@@ -24,9 +24,7 @@ public static class Resample
     /// </summary>
     public static RgbImage AreaDownsampleOnWhite(int width, int height, ReadOnlySpan<byte> rgba, int outWidth, int outHeight)
     {
-        if (width % outWidth != 0 || height % outHeight != 0 || width / outWidth != height / outHeight)
-            throw new ArgumentException($"cannot area-downsample {width}x{height} to {outWidth}x{outHeight}: need the same integer factor on both axes");
-        int f = width / outWidth;
+        int f = AreaFactor(width, height, outWidth, outHeight);
         var image = new RgbImage(outWidth, outHeight);
         var dst = image.Pixels;
         Span<int> sum = stackalloc int[3];
@@ -46,6 +44,35 @@ public static class Resample
                 dst[(oy * outWidth + ox) * 3 + c] = (byte)((sum[c] + denominator / 2) / denominator);
         }
         return image;
+    }
+
+    /// <summary>
+    /// Area (box) downsampling of an RGB image by an integer factor f: each output byte is its f×f block's mean rounded
+    /// half up, (Σ + ⌊f²/2⌋) / f² in integers — what <see cref="AreaDownsampleOnWhite"/> gives for the image made opaque.
+    /// </summary>
+    public static RgbImage AreaDownsample(RgbImage image, int outWidth, int outHeight)
+    {
+        int f = AreaFactor(image.Width, image.Height, outWidth, outHeight), area = f * f;
+        var result = new RgbImage(outWidth, outHeight);
+        for (int oy = 0; oy < outHeight; oy++)
+        for (int ox = 0; ox < outWidth; ox++)
+        for (int c = 0; c < 3; c++)
+        {
+            int sum = 0;
+            for (int dy = 0; dy < f; dy++)
+            for (int dx = 0; dx < f; dx++)
+                sum += image.Pixels[((oy * f + dy) * image.Width + ox * f + dx) * 3 + c];
+            result.Pixels[(oy * outWidth + ox) * 3 + c] = (byte)((sum + area / 2) / area);
+        }
+        return result;
+    }
+
+    /// <summary>The one integer factor taking width×height to outWidth×outHeight on both axes.</summary>
+    private static int AreaFactor(int width, int height, int outWidth, int outHeight)
+    {
+        if (outWidth < 1 || outHeight < 1 || width % outWidth != 0 || height % outHeight != 0 || width / outWidth != height / outHeight)
+            throw new ArgumentException($"cannot area-downsample {width}x{height} to {outWidth}x{outHeight}: need the same integer factor on both axes");
+        return width / outWidth;
     }
 
     /// <summary>Nearest-neighbour enlargement by an integer factor (for viewing small images).</summary>

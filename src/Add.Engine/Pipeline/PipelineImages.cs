@@ -9,9 +9,8 @@ namespace Add.Engine.Pipeline;
 public static class PipelineImages
 {
     /// <summary>
-    /// The init image as pixels [3, s, s] in [-1, 1] (v/127.5 − 1). An image f·s × f·s is first area-averaged to s × s:
-    /// each byte is the f×f block's mean rounded half up, (Σ + ⌊f²/2⌋) / f² in integers — the bytes
-    /// <see cref="Resample.AreaDownsampleOnWhite"/> gives for the same image made opaque.
+    /// The init image as pixels [3, s, s] in [-1, 1] (v/127.5 − 1). An image f·s × f·s is first area-averaged to s × s
+    /// (<see cref="Resample.AreaDownsample"/>).
     /// </summary>
     public static float[] InitPixels(RgbImage image, int s)
     {
@@ -19,31 +18,13 @@ public static class PipelineImages
         {
             if (image.Width % s != 0 || image.Height % s != 0 || image.Width / s != image.Height / s)
                 throw new InvalidRequestException($"init image is {image.Width}x{image.Height}: expected {s}x{s} or a square integer multiple of it");
-            image = AreaDownsample(image, image.Width / s);
+            image = Resample.AreaDownsample(image, s, s);
         }
         var pixels = new float[3 * s * s];
         for (int c = 0; c < 3; c++)
             for (int p = 0; p < s * s; p++)
                 pixels[c * s * s + p] = image.Pixels[p * 3 + c] / 127.5f - 1f;
         return pixels;
-    }
-
-    /// <summary>Mean of each <paramref name="f"/>×<paramref name="f"/> block per channel, rounded half up.</summary>
-    private static RgbImage AreaDownsample(RgbImage image, int f)
-    {
-        int width = image.Width / f, height = image.Height / f, area = f * f;
-        var result = new RgbImage(width, height);
-        for (int oy = 0; oy < height; oy++)
-            for (int ox = 0; ox < width; ox++)
-                for (int c = 0; c < 3; c++)
-                {
-                    int sum = 0;
-                    for (int dy = 0; dy < f; dy++)
-                        for (int dx = 0; dx < f; dx++)
-                            sum += image.Pixels[((oy * f + dy) * image.Width + ox * f + dx) * 3 + c];
-                    result.Pixels[(oy * width + ox) * 3 + c] = (byte)((sum + area / 2) / area);
-                }
-        return result;
     }
 
     /// <summary>Pixels [N, 3, H, W] in [-1, 1] → RGB bytes: clamp, (v + 1)·127.5, round half to even (as the reference).</summary>
