@@ -26,7 +26,7 @@ public sealed class DiffusionPipeline : IDisposable
 
     public Backend Backend { get; }
     public Arena Arena { get; }
-    public WordTokenizer Tokenizer => _components.Tokenizer;
+    public TextTokenizer Tokenizer => _components.Tokenizer;
     public CLIPTextModel TextEncoder => _components.TextEncoder;
     public UNet2DConditionModel Unet => _components.Unet;
     public AutoencoderKL Vae => _components.Vae;

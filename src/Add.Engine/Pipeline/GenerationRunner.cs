@@ -17,9 +17,14 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
     public int ImageSize => m.Vae.Config.SampleSize;
     private int LatentFloats => m.Unet.Config.InChannels * m.Unet.Config.SampleSize * m.Unet.Config.SampleSize;
 
-    /// <summary>Token ids [rows, L] in the guidance layout of <see cref="GenerationPlan.TextRows"/>.</summary>
-    public int[] Tokenize(IReadOnlyList<string> prompts, bool guided, Action<string>? warn) =>
-        GenerationPlan.TextRows(prompts, guided).SelectMany(p => m.Tokenizer.Encode(p, warn)).ToArray();
+    /// <summary>Token ids [rows, L] in the guidance layout of <see cref="GenerationPlan.TextRows"/>; each distinct
+    /// tokenizer warning (truncation, unknown words) reaches <paramref name="warn"/> once, not once per batch row.</summary>
+    public int[] Tokenize(IReadOnlyList<string> prompts, bool guided, Action<string>? warn)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        Action<string>? once = warn is null ? null : w => { if (seen.Add(w)) warn(w); };
+        return GenerationPlan.TextRows(prompts, guided).SelectMany(p => m.Tokenizer.Encode(p, once)).ToArray();
+    }
 
     public List<RgbImage> Run(GenerationRequest request, GenerationPlan plan, Action<int, int>? onStep,
         Action<string>? warn, Action<string, float[]>? trace, CancellationToken cancel)

@@ -14,7 +14,7 @@ internal sealed class PipelineComponents : IDisposable
 {
     private readonly List<DeviceBuffer> _weights = [];
 
-    public WordTokenizer Tokenizer { get; }
+    public TextTokenizer Tokenizer { get; }
     public CLIPTextModel TextEncoder { get; }
     public UNet2DConditionModel Unet { get; }
     public AutoencoderKL Vae { get; }
@@ -29,7 +29,7 @@ internal sealed class PipelineComponents : IDisposable
         {
             Scheduler = ConfigJson.Load<SchedulerConfig>(PipelineLayout.Scheduler.Config(folder), warn);
             Schedule = new NoiseSchedule(Scheduler);
-            Tokenizer = WordTokenizer.Load(PipelineLayout.Tokenizer.Folder(folder));
+            Tokenizer = TextTokenizer.Load(PipelineLayout.Tokenizer.Folder(folder));
             var textConfig = ConfigJson.Load<CLIPTextConfig>(PipelineLayout.TextEncoder.Config(folder), warn);
             var unetConfig = ConfigJson.Load<UNet2DConditionConfig>(PipelineLayout.Unet.Config(folder), warn);
             var vaeConfig = ConfigJson.Load<AutoencoderKLConfig>(PipelineLayout.Vae.Config(folder), warn);

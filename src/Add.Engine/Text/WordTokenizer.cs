@@ -8,17 +8,21 @@ namespace Add.Engine.Text;
 /// Word-level tokenizer built from the training captions (tokenizer/vocab.json maps word → id).
 /// Text is lower-cased and split into words at whitespace and commas ("medium-dark" and "keycap:" stay whole).
 /// Encoding: [&lt;bos&gt;, words…, &lt;eos&gt;, &lt;pad&gt;…] of exactly <see cref="MaxLength"/> ids; unknown words map to &lt;unk&gt;;
-/// an over-long prompt keeps its first MaxLength−2 words and reports the truncation.
+/// an over-long prompt keeps its first MaxLength−2 words. Both are reported, briefly, through the warn callback.
 /// </summary>
-public sealed partial class WordTokenizer
+public sealed partial class WordTokenizer : TextTokenizer
 {
+    /// <summary>tokenizer_config.json's <c>tokenizer_class</c> for this tokenizer.</summary>
+    public const string ClassName = "WordTokenizer";
+
     public const string Pad = "<pad>", Bos = "<bos>", Eos = "<eos>", Unk = "<unk>";
     public const int PadId = 0, BosId = 1, EosId = 2, UnkId = 3;
 
     readonly Dictionary<string, int> _vocab;
 
-    public int MaxLength { get; }
-    public int VocabSize => _vocab.Count;
+    public override int MaxLength { get; }
+    public override int VocabSize => _vocab.Count;
+    public override (string Library, string ClassName) ModelIndexEntry => ("add", ClassName);
 
     WordTokenizer(Dictionary<string, int> vocab, int maxLength)
     {
@@ -60,25 +64,35 @@ public sealed partial class WordTokenizer
         return ids;
     }
 
-    /// <summary>Encodes and reports truncation through <paramref name="warn"/>.</summary>
-    public int[] Encode(string text, Action<string>? warn = null)
+    /// <summary>Encodes, telling <paramref name="warn"/> which words are unknown (encoded as &lt;unk&gt;) and which were
+    /// dropped by truncation, briefly (the first few of each).</summary>
+    public override int[] Encode(string prompt, Action<string>? warn = null)
     {
-        var ids = Encode(text, out var truncated);
-        if (truncated) warn?.Invoke($"prompt has more than {MaxLength - 2} words; keeping the first {MaxLength - 2}: \"{text}\"");
+        var ids = Encode(prompt, out var truncated);
+        if (warn is null) return ids;
+        var words = Words(prompt).ToList();
+        int kept = Math.Min(words.Count, MaxLength - 2);
+        var unknown = words.Take(kept).Where(w => !_vocab.ContainsKey(w)).Distinct(StringComparer.Ordinal).ToList();
+        if (unknown.Count > 0)
+            warn($"{unknown.Count} unknown word(s), encoded as {Unk}: {Brief(unknown)}");
+        if (truncated)
+            warn($"prompt has {words.Count} words, the text encoder takes {MaxLength - 2}: dropped the last {words.Count - kept} ({Brief(words[kept..])})");
         return ids;
     }
 
     /// <summary>Position of the first &lt;eos&gt; (the pooled-embedding position).</summary>
     public static int EosIndex(ReadOnlySpan<int> ids) => ids.IndexOf(EosId) is var i and >= 0 ? i : ids.Length - 1;
 
-    public void Save(string folder)
+    /// <inheritdoc/>
+    public override void Save(string folder)
     {
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, PipelineLayout.VocabFile), JsonSerializer.Serialize(_vocab.OrderBy(kv => kv.Value).ToDictionary()));
-        File.WriteAllText(Path.Combine(folder, PipelineLayout.Tokenizer.ConfigFile), JsonSerializer.Serialize(new Dictionary<string, object> { ["model_max_length"] = MaxLength, ["tokenizer_class"] = "WordTokenizer" }));
+        File.WriteAllText(Path.Combine(folder, PipelineLayout.Tokenizer.ConfigFile), JsonSerializer.Serialize(new Dictionary<string, object> { ["model_max_length"] = MaxLength, ["tokenizer_class"] = ClassName }));
     }
 
-    public static WordTokenizer Load(string folder)
+    /// <summary>Reads vocab.json and tokenizer_config.json of <paramref name="folder"/>.</summary>
+    public static new WordTokenizer Load(string folder)
     {
         var vocabPath = Path.Combine(folder, PipelineLayout.VocabFile);
         var configPath = Path.Combine(folder, PipelineLayout.Tokenizer.ConfigFile);

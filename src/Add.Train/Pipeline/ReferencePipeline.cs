@@ -19,7 +19,7 @@ namespace Add.Train.Pipeline;
 /// </summary>
 public sealed class ReferencePipeline
 {
-    public required WordTokenizer Tokenizer { get; init; }
+    public required TextTokenizer Tokenizer { get; init; }
     public required CLIPTextModel TextEncoder { get; init; }
     public required UNet2DConditionModel Unet { get; init; }
     public required AutoencoderKL Vae { get; init; }
@@ -80,7 +80,7 @@ public sealed class ReferencePipeline
             ["_diffusers_version"] = "0.30.0",
             [PipelineLayout.Scheduler.Name] = new JsonArray("diffusers", Scheduler.ModelKind == "student" ? "EulerDiscreteScheduler" : "DDIMScheduler"),
             [PipelineLayout.TextEncoder.Name] = new JsonArray("transformers", "CLIPTextModel"),
-            [PipelineLayout.Tokenizer.Name] = new JsonArray("add", "WordTokenizer"),
+            [PipelineLayout.Tokenizer.Name] = new JsonArray(Tokenizer.ModelIndexEntry.Library, Tokenizer.ModelIndexEntry.ClassName),
             [PipelineLayout.Unet.Name] = new JsonArray("diffusers", "UNet2DConditionModel"),
             [PipelineLayout.Vae.Name] = new JsonArray("diffusers", "AutoencoderKL"),
         };
@@ -113,7 +113,7 @@ public sealed class ReferencePipeline
         using (var f = SafeTensorsFile.Open(PipelineLayout.Unet.Weights(dir))) StateDict.LoadInto(unet, f);
         var pipeline = new ReferencePipeline
         {
-            Tokenizer = WordTokenizer.Load(PipelineLayout.Tokenizer.Folder(dir)),
+            Tokenizer = TextTokenizer.Load(PipelineLayout.Tokenizer.Folder(dir)),
             TextEncoder = te,
             Unet = unet,
             Vae = VaeTrainer.Load(PipelineLayout.Vae.Folder(dir)),

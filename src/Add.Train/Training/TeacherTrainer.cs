@@ -143,7 +143,7 @@ public static class TeacherTrainer
         return result;
     }
 
-    static ReferencePipeline Pipeline(WordTokenizer tokenizer, CLIPTextModel text, UNet2DConditionModel unet, AutoencoderKL vae, SchedulerConfig scheduler)
+    static ReferencePipeline Pipeline(TextTokenizer tokenizer, CLIPTextModel text, UNet2DConditionModel unet, AutoencoderKL vae, SchedulerConfig scheduler)
     {
         var p = new ReferencePipeline { Tokenizer = tokenizer, TextEncoder = text, Unet = unet, Vae = vae, Scheduler = scheduler };
         p.Eval();
