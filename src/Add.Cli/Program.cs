@@ -11,6 +11,7 @@ public static class Program
     public static RootCommand Create() => new("add: text to image with an Adversarial Diffusion Distillation student, on our own kernels.")
     {
         GenerateCommand.Create(), ProfileCommand.Create(), InfoCommand.Create(),
+        TokenizeCommand.Create(),
     };
 
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);

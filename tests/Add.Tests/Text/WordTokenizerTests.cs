@@ -35,9 +35,7 @@ public sealed class WordTokenizerTests
         var tok = Tiny(maxLength: 4);
         var warnings = new List<string>();
         Assert.Equal([1, 8, 7, 2], tok.Encode("red heart grinning cat", warnings.Add));
-        var warning = Assert.Single(warnings);
-        Assert.Contains("more than 2 words", warning);
-        Assert.Contains("red heart grinning cat", warning);
+        Assert.Equal("prompt has 4 words, the text encoder takes 2: dropped the last 2 (\"grinning\", \"cat\")", Assert.Single(warnings));
 
         Assert.Equal([1, 8, 7, 2], tok.Encode("red heart", warnings.Add));
         Assert.Single(warnings);
@@ -45,6 +43,33 @@ public sealed class WordTokenizerTests
         Assert.True(truncated);
         tok.Encode("red heart", out truncated);
         Assert.False(truncated);
+    }
+
+    [Fact]
+    public void UnknownWordsAreNamedOnceInOneWarning()
+    {
+        var warnings = new List<string>();
+        Assert.Equal([1, 3, 4, 3, 3, 2], Tiny().Encode("dog grinning dog zebra", warnings.Add));
+        Assert.Equal("2 unknown word(s), encoded as <unk>: \"dog\", \"zebra\"", Assert.Single(warnings));
+        warnings.Clear();
+        Tiny().Encode("grinning face", warnings.Add);
+        Assert.Empty(warnings);
+    }
+
+    [Fact]
+    public void WarningsAboutAHugePromptAreBrief()
+    {
+        // 2,000 words, 10,000+ characters: the warnings name counts and the first few words, never the prompt.
+        var prompt = string.Join(' ', Enumerable.Range(0, 2000).Select(i => $"w{i:D4}"));
+        var warnings = new List<string>();
+        Tiny(maxLength: 6).Encode(prompt, warnings.Add);
+        Assert.Equal(["4 unknown word(s), encoded as <unk>: \"w0000\", \"w0001\", \"w0002\", \"w0003\"",
+            "prompt has 2000 words, the text encoder takes 4: dropped the last 1996 (\"w0004\", \"w0005\", \"w0006\", \"w0007\", \"w0008\" and 1991 more)"],
+            warnings);
+        warnings.Clear();
+        Tiny(maxLength: 16).Encode(string.Join(' ', Enumerable.Range(0, 9).Select(i => new string((char)('a' + i), 40))), warnings.Add);
+        Assert.Equal("9 unknown word(s), encoded as <unk>: \"aaaaaaaaaaaaaaaaaaaaaaaa…\", \"bbbbbbbbbbbbbbbbbbbbbbbb…\", "
+            + "\"cccccccccccccccccccccccc…\", \"dddddddddddddddddddddddd…\", \"eeeeeeeeeeeeeeeeeeeeeeee…\" and 4 more", Assert.Single(warnings));
     }
 
     [Fact]
