@@ -17,6 +17,7 @@ public static class Program
     {
         DataCommand.Create(), VaeTrainer.Create(), TeacherTrainer.Create(), CardCommand.Create(), FeatureTrainer.Create(),
         AddTrainer.Create(), EvaluatorTrainer.Create(), EvalCommand.Create(), ValidateCommand.Create(), ReproduceCommand.Create(),
+        Pipeline.RandomModel.Create(),
     };
 
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
