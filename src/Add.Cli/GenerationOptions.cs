@@ -22,11 +22,12 @@ public sealed class GenerationOptions
     readonly Option<SamplerKind?> _sampler = CommonOptions.Sampler();
     readonly Option<string?> _model = CommonOptions.Model();
     readonly Option<BackendKind> _backend = CommonOptions.Backend();
+    readonly Option<string?> _variant = CommonOptions.Variant();
 
     /// <summary>Adds the options and their checks to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { _steps, _seed, _batch, _init, _strength, _guidance, _sampler, _model, _backend }) command.Add(o);
+        foreach (var o in new Option[] { _steps, _seed, _batch, _init, _strength, _guidance, _sampler, _model, _backend, _variant }) command.Add(o);
         _init.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<string?>() is { } path && !File.Exists(path)) r.AddError($"--init-image {path}: file not found");
@@ -42,11 +43,11 @@ public sealed class GenerationOptions
     {
         var init = p.GetValue(_init);
         return new Options(p.GetValue(_model), p.GetValue(_backend), p.GetValue(_steps), p.GetValue(_seed), p.GetValue(_batch),
-            p.GetValue(_guidance), p.GetValue(_sampler), init, p.GetValue(_strength) ?? (init is null ? 1.0 : 0.5));
+            p.GetValue(_guidance), p.GetValue(_sampler), init, p.GetValue(_strength) ?? (init is null ? 1.0 : 0.5), p.GetValue(_variant));
     }
 
     /// <summary>What `generate` and `profile` run.</summary>
-    public sealed record Options(string? Model, BackendKind Backend, int? Steps, long Seed, int Batch, double? Guidance, SamplerKind? Sampler, string? InitImage, double Strength)
+    public sealed record Options(string? Model, BackendKind Backend, int? Steps, long Seed, int Batch, double? Guidance, SamplerKind? Sampler, string? InitImage, double Strength, string? Variant = null)
     {
         /// <summary>The request for <paramref name="prompt"/>, <see cref="Batch"/> times; reads the init image.</summary>
         public GenerationRequest Request(string prompt) => new()
@@ -64,7 +65,7 @@ public sealed class GenerationOptions
                 throw new UsageException(Model is null
                     ? $"the default model {folder} is missing (a fresh clone ships it; or pass --model DIR)"
                     : $"model folder not found: {folder}");
-            return DiffusionPipeline.Load(folder, BackendFactory.Create(Backend), m => log.WriteLine($"add: warning: {m}"));
+            return DiffusionPipeline.Load(folder, BackendFactory.Create(Backend), m => log.WriteLine($"add: warning: {m}"), Variant);
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Add.Engine.Backends;
+using Add.Engine.Pipeline;
 using Add.Engine.Sampling;
 
 namespace Add.CommandLine;
@@ -52,4 +53,20 @@ public static class CommonOptions
     /// <summary>--cache DIR: where data sets are kept.</summary>
     public static Option<string?> Cache() => Opt.Text("--cache",
         "cache folder for the data set (default: $ADD_CACHE, else .cache in this checkout)", "DIR");
+
+    /// <summary>--variant NAME: load each network's &lt;weights&gt;.NAME.safetensors (diffusers' variant); null: the
+    /// full-precision weights, else fp16 with a notice. The name is checked while parsing.</summary>
+    public static Option<string?> Variant()
+    {
+        var option = Opt.Text("--variant",
+            $"weights variant to load, as diffusers names it: {PipelineComponent.HalfVariant} loads unet/diffusion_pytorch_model.{PipelineComponent.HalfVariant}.safetensors etc., which must exist " +
+            $"(default: the full-precision weights, else the {PipelineComponent.HalfVariant} ones with a notice)", "NAME");
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is not { } v) return;
+            try { PipelineComponent.CheckVariant(v); }
+            catch (ArgumentException e) { r.AddError("--variant: " + e.Message.Split(" (Parameter")[0]); }
+        });
+        return option;
+    }
 }

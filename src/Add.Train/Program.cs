@@ -17,7 +17,7 @@ public static class Program
     {
         DataCommand.Create(), VaeTrainer.Create(), TeacherTrainer.Create(), CardCommand.Create(), FeatureTrainer.Create(),
         AddTrainer.Create(), EvaluatorTrainer.Create(), EvalCommand.Create(), ValidateCommand.Create(), ReproduceCommand.Create(),
-        ClipVocabCommand.Create(),
+        ClipVocabCommand.Create(), Pipeline.RandomModel.Create(),
     };
 
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
@@ -26,12 +26,13 @@ public static class Program
     public static int Run(string[] args, TextWriter output, TextWriter error)
         => CommandLineApp.Run("add-train", Create(), args, output, error, ExitCode);
 
-    /// <summary>2 for bad input (arguments, requests, malformed safetensors, a backend this machine lacks); 1 for data
-    /// and I/O failures; null (a crash with its stack trace) for anything else.</summary>
+    /// <summary>2 for bad input (arguments, requests, a model or data file that is missing or malformed, a backend this
+    /// machine lacks); 1 for other I/O failures; null (a crash with its stack trace) for anything else.</summary>
     public static int? ExitCode(Exception e) => e switch
     {
-        UsageException or InvalidRequestException or SafeTensorsFormatException or NotSupportedException => 2,
-        InvalidDataException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or InvalidOperationException or IOException => 1,
+        UsageException or InvalidRequestException or SafeTensorsFormatException or NotSupportedException
+            or InvalidDataException or FileNotFoundException or DirectoryNotFoundException => 2,
+        UnauthorizedAccessException or InvalidOperationException or IOException => 1,
         _ => null,
     };
 }

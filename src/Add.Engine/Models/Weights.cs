@@ -4,40 +4,51 @@ using Add.Engine.SafeTensors;
 namespace Add.Engine.Models;
 
 /// <summary>
-/// The tensors of one component's safetensors file, handed to the model code by diffusers key. Each tensor is read
-/// (F16/BF16/F64 widened to fp32), checked against the shape the config implies, optionally transformed on the host
-/// (e.g. a scale folded into a convolution) and uploaded once to the backend. A missing key or a shape that disagrees
-/// with the config is an <see cref="InvalidDataException"/> naming the key and both shapes; so is a tensor the model
-/// never asked for (<see cref="ThrowIfUnused"/>), which catches a config that describes a different model.
+/// The tensors of one component's checkpoint (one safetensors file or its shards, <see cref="SafeTensorsSet"/>),
+/// handed to the model code by diffusers key. Each tensor is read (F16/BF16/F64 widened to fp32, checked finite),
+/// checked against the shape the config implies, optionally transformed on the host (e.g. a scale folded into a
+/// convolution) and uploaded once to the backend. A missing key or a shape that disagrees with the config is an
+/// <see cref="InvalidDataException"/> naming the key and both shapes; so is a tensor the model never asked for
+/// (<see cref="ThrowIfUnused"/>), which catches a config that describes a different model, except the known
+/// non-parameter buffers (<see cref="NonParameterBuffers"/>).
 /// </summary>
 public sealed class Weights : IDisposable
 {
-    private readonly SafeTensorsFile _file;
+    private readonly SafeTensorsSet _tensors;
     private readonly Backend _backend;
     private readonly HashSet<string> _used = [];
     private readonly List<DeviceBuffer> _buffers;
 
-    public Weights(string path, Backend backend, List<DeviceBuffer> owner)
+    /// <summary>Buffers that checkpoints carry but no computation reads: transformers' CLIP text model saved
+    /// <c>text_model.embeddings.position_ids</c> (the constant 0..L−1, [1, L]) until it stopped persisting it.</summary>
+    public static readonly IReadOnlySet<string> NonParameterBuffers = new HashSet<string>(StringComparer.Ordinal)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"weights not found: {path}", path);
-        _file = SafeTensorsFile.Open(path);
+        "text_model.embeddings.position_ids",
+    };
+
+    /// <summary>Binds <paramref name="tensors"/> (which this then owns) to <paramref name="backend"/>; uploads are added to
+    /// <paramref name="owner"/>.</summary>
+    public Weights(SafeTensorsSet tensors, Backend backend, List<DeviceBuffer> owner)
+    {
+        _tensors = tensors;
         _backend = backend;
         _buffers = owner;
     }
 
-    public string FileName => Path.GetFileName(Path.GetDirectoryName(_file.Path)) + "/" + Path.GetFileName(_file.Path);
+    /// <summary>The checkpoint as messages name it: "unet/diffusion_pytorch_model.safetensors".</summary>
+    public string FileName => _tensors.Name;
 
-    /// <summary>The tensor <paramref name="key"/> as fp32 on the host, shape-checked.</summary>
+    /// <summary>The tensor <paramref name="key"/> as fp32 on the host, shape-checked and finite.</summary>
     public float[] Host(string key, params int[] shape)
     {
-        if (!_file.Contains(key))
+        if (!_tensors.Contains(key))
             throw new InvalidDataException($"{FileName}: missing tensor '{key}' (config expects shape [{string.Join(", ", shape)}])");
-        var info = _file.Get(key);
+        var info = _tensors.Get(key);
         if (!info.Shape.SequenceEqual(shape.Select(s => (long)s)))
-            throw new InvalidDataException($"{FileName}: tensor '{key}' has shape {info.ShapeText} but the config implies [{string.Join(", ", shape)}]");
+            throw new InvalidDataException($"{_tensors.FileOf(key)}: tensor '{key}' has shape {info.ShapeText} but the config implies [{string.Join(", ", shape)}]");
         _used.Add(key);
         var values = new float[info.ElementCount];
-        _file.ReadFloat32(info, values);
+        _tensors.ReadFloat32(info, values);
         return values;
     }
 
@@ -59,13 +70,14 @@ public sealed class Weights : IDisposable
         return buffer.View.Slice(0, values.Length);
     }
 
-    /// <summary>Throws when the file holds tensors the model did not read (the config and the weights disagree).</summary>
+    /// <summary>Throws when the checkpoint holds tensors the model did not read (the config and the weights disagree);
+    /// <see cref="NonParameterBuffers"/> are skipped.</summary>
     public void ThrowIfUnused()
     {
-        var extra = _file.Tensors.Select(t => t.Name).Where(n => !_used.Contains(n)).ToList();
+        var extra = _tensors.Tensors.Select(t => t.Name).Where(n => !_used.Contains(n) && !NonParameterBuffers.Contains(n)).ToList();
         if (extra.Count > 0)
-            throw new InvalidDataException($"{FileName}: {extra.Count} tensor(s) the config does not describe, e.g. '{extra[0]}' {_file.Get(extra[0]).ShapeText}");
+            throw new InvalidDataException($"{FileName}: {extra.Count} tensor(s) the config does not describe, e.g. '{extra[0]}' {_tensors.Get(extra[0]).ShapeText} in {_tensors.FileOf(extra[0])}");
     }
 
-    public void Dispose() => _file.Dispose();
+    public void Dispose() => _tensors.Dispose();
 }

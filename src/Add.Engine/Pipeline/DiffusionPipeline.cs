@@ -43,24 +43,27 @@ public sealed class DiffusionPipeline : IDisposable
 
     public bool IsStudent => Scheduler.ModelKind == "student";
 
-    private DiffusionPipeline(string folder, Backend backend, Action<string>? warn)
+    private DiffusionPipeline(string folder, Backend backend, Action<string>? warn, string? variant)
     {
         Folder = folder;
         Backend = backend;
         Arena = new Arena(backend);
-        _components = new PipelineComponents(folder, new Runtime(backend, Arena), warn);
+        _components = new PipelineComponents(folder, new Runtime(backend, Arena), warn, variant);
         _runner = new GenerationRunner(_components, backend, Arena);
         backend.Synchronize();
     }
 
-    /// <summary>Loads the pipeline folder onto <paramref name="backend"/> (which the pipeline then owns).</summary>
-    public static DiffusionPipeline Load(string folder, Backend backend, Action<string>? warn = null)
+    /// <summary>Loads the pipeline folder onto <paramref name="backend"/> (which the pipeline then owns). Notices (an
+    /// fp16 fallback, unknown config keys) go to <paramref name="warn"/>. <paramref name="variant"/> ("fp16") loads
+    /// each network's <c>*.fp16.safetensors</c> (or its shards), which must exist; without it the full-precision
+    /// weights are loaded, else the fp16 ones with a notice (<see cref="PipelineComponent.OpenWeights"/>).</summary>
+    public static DiffusionPipeline Load(string folder, Backend backend, Action<string>? warn = null, string? variant = null)
     {
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"model folder not found: {folder}");
         var clock = Stopwatch.StartNew();
         try
         {
-            var p = new DiffusionPipeline(folder, backend, warn);
+            var p = new DiffusionPipeline(folder, backend, warn, variant);
             p.LoadSeconds = clock.Elapsed.TotalSeconds;
             return p;
         }
@@ -85,7 +88,9 @@ public sealed class DiffusionPipeline : IDisposable
     /// <summary>
     /// Generates one image per prompt. <paramref name="onStep"/> is called after each denoising step with
     /// (step, total); <paramref name="cancel"/> is checked before each step and before decoding
-    /// (throws <see cref="OperationCanceledException"/>).
+    /// (throws <see cref="OperationCanceledException"/>). An image that comes out non-finite (finite weights whose
+    /// activations overflow) throws <see cref="InvalidDataException"/> naming the stage instead of returning a black or
+    /// tinted image (<see cref="PipelineImages.ThrowIfNotFinite"/>; `add generate` exits 2 and writes no file).
     /// </summary>
     public List<RgbImage> Generate(GenerationRequest request, Action<int, int>? onStep = null, Action<string>? warn = null, CancellationToken cancel = default)
         => _runner.Run(request, Plan(request), onStep, warn, Trace, cancel);

@@ -20,13 +20,16 @@ internal sealed class PipelineComponents : IDisposable
     public AutoencoderKL Vae { get; }
     public SchedulerConfig Scheduler { get; }
     public NoiseSchedule Schedule { get; }
+    public ModelIndex Index { get; }
 
-    /// <summary>Reads <paramref name="folder"/> in this order: scheduler, tokenizer, the three network configs (then
-    /// their consistency), then the weights of text_encoder, unet and vae; the first problem throws.</summary>
-    public PipelineComponents(string folder, Runtime rt, Action<string>? warn)
+    /// <summary>Reads <paramref name="folder"/> in this order: model_index.json, scheduler, tokenizer, the three network
+    /// configs (then their consistency), then the weights of text_encoder, unet and vae (<paramref name="variant"/>:
+    /// <see cref="PipelineComponent.OpenWeights"/>); the first problem throws.</summary>
+    public PipelineComponents(string folder, Runtime rt, Action<string>? warn, string? variant = null)
     {
         try
         {
+            Index = ModelIndex.Load(folder);
             Scheduler = ConfigJson.Load<SchedulerConfig>(PipelineLayout.Scheduler.Config(folder), warn);
             Schedule = new NoiseSchedule(Scheduler);
             Tokenizer = TextTokenizer.Load(PipelineLayout.Tokenizer.Folder(folder));
@@ -34,9 +37,9 @@ internal sealed class PipelineComponents : IDisposable
             var unetConfig = ConfigJson.Load<UNet2DConditionConfig>(PipelineLayout.Unet.Config(folder), warn);
             var vaeConfig = ConfigJson.Load<AutoencoderKLConfig>(PipelineLayout.Vae.Config(folder), warn);
             CheckConsistent(folder, textConfig, unetConfig, vaeConfig);
-            using (var w = Bind(PipelineLayout.TextEncoder, folder, rt)) { TextEncoder = new CLIPTextModel(rt, w, textConfig); w.ThrowIfUnused(); }
-            using (var w = Bind(PipelineLayout.Unet, folder, rt)) { Unet = new UNet2DConditionModel(rt, w, unetConfig); w.ThrowIfUnused(); }
-            using (var w = Bind(PipelineLayout.Vae, folder, rt)) { Vae = new AutoencoderKL(rt, w, vaeConfig); w.ThrowIfUnused(); }
+            using (var w = Bind(PipelineLayout.TextEncoder, folder, rt, variant, warn)) { TextEncoder = new CLIPTextModel(rt, w, textConfig); w.ThrowIfUnused(); }
+            using (var w = Bind(PipelineLayout.Unet, folder, rt, variant, warn)) { Unet = new UNet2DConditionModel(rt, w, unetConfig); w.ThrowIfUnused(); }
+            using (var w = Bind(PipelineLayout.Vae, folder, rt, variant, warn)) { Vae = new AutoencoderKL(rt, w, vaeConfig); w.ThrowIfUnused(); }
         }
         catch
         {
@@ -45,7 +48,8 @@ internal sealed class PipelineComponents : IDisposable
         }
     }
 
-    private Weights Bind(PipelineComponent component, string folder, Runtime rt) => new(component.Weights(folder), rt.Backend, _weights);
+    private Weights Bind(PipelineComponent component, string folder, Runtime rt, string? variant, Action<string>? warn) =>
+        new(component.OpenWeights(folder, variant, warn), rt.Backend, _weights);
 
     private void CheckConsistent(string folder, CLIPTextConfig text, UNet2DConditionConfig unet, AutoencoderKLConfig vae)
     {

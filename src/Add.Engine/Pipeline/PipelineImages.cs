@@ -1,4 +1,5 @@
 using Add.Engine.Imaging;
+using Add.Engine.SafeTensors;
 
 namespace Add.Engine.Pipeline;
 
@@ -27,9 +28,12 @@ public static class PipelineImages
         return pixels;
     }
 
-    /// <summary>Pixels [N, 3, H, W] in [-1, 1] → RGB bytes: clamp, (v + 1)·127.5, round half to even (as the reference).</summary>
+    /// <summary>Pixels [N, 3, H, W] in [-1, 1] → RGB bytes: clamp, (v + 1)·127.5, round half to even (as the reference).
+    /// A NaN or ±Inf pixel is an <see cref="InvalidDataException"/> (<see cref="ThrowIfNotFinite"/>): clamping would
+    /// turn it into a black, white or tinted image that looks like a result.</summary>
     public static List<RgbImage> ToImages(ReadOnlySpan<float> pixels, int n, int size)
     {
+        ThrowIfNotFinite(pixels[..(n * 3 * size * size)], "image (VAE decode)", [n, 3, size, size]);
         var images = new List<RgbImage>(n);
         int plane = size * size;
         for (int i = 0; i < n; i++)
@@ -41,5 +45,21 @@ public static class PipelineImages
             images.Add(new RgbImage(size, size, bytes));
         }
         return images;
+    }
+
+    /// <summary>Throws when <paramref name="values"/> (a stage's output of shape <paramref name="shape"/>) holds a NaN or
+    /// ±Inf, naming the stage, the count and the first bad element's index in that shape. Finite weights can still
+    /// overflow (fp16-range activations, a diverged fine-tune); the image is then garbage, so no PNG is written.</summary>
+    /// <exception cref="InvalidDataException">a value is not finite.</exception>
+    public static void ThrowIfNotFinite(ReadOnlySpan<float> values, string stage, int[] shape)
+    {
+        int bad = SafeTensorsSet.IndexOfNonFinite(values);
+        if (bad < 0) return;
+        int count = 0;
+        foreach (var v in values) if (!float.IsFinite(v)) count++;
+        var index = new int[shape.Length];
+        for (int d = shape.Length - 1, rest = bad; d >= 0; d--) { index[d] = rest % shape[d]; rest /= shape[d]; }
+        throw new InvalidDataException($"generation failed at stage {stage}: {count} of {values.Length} values are not finite " +
+            $"(first {SafeTensorsSet.Show(values[bad])} at [{string.Join(", ", index)}] of [{string.Join(", ", shape)}]); the model's activations overflowed, no image written");
     }
 }

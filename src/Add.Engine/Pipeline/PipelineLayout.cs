@@ -1,3 +1,5 @@
+using Add.Engine.SafeTensors;
+
 namespace Add.Engine.Pipeline;
 
 /// <summary>
@@ -6,6 +8,9 @@ namespace Add.Engine.Pipeline;
 /// </summary>
 public sealed record PipelineComponent(string Name, string ConfigFile, string? WeightsFile = null)
 {
+    /// <summary>The variant a folder without full-precision weights falls back to (with a notice).</summary>
+    public const string HalfVariant = "fp16";
+
     /// <summary>&lt;model&gt;/&lt;name&gt;.</summary>
     public string Folder(string model) => Path.Combine(model, Name);
 
@@ -15,6 +20,59 @@ public sealed record PipelineComponent(string Name, string ConfigFile, string? W
     /// <summary>&lt;model&gt;/&lt;name&gt;/&lt;weights file&gt;.</summary>
     public string Weights(string model) =>
         Path.Combine(model, Name, WeightsFile ?? throw new InvalidOperationException($"the {Name} component has no weights file"));
+
+    /// <summary>
+    /// Opens the network's checkpoint as diffusers resolves it (its <c>_add_variant</c>: the variant goes before the last
+    /// extension). With <paramref name="variant"/> ("fp16"): the shard index <c>&lt;weights&gt;.index.fp16.json</c>, else
+    /// <c>&lt;name&gt;.fp16.safetensors</c>, else an error. Without: the shard index <c>&lt;weights&gt;.index.json</c>,
+    /// else the weights file, else the fp16 variant with a notice through <paramref name="warn"/>, else an error.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">no such weights; the message names the files looked for.</exception>
+    public SafeTensorsSet OpenWeights(string model, string? variant = null, Action<string>? warn = null)
+    {
+        var weights = WeightsFile ?? throw new InvalidOperationException($"the {Name} component has no weights file");
+        var folder = Folder(model);
+        if (variant is not null)
+        {
+            CheckVariant(variant);
+            return TryOpen(folder, weights, variant)
+                ?? throw new FileNotFoundException($"--variant {variant}: {Name}/ has neither {WithVariant(weights, variant)} nor {WithVariant(weights + IndexSuffix, variant)}",
+                    Path.Combine(folder, WithVariant(weights, variant)));
+        }
+        if (TryOpen(folder, weights, null) is { } full) return full;
+        if (TryOpen(folder, weights, HalfVariant) is { } half)
+        {
+            warn?.Invoke($"{Name}/ has no full-precision {weights}: loading its {HalfVariant} variant {half.Name} (widened to fp32; pass --variant {HalfVariant} to choose it)");
+            return half;
+        }
+        throw new FileNotFoundException($"weights not found: {Path.Combine(folder, weights)} (nor {weights + IndexSuffix}, nor an {HalfVariant} variant)", Path.Combine(folder, weights));
+    }
+
+    static SafeTensorsSet? TryOpen(string folder, string weights, string? variant)
+    {
+        var index = Path.Combine(folder, variant is null ? weights + IndexSuffix : WithVariant(weights + IndexSuffix, variant));
+        if (File.Exists(index)) return SafeTensorsSet.OpenIndex(index);
+        var single = Path.Combine(folder, variant is null ? weights : WithVariant(weights, variant));
+        return File.Exists(single) ? SafeTensorsSet.Open(single) : null;
+    }
+
+    /// <summary>The suffix of a sharded checkpoint's index: "model.safetensors" → "model.safetensors.index.json".</summary>
+    public const string IndexSuffix = ".index.json";
+
+    /// <summary>diffusers' and transformers' <c>_add_variant</c>: "model.safetensors" → "model.fp16.safetensors",
+    /// "model.safetensors.index.json" → "model.safetensors.index.fp16.json".</summary>
+    public static string WithVariant(string fileName, string variant)
+    {
+        int dot = fileName.LastIndexOf('.');
+        return dot < 0 ? $"{fileName}.{variant}" : $"{fileName[..dot]}.{variant}{fileName[dot..]}";
+    }
+
+    /// <summary>A variant is a plain name (letters, digits, '_', '-'), as in "fp16" or "non_ema".</summary>
+    public static void CheckVariant(string variant)
+    {
+        if (variant.Length == 0 || !variant.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
+            throw new ArgumentException($"variant '{variant}' is not a plain name such as {HalfVariant} (letters, digits, '_' or '-')", nameof(variant));
+    }
 }
 
 /// <summary>

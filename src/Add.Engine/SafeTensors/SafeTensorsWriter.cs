@@ -5,10 +5,12 @@ namespace Add.Engine.SafeTensors;
 /// <summary>
 /// Collects tensors and writes one safetensors file atomically (temp file + rename), so a crash never leaves a
 /// half-written file under the final name. Tensors are laid out in the order added, 8-byte aligned data section.
+/// A tensor added with a fill callback (<see cref="Add(string, SafeTensorsDType, long[], Action{Span{byte}})"/>) is
+/// produced only while <see cref="Save"/> writes it, so a model of several GB is written holding one tensor's bytes.
 /// </summary>
 public sealed class SafeTensorsWriter
 {
-    readonly List<(SafeTensorInfo Info, byte[] Data)> _tensors = [];
+    readonly List<(SafeTensorInfo Info, byte[]? Data, Action<Span<byte>>? Fill)> _tensors = [];
     readonly HashSet<string> _names = new(StringComparer.Ordinal);
     long _offset;
 
@@ -18,17 +20,40 @@ public sealed class SafeTensorsWriter
     /// <summary>Adds raw little-endian bytes of the given dtype and shape.</summary>
     public SafeTensorsWriter Add(string name, SafeTensorsDType dtype, long[] shape, ReadOnlySpan<byte> data)
     {
+        var info = Place(name, dtype, shape);
+        if (info.ByteLength != data.Length)
+            throw new ArgumentException($"tensor '{name}': shape [{string.Join(", ", shape)}] of {dtype} needs {info.ByteLength} bytes, got {data.Length}");
+        Commit(info, data.ToArray(), null);
+        return this;
+    }
+
+    /// <summary>Adds a tensor whose little-endian bytes <paramref name="fill"/> writes into the span it is given (exactly
+    /// the shape's size) when <see cref="Save"/> reaches it; nothing is held until then.</summary>
+    public SafeTensorsWriter Add(string name, SafeTensorsDType dtype, long[] shape, Action<Span<byte>> fill)
+    {
+        ArgumentNullException.ThrowIfNull(fill);
+        var info = Place(name, dtype, shape);
+        if (info.ByteLength > Array.MaxLength)
+            throw new ArgumentException($"tensor '{name}': {info.ByteLength} bytes exceed one array ({Array.MaxLength})");
+        Commit(info, null, fill);
+        return this;
+    }
+
+    SafeTensorInfo Place(string name, SafeTensorsDType dtype, long[] shape)
+    {
         ArgumentException.ThrowIfNullOrEmpty(name);
         if (name == SafeTensorsHeader.MetadataKey) throw new ArgumentException($"'{name}' is reserved for metadata", nameof(name));
-        if (!_names.Add(name)) throw new ArgumentException($"tensor '{name}' was already added", nameof(name));
+        if (_names.Contains(name)) throw new ArgumentException($"tensor '{name}' was already added", nameof(name));
         if (shape.Any(d => d < 0)) throw new ArgumentException($"tensor '{name}': negative dimension in shape [{string.Join(", ", shape)}]");
-        long expected = shape.Aggregate(1L, (a, b) => checked(a * b)) * SafeTensorsDTypes.SizeOf(dtype);
-        if (expected != data.Length)
-            throw new ArgumentException($"tensor '{name}': shape [{string.Join(", ", shape)}] of {dtype} needs {expected} bytes, got {data.Length}");
-        var info = new SafeTensorInfo(name, dtype, (long[])shape.Clone(), _offset, _offset + data.Length);
-        _offset += data.Length;
-        _tensors.Add((info, data.ToArray()));
-        return this;
+        long bytes = checked(shape.Aggregate(1L, (a, b) => checked(a * b)) * SafeTensorsDTypes.SizeOf(dtype));
+        return new SafeTensorInfo(name, dtype, (long[])shape.Clone(), _offset, _offset + bytes);
+    }
+
+    void Commit(SafeTensorInfo info, byte[]? data, Action<Span<byte>>? fill)
+    {
+        _names.Add(info.Name);
+        _offset = info.End;
+        _tensors.Add((info, data, fill));
     }
 
     /// <summary>Adds an F32 tensor.</summary>
@@ -66,7 +91,16 @@ public sealed class SafeTensorsWriter
                 System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
                 fs.Write(length);
                 fs.Write(header);
-                foreach (var (_, data) in _tensors) fs.Write(data);
+                byte[] scratch = [];
+                foreach (var (info, data, fill) in _tensors)
+                {
+                    if (data is not null) { fs.Write(data); continue; }
+                    if (scratch.Length < info.ByteLength) scratch = new byte[info.ByteLength];
+                    var span = scratch.AsSpan(0, (int)info.ByteLength);
+                    span.Clear();
+                    fill!(span);
+                    fs.Write(span);
+                }
                 fs.Flush(flushToDisk: true);
             }
             File.Move(tmp, path, overwrite: true);

@@ -26,6 +26,14 @@ public static class StateDict
     /// <summary>Copies tensors "prefix + name" of <paramref name="file"/> into <paramref name="module"/> (widening F16/BF16).</summary>
     public static void LoadInto(nn.Module module, SafeTensorsFile file, string prefix = "")
     {
+        using var set = SafeTensorsSet.Of(file);
+        LoadInto(module, set, prefix);
+    }
+
+    /// <summary>Copies tensors "prefix + name" of a checkpoint (one file or its shards) into <paramref name="module"/>,
+    /// widening F16/BF16 and refusing non-finite values; known non-parameter buffers (<see cref="Engine.Models.Weights.NonParameterBuffers"/>) are skipped.</summary>
+    public static void LoadInto(nn.Module module, SafeTensorsSet file, string prefix = "")
+    {
         var expected = module.state_dict();
         using (no_grad())
         {
@@ -33,17 +41,18 @@ public static class StateDict
             {
                 var key = prefix + name;
                 if (!file.Contains(key))
-                    throw new InvalidDataException($"{Path.GetFileName(file.Path)}: missing weight '{key}' (model expects shape [{string.Join(", ", tensor.shape)}])");
+                    throw new InvalidDataException($"{file.Name}: missing weight '{key}' (model expects shape [{string.Join(", ", tensor.shape)}])");
                 var info = file.Get(key);
                 if (!info.Shape.SequenceEqual(tensor.shape))
-                    throw new InvalidDataException($"{Path.GetFileName(file.Path)}: weight '{key}' has shape {info.ShapeText}, model expects [{string.Join(", ", tensor.shape)}]");
+                    throw new InvalidDataException($"{file.FileOf(key)}: weight '{key}' has shape {info.ShapeText}, model expects [{string.Join(", ", tensor.shape)}]");
                 using var source = torch.tensor(file.ReadFloat32(key), tensor.shape);
                 tensor.copy_(source);
             }
         }
-        var unexpected = file.Tensors.Select(t => t.Name).Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && !expected.ContainsKey(n[prefix.Length..])).ToList();
+        var unexpected = file.Tensors.Select(t => t.Name)
+            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && !expected.ContainsKey(n[prefix.Length..]) && !Engine.Models.Weights.NonParameterBuffers.Contains(n[prefix.Length..])).ToList();
         if (unexpected.Count > 0)
-            throw new InvalidDataException($"{Path.GetFileName(file.Path)}: unexpected weight '{unexpected[0]}' ({unexpected.Count} in all) not in the model");
+            throw new InvalidDataException($"{file.Name}: unexpected weight '{unexpected[0]}' ({unexpected.Count} in all) not in the model");
     }
 
     /// <summary>Number of parameters.</summary>

@@ -103,20 +103,23 @@ public sealed class ReferencePipeline
         writer.Save(component.Weights(dir));
     }
 
-    /// <summary>Loads a pipeline folder; every mismatch names the file, key and shapes.</summary>
-    public static ReferencePipeline Load(string dir, Action<string>? warn = null)
+    /// <summary>Loads a pipeline folder (weights as the engine resolves them: <paramref name="variant"/>, shards,
+    /// <see cref="PipelineComponent.OpenWeights"/>); every mismatch names the file, key and shapes.</summary>
+    public static ReferencePipeline Load(string dir, Action<string>? warn = null, string? variant = null)
     {
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"model folder not found: {dir}");
         var te = new CLIPTextModel(ConfigJson.Load<CLIPTextConfig>(PipelineLayout.TextEncoder.Config(dir), warn));
-        using (var f = SafeTensorsFile.Open(PipelineLayout.TextEncoder.Weights(dir))) StateDict.LoadInto(te, f);
+        using (var f = PipelineLayout.TextEncoder.OpenWeights(dir, variant, warn)) StateDict.LoadInto(te, f);
         var unet = new UNet2DConditionModel(ConfigJson.Load<UNet2DConditionConfig>(PipelineLayout.Unet.Config(dir), warn));
-        using (var f = SafeTensorsFile.Open(PipelineLayout.Unet.Weights(dir))) StateDict.LoadInto(unet, f);
+        using (var f = PipelineLayout.Unet.OpenWeights(dir, variant, warn)) StateDict.LoadInto(unet, f);
+        var vae = new AutoencoderKL(ConfigJson.Load<AutoencoderKLConfig>(PipelineLayout.Vae.Config(dir), warn));
+        using (var f = PipelineLayout.Vae.OpenWeights(dir, variant, warn)) StateDict.LoadInto(vae, f);
         var pipeline = new ReferencePipeline
         {
             Tokenizer = TextTokenizer.Load(PipelineLayout.Tokenizer.Folder(dir)),
             TextEncoder = te,
             Unet = unet,
-            Vae = VaeTrainer.Load(PipelineLayout.Vae.Folder(dir)),
+            Vae = vae,
             Scheduler = ConfigJson.Load<SchedulerConfig>(PipelineLayout.Scheduler.Config(dir), warn),
         };
         pipeline.Eval();

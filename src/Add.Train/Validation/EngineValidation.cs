@@ -59,16 +59,16 @@ public static class EngineValidation
         return (abs, abs / Math.Max(range, 1e-30));
     }
 
-    public static Report Run(string modelDir, BackendKind backend, GenerationRequest request, Action<string>? log = null)
+    public static Report Run(string modelDir, BackendKind backend, GenerationRequest request, Action<string>? log = null, string? variant = null)
     {
         var traces = new Dictionary<string, float[]>();
-        using var engine = DiffusionPipeline.Load(modelDir, BackendFactory.Create(backend));
+        using var engine = DiffusionPipeline.Load(modelDir, BackendFactory.Create(backend), log, variant);
         engine.Trace = (stage, values) => traces[stage] = values;
         var images = engine.Generate(request);
         var (kind, timesteps, guidance) = engine.Plan(request);
         log?.Invoke($"engine: {engine.Backend.Name}; {timesteps.Length} step(s) [{string.Join(", ", timesteps)}], {kind}, guidance {guidance}");
 
-        var reference = ReferencePipeline.Load(modelDir);
+        var reference = ReferencePipeline.Load(modelDir, variant: variant);
         var stages = new List<Stage>();
         void Add(string name, float[] engineValues, Tensor referenceValues, double tolerance, bool relative = true)
         {

@@ -20,16 +20,17 @@ public static class ValidateCommand
         var seed = CommonOptions.Seed();
         var prompt = Opt.Text("--prompt", "prompt of image 0; image i gets \"PROMPT i\" (default: grinning face)", "P");
         var batch = CommonOptions.Batch(2, 64);
+        var variant = CommonOptions.Variant();
         var command = new Command("validate",
             "Run the engine and the TorchSharp reference on identical tokens and noise; print the max absolute and relative error per stage " +
             "(text, unet.i, latent, image in 0-255) and fail (exit 1) above the tolerances.");
-        foreach (var o in new Option[] { model, backend, steps, guidance, seed, prompt, batch }) command.Add(o);
+        foreach (var o in new Option[] { model, backend, steps, guidance, seed, prompt, batch, variant }) command.Add(o);
         command.SetAction(p =>
         {
             var folder = ModelLocator.Resolve(p.GetValue(model));
             if (!Directory.Exists(folder)) throw new UsageException($"model folder not found: {folder}");
             var request = DefaultRequest(folder, p.GetValue(prompt) ?? "grinning face", p.GetValue(batch), p.GetValue(seed), p.GetValue(steps), p.GetValue(guidance));
-            var report = EngineValidation.Run(folder, p.GetValue(backend), request, Console.Error.WriteLine);
+            var report = EngineValidation.Run(folder, p.GetValue(backend), request, Console.Error.WriteLine, p.GetValue(variant));
             Console.WriteLine($"validate {folder} on {report.Backend}");
             foreach (var s in report.Stages) Console.WriteLine("  " + s);
             Console.WriteLine($"  PNG bytes differing from the reference's: {report.DifferingBytes} of {report.TotalBytes}");
