@@ -14,8 +14,7 @@ public static class CommonOptions
         [("auto", BackendKind.Auto), ("cpu", BackendKind.Cpu), ("cuda", BackendKind.Cuda), ("ilgpu-cpu", BackendKind.IlgpuCpu)];
 
     /// <summary>The samplers by their command-line names; "student" is accepted for student-renoise.</summary>
-    public static readonly (string Name, SamplerKind Value)[] Samplers =
-        [("ddim", SamplerKind.Ddim), ("euler", SamplerKind.Euler), ("euler-ancestral", SamplerKind.EulerAncestral), ("student-renoise", SamplerKind.StudentRenoise)];
+    public static readonly (string Name, SamplerKind Value)[] Samplers = SamplerNames.All;
 
     /// <summary>The largest seed: the engine seeds image i's noise with seed + i as a 64-bit integer.</summary>
     public const long MaxSeed = long.MaxValue;
@@ -35,11 +34,11 @@ public static class CommonOptions
 
     /// <summary>--steps N for a generation; null means the model's default.</summary>
     public static Option<int?> Steps() => Opt.OptionalInt("--steps",
-        "denoising steps, 1 to 1000 (default: the model's; a student runs 1 to 4, a teacher 1 to its training timesteps)", 1, 1000);
+        "denoising steps, 1 to 1000 (default: the model's scheduler config; our student 1, our teacher 50, SD-Turbo 1)", 1, 1000);
 
     /// <summary>--guidance G; null means the model's default.</summary>
     public static Option<double?> Guidance() => Opt.OptionalNumber("--guidance",
-        "classifier-free guidance scale, 0 to 50; 1 or less turns it off (default: the model's: student 0, teacher 4)", 0, 50, helpName: "G");
+        "classifier-free guidance scale, 0 to 50; 1 or less turns it off (default: the model's: our student 0, our teacher 4, SD-Turbo 0)", 0, 50, helpName: "G");
 
     /// <summary>--batch B: images per generation.</summary>
     public static Option<int> Batch(int defaultValue, int max) => Opt.IntRange("--batch",
@@ -47,7 +46,8 @@ public static class CommonOptions
 
     /// <summary>--sampler; null means the model's default.</summary>
     public static Option<SamplerKind?> Sampler(string? description = null) => Opt.OptionalChoice("--sampler",
-        description ?? "sampler (default: the model's: student-renoise for a student, ddim for a teacher)", "sampler", Samplers,
+        description ?? "sampler: ddim, euler, euler-ancestral (that diffusers scheduler on the model's config) or student-renoise " +
+            "(the ADD re-noising step, any model) (default: the model's: its config's add_sampler, else its scheduler class)", "sampler", Samplers,
         aliases: [("student", SamplerKind.StudentRenoise)]);
 
     /// <summary>--cache DIR: where data sets are kept.</summary>

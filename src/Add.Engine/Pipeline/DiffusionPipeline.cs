@@ -10,8 +10,8 @@ namespace Add.Engine.Pipeline;
 
 /// <summary>
 /// A text-to-image pipeline folder (<see cref="PipelineLayout"/>, DESIGN.md §4) loaded onto a backend, generating
-/// through our kernels only. A student (scheduler model_kind "student") samples with the ADD re-noising step on its
-/// trailing timesteps; a teacher with DDIM/Euler and guidance. Loading is <see cref="PipelineComponents"/>, resolving a
+/// through our kernels only, with the diffusers scheduler its scheduler_config.json names (DDIM, Euler, Euler
+/// ancestral) or the ADD re-noising sampler (<c>add_sampler</c>). Loading is <see cref="PipelineComponents"/>, resolving a
 /// request <see cref="GenerationPlanner"/>, running it <see cref="GenerationRunner"/>.
 /// <para>
 /// Memory: weights are uploaded once at load; activations come from an <see cref="Arena"/> that the first generation
@@ -41,7 +41,8 @@ public sealed class DiffusionPipeline : IDisposable
     /// For validation against the reference; slows generation.</summary>
     public Action<string, float[]>? Trace { get; set; }
 
-    public bool IsStudent => Scheduler.ModelKind == "student";
+    /// <summary>Whether the model defaults to the ADD re-noising sampler (our students).</summary>
+    public bool IsStudent => Scheduler.DefaultSampler == SamplerKind.StudentRenoise;
 
     private DiffusionPipeline(string folder, Backend backend, Action<string>? warn, string? variant)
     {
@@ -76,8 +77,9 @@ public sealed class DiffusionPipeline : IDisposable
 
     public int ImageSize => _runner.ImageSize;
 
-    /// <summary>The sampler, timesteps and guidance a request resolves to (validated).</summary>
-    public GenerationPlan Plan(GenerationRequest r) => GenerationPlanner.Plan(r, Scheduler, Schedule);
+    /// <summary>The sampler, timesteps and guidance a request resolves to (validated); <paramref name="warn"/> hears
+    /// when the defaults come from the SD-Turbo convention rather than the config.</summary>
+    public GenerationPlan Plan(GenerationRequest r, Action<string>? warn = null) => GenerationPlanner.Plan(r, Scheduler, Schedule, warn);
 
     /// <summary>Token ids [rows, L]: with guidance the unconditional ("") rows come first, then the prompts.</summary>
     public int[] Tokenize(IReadOnlyList<string> prompts, bool guided, Action<string>? warn = null) => _runner.Tokenize(prompts, guided, warn);
@@ -93,7 +95,7 @@ public sealed class DiffusionPipeline : IDisposable
     /// tinted image (<see cref="PipelineImages.ThrowIfNotFinite"/>; `add generate` exits 2 and writes no file).
     /// </summary>
     public List<RgbImage> Generate(GenerationRequest request, Action<int, int>? onStep = null, Action<string>? warn = null, CancellationToken cancel = default)
-        => _runner.Run(request, Plan(request), onStep, warn, Trace, cancel);
+        => _runner.Run(request, Plan(request, warn), onStep, warn, Trace, cancel);
 
     /// <summary>Pixels [N, 3, H, W] in [-1, 1] → RGB bytes (<see cref="PipelineImages.ToImages"/>).</summary>
     public static List<RgbImage> ToImages(ReadOnlySpan<float> pixels, int n, int size) => PipelineImages.ToImages(pixels, n, size);

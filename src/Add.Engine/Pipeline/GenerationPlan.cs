@@ -4,16 +4,22 @@ using Add.Engine.Sampling;
 namespace Add.Engine.Pipeline;
 
 /// <summary>
-/// What a <see cref="GenerationRequest"/> resolves to on a model: the sampler, the timesteps that run (after an init
-/// image's strength cut the schedule) and the guidance scale w. `add-train validate` takes only the sampler kind and
-/// the guidance from it: the reference computes its timesteps itself and compares them with these.
+/// What a <see cref="GenerationRequest"/> resolves to on a model: the schedule that runs (sampler, timesteps, noise
+/// levels, initial noise; after an init image's strength cut its head) and the guidance scale w. `add-train validate`
+/// takes only the sampler kind, the step count and the guidance from it: the reference computes its timesteps and
+/// sigmas itself and compares them with these.
 /// <para>
 /// Classifier-free guidance batch layout (Ho &amp; Salimans 2022, Eq. 6): with w &gt; 1 the text encoder and the UNet
 /// see 2N rows, the N unconditional ("") rows first, then the N prompts; ε̂ = ε̂u + w·(ε̂c − ε̂u) combines the two halves.
 /// </para>
 /// </summary>
-public sealed record GenerationPlan(SamplerKind Kind, int[] Timesteps, double Guidance)
+public sealed record GenerationPlan(SamplingSchedule Schedule, double Guidance)
 {
+    public SamplerKind Kind => Schedule.Kind;
+
+    /// <summary>The UNet timesteps that run, highest first.</summary>
+    public double[] Timesteps => Schedule.Timesteps;
+
     /// <summary>Whether guidance runs (w &gt; 1; w ≤ 1 turns it off).</summary>
     public bool Guided => Guidance > 1;
 
@@ -26,39 +32,51 @@ public sealed record GenerationPlan(SamplerKind Kind, int[] Timesteps, double Gu
 }
 
 /// <summary>
-/// Resolves a request against a model's scheduler (validating it; every message says what to change). A student
-/// (model_kind "student") defaults to 1 step of <see cref="SamplerKind.StudentRenoise"/> without guidance, a teacher to
-/// 50 DDIM steps with guidance 4. With an init image only the last ⌊steps·strength⌋ timesteps run (diffusers' img2img);
-/// without explicit steps the default is raised to the fewest steps that run one.
+/// Resolves a request against a model's scheduler config (validating it; every message says what to change).
+/// Defaults: the config's <c>add_sampler</c>, <c>add_default_steps</c>, <c>add_default_guidance</c> (our keys, see
+/// <see cref="SchedulerConfig"/>); without them the class's own sampler, and for a "trailing" config 1 step without
+/// guidance (the SD-Turbo convention, said in a notice), otherwise diffusers' pipeline defaults, 50 steps at guidance
+/// 7.5. With an init image only the last ⌊steps·strength⌋ timesteps run (diffusers' img2img); without explicit steps the
+/// default is raised to the fewest steps that run one.
 /// </summary>
 public static class GenerationPlanner
 {
     /// <summary>Added before flooring steps·strength, so that e.g. 3 × (1/3) counts as 1 step despite rounding.</summary>
     private const double StrengthRoundingSlack = 1e-9;
 
-    public static GenerationPlan Plan(GenerationRequest r, SchedulerConfig scheduler, NoiseSchedule schedule)
+    /// <summary>diffusers' StableDiffusionPipeline defaults (num_inference_steps 50, guidance_scale 7.5).</summary>
+    private const int DiffusersDefaultSteps = 50;
+    private const double DiffusersDefaultGuidance = 7.5;
+
+    public static GenerationPlan Plan(GenerationRequest r, SchedulerConfig scheduler, NoiseSchedule schedule, Action<string>? warn = null)
     {
         if (r.Prompts is null || r.Prompts.Count == 0) throw new InvalidRequestException("batch must be at least 1 (no prompts given)");
-        bool student = scheduler.ModelKind == "student";
-        string model = student ? "student" : "teacher";
-        int maxSteps = student ? scheduler.StudentTimesteps!.Length : schedule.NumTrainTimesteps;
-        int steps = r.Steps ?? DefaultSteps(r, student ? 1 : 50, maxSteps, model);
+        bool turbo = scheduler.Spacing == "trailing";
+        int maxSteps = scheduler.MaxSteps;
+        int modelSteps = scheduler.AddDefaultSteps ?? (turbo ? 1 : DiffusersDefaultSteps);
+        double modelGuidance = scheduler.AddDefaultGuidance ?? (turbo ? 0 : DiffusersDefaultGuidance);
+        if (turbo && ((r.Steps is null && scheduler.AddDefaultSteps is null) || (r.Guidance is null && scheduler.AddDefaultGuidance is null)))
+            warn?.Invoke("the scheduler config has timestep_spacing \"trailing\" and no add_default_steps / add_default_guidance: " +
+                "defaulting to 1 step without guidance (the SD-Turbo convention)");
+        int steps = r.Steps ?? DefaultSteps(r, modelSteps, maxSteps);
         if (steps < 1 || steps > maxSteps)
-            throw new InvalidRequestException($"steps {steps} out of range: this {model} runs 1..{maxSteps} steps");
-        var kind = r.Sampler ?? (student ? SamplerKind.StudentRenoise : SamplerKind.Ddim);
-        double guidance = r.Guidance ?? (student ? 0 : 4);
+            throw new InvalidRequestException($"steps {steps} out of range: this model runs 1..{maxSteps} steps");
+        var kind = r.Sampler ?? scheduler.DefaultSampler;
+        double guidance = r.Guidance ?? modelGuidance;
         if (guidance < 0 || double.IsNaN(guidance)) throw new InvalidRequestException($"guidance {guidance} must be ≥ 0");
-        var timesteps = student ? NoiseSchedule.StudentTimesteps(scheduler.StudentTimesteps!, steps) : schedule.TrailingTimesteps(steps);
+        SamplingSchedule plan;
+        try { plan = SamplingSchedule.Create(scheduler, schedule, kind, steps); }
+        catch (ArgumentException e) { throw new InvalidRequestException(e.Message); }
         if (r.InitImage is not null)
         {
             if (!ValidStrength(r.Strength)) throw new InvalidRequestException($"strength {r.Strength} must be in (0, 1]");
             int run = StepsRun(steps, r.Strength);
             if (run < 1)
-                throw new InvalidRequestException($"steps × strength = {steps} × {r.Strength} < 1: no step would run; " + Needs(r.Strength, maxSteps, model));
-            timesteps = timesteps[(steps - run)..];
+                throw new InvalidRequestException($"steps × strength = {steps} × {r.Strength} < 1: no step would run; " + Needs(r.Strength, maxSteps));
+            plan = plan.Skip(steps - run);
         }
         else if (r.Strength != 1.0) throw new InvalidRequestException("strength needs an init image");
-        return new GenerationPlan(kind, timesteps, guidance);
+        return new GenerationPlan(plan, guidance);
     }
 
     /// <summary>The timesteps of a <paramref name="steps"/>-step schedule that an init image at
@@ -80,20 +98,20 @@ public static class GenerationPlanner
 
     /// <summary>The model's default, or with an init image whose strength runs no step at that default, the fewest steps
     /// that run one (when the model supports that many).</summary>
-    private static int DefaultSteps(GenerationRequest r, int modelDefault, int maxSteps, string model)
+    private static int DefaultSteps(GenerationRequest r, int modelDefault, int maxSteps)
     {
         if (r.InitImage is null || !ValidStrength(r.Strength) || StepsRun(modelDefault, r.Strength) >= 1) return modelDefault;
         int needed = StepsNeeded(r.Strength);
         if (needed > maxSteps)
-            throw new InvalidRequestException($"strength {r.Strength} runs no step: " + Needs(r.Strength, maxSteps, model));
+            throw new InvalidRequestException($"strength {r.Strength} runs no step: " + Needs(r.Strength, maxSteps));
         return needed;
     }
 
-    private static string Needs(double strength, int maxSteps, string model)
+    private static string Needs(double strength, int maxSteps)
     {
         int needed = StepsNeeded(strength);
         return needed <= maxSteps
             ? $"strength {strength} needs at least {needed} steps"
-            : $"strength {strength} needs at least {needed} steps but this {model} runs 1..{maxSteps}; at {maxSteps} steps the strength must be at least 1/{maxSteps}";
+            : $"strength {strength} needs at least {needed} steps but this model runs 1..{maxSteps}; at {maxSteps} steps the strength must be at least 1/{maxSteps}";
     }
 }

@@ -5,14 +5,16 @@ namespace Add.Engine.Pipeline;
 
 /// <summary>
 /// One call of <see cref="DiffusionPipeline.Generate"/>: one image per prompt (the batch), from noise or from an init
-/// image. Null fields take the model's defaults: a student runs 1 step with its re-noising sampler and no guidance;
-/// a teacher runs 50 DDIM steps with guidance 4.
+/// image. Null fields take the model's defaults from its scheduler config (<see cref="GenerationPlanner"/>): our student
+/// runs 1 step with its re-noising sampler and no guidance, our teacher 50 DDIM steps with guidance 4, SD-Turbo 1
+/// Euler step without guidance.
 /// </summary>
 public sealed record GenerationRequest
 {
     public required IReadOnlyList<string> Prompts { get; init; }
 
-    /// <summary>Student: 1..(number of student timesteps, 4 here); teacher: 1..num_train_timesteps.</summary>
+    /// <summary>1..num_train_timesteps; the timesteps follow the config's timestep_spacing (trailing: 1, 2 and 4 steps
+    /// run 999 / 999, 499 / 999, 749, 499, 249).</summary>
     public int? Steps { get; init; }
 
     /// <summary>Image i uses noise stream <c>Seed + i</c> (<see cref="GaussianNoise"/>).</summary>
@@ -21,7 +23,9 @@ public sealed record GenerationRequest
     /// <summary>Classifier-free guidance scale w (ε̂ = ε̂u + w·(ε̂c − ε̂u)); ≤ 1 turns it off.</summary>
     public double? Guidance { get; init; }
 
-    /// <summary>Sampler; defaults to <see cref="SamplerKind.StudentRenoise"/> (student) or <see cref="SamplerKind.Ddim"/> (teacher).</summary>
+    /// <summary>Sampler; defaults to the config's add_sampler, else its class's. DDIM / Euler / Euler-ancestral run that
+    /// diffusers scheduler on the config's keys; <see cref="SamplerKind.StudentRenoise"/> keeps the config's class's
+    /// timesteps and initial noise.</summary>
     public SamplerKind? Sampler { get; init; }
 
     /// <summary>Optional init image (img2img): the model's image size, or an integer multiple of it (area-downsampled).</summary>

@@ -6,9 +6,9 @@ using Add.Engine.Sampling;
 namespace Add.Engine.Pipeline;
 
 /// <summary>
-/// Runs a <see cref="GenerationPlan"/> on loaded components: text encoder, initial latent (noise, or the encoded init
-/// image noised to the first timestep), the denoising loop (UNet, then one fused sampler step with guidance), VAE
-/// decode. Activations come from the arena (reset per run); host staging arrays grow once and are reused.
+/// Runs a <see cref="GenerationPlan"/> on loaded components: text encoder, initial latent (noise times the schedule's
+/// initial scale, or the encoded init image noised to the first step's level), the denoising loop (UNet at the float
+/// timestep, then one fused sampler step with guidance), VAE decode. The latent stays in DDPM space (the UNet input). Activations come from the arena (reset per run); host staging arrays grow once and are reused.
 /// </summary>
 internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
 {
@@ -29,7 +29,8 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
     public List<RgbImage> Run(GenerationRequest request, GenerationPlan plan, Action<int, int>? onStep,
         Action<string>? warn, Action<string, float[]>? trace, CancellationToken cancel)
     {
-        var timesteps = plan.Timesteps;
+        var schedule = plan.Schedule;
+        var timesteps = schedule.Timesteps;
         int n = request.Prompts.Count, latent = LatentFloats, size = ImageSize;
         bool guided = plan.Guided;
         int rows = plan.Rows(n), length = m.Tokenizer.MaxLength, dim = m.TextEncoder.Config.HiddenSize;
@@ -55,11 +56,14 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
             var pixelView = a.Take((long)n * pixels.Length);               // [N, 3, H, W]
             for (int i = 0; i < n; i++) b.Upload(pixels, pixelView.Slice((long)i * pixels.Length, pixels.Length));
             m.Vae.Encode(pixelView, x0, n);
-            // x_t = √ᾱ_t·z0 + √(1−ᾱ_t)·ε at the first timestep run (diffusers' img2img add_noise; Ho et al. 2020, Eq. 4).
-            b.SamplerStep(x0, TensorView.Empty, x0, noiseView, x, x0, SamplerStep.AddNoise(m.Schedule, timesteps[0]).ToKernelStep());
+            // x = √ᾱ·z0 + √(1−ᾱ)·ε at the first step's level (diffusers' img2img add_noise; Ho et al. 2020, Eq. 4).
+            b.SamplerStep(x0, TensorView.Empty, x0, noiseView, x, x0, SamplerStep.AddNoise(schedule.AlphaBars[0]).ToKernelStep());
         }
         else
         {
+            // x_T = init_noise_sigma·scale_model_input·noise (float, as torch's float tensor × scalar); 1 for DDIM.
+            float scale = (float)schedule.InitialNoiseScale;
+            if (scale != 1) foreach (ref float v in hostNoise) v *= scale;
             b.Upload(hostNoise, x);
         }
 
@@ -71,13 +75,12 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
         for (int i = 0; i < timesteps.Length; i++)
         {
             cancel.ThrowIfCancellationRequested();
-            int step = timesteps[i], next = i + 1 < timesteps.Length ? timesteps[i + 1] : -1;
-            Array.Fill(_hostTimesteps, step, 0, rows);
+            Array.Fill(_hostTimesteps, (float)timesteps[i], 0, rows);
             b.Upload(_hostTimesteps.AsSpan(0, rows), t);
             if (guided) b.ConcatChannels(x, x, input, 1, n * u.InChannels, n * u.InChannels, u.SampleSize, u.SampleSize);
             m.Unet.Forward(input, t, context, eps, rows, length);
             Trace(trace, $"unet.{i}", eps);
-            var c = SamplerStep.Create(plan.Kind, m.Schedule, step, next);
+            var c = schedule.Step(i);
             var k = c.ToKernelStep();
             if (guided) k = k.WithGuidance((float)plan.Guidance);
             if (c.C != 0)

@@ -3,9 +3,10 @@ using Add.Engine.Configs;
 namespace Add.Engine.Sampling;
 
 /// <summary>
-/// The DDPM forward process q(x_t | x_0) = N(√ᾱ_t x_0, (1 − ᾱ_t) I) (Ho et al. 2020, Eq. 4).
-/// scaled_linear (Stable Diffusion): β_t = (√β_start + t/(T−1)·(√β_end − √β_start))²; ᾱ_t = Π_{s≤t} (1 − β_s).
-/// Computed in float64 so the engine and the reference use identical coefficients.
+/// The DDPM forward process q(x_t | x_0) = N(√ᾱ_t x_0, (1 − ᾱ_t) I) (Ho et al. 2020, Eq. 4) at the training timesteps
+/// t = 0..T−1. scaled_linear (Stable Diffusion): β_t = (√β_start + t/(T−1)·(√β_end − √β_start))²; linear:
+/// β_t = β_start + t/(T−1)·(β_end − β_start); ᾱ_t = Π_{s≤t} (1 − β_s). Computed in float64 (diffusers uses float32;
+/// float64 is the exact value of the same formula, ~1e-5 relative apart at t = 999).
 /// </summary>
 public sealed class NoiseSchedule
 {
@@ -38,25 +39,16 @@ public sealed class NoiseSchedule
     public double Sigma(int t) => Math.Sqrt((1 - AlphasCumprod[t]) / AlphasCumprod[t]);
 
     /// <summary>
-    /// Teacher timesteps for an N-step sampler, "trailing" spacing (Lin et al. 2024, Table 2): t_i = round(T − i·T/N) − 1,
-    /// so the first step always starts from t = T − 1 (pure noise) — diffusers' timestep_spacing="trailing".
+    /// σ at a fractional timestep, linear between the neighbouring training σ's (diffusers' Euler schedulers:
+    /// <c>np.interp(timesteps, arange(T), sigmas)</c>, which holds the end values outside [0, T−1]).
     /// </summary>
-    public int[] TrailingTimesteps(int steps)
+    public double InterpolatedSigma(double t)
     {
-        if (steps < 1 || steps > NumTrainTimesteps) throw new ArgumentOutOfRangeException(nameof(steps), steps, $"steps must be in 1..{NumTrainTimesteps}");
-        double ratio = NumTrainTimesteps / (double)steps;
-        return Enumerable.Range(0, steps).Select(i => (int)Math.Round(NumTrainTimesteps - i * ratio) - 1).ToArray();
-    }
-
-    /// <summary>
-    /// Student timesteps (DESIGN.md §5): a trailing subset of the training set {999, 749, 499, 249}:
-    /// 1 step = [999], 2 = [999, 499], 4 = all four.
-    /// </summary>
-    public static int[] StudentTimesteps(int[] trainingTimesteps, int steps)
-    {
-        if (steps < 1 || steps > trainingTimesteps.Length)
-            throw new ArgumentOutOfRangeException(nameof(steps), steps, $"a student runs 1..{trainingTimesteps.Length} steps");
-        double stride = trainingTimesteps.Length / (double)steps;
-        return Enumerable.Range(0, steps).Select(i => trainingTimesteps[(int)Math.Floor(i * stride)]).ToArray();
+        if (double.IsNaN(t)) throw new ArgumentOutOfRangeException(nameof(t), t, "timestep is NaN");
+        if (t <= 0) return Sigma(0);
+        if (t >= NumTrainTimesteps - 1) return Sigma(NumTrainTimesteps - 1);
+        int lo = (int)Math.Floor(t);
+        double w = t - lo;
+        return w == 0 ? Sigma(lo) : Sigma(lo) + w * (Sigma(lo + 1) - Sigma(lo));
     }
 }

@@ -8,13 +8,8 @@ using static TorchSharp.torch;
 
 namespace Add.Train.Evaluation;
 
-/// <summary>How a pipeline is sampled for evaluation.</summary>
-public sealed record SamplingSpec(SamplerKind Sampler, int Steps, double Guidance)
-{
-    public int[] Timesteps(ReferencePipeline p) => Sampler == SamplerKind.StudentRenoise
-        ? ReferenceSchedule.StudentTimesteps(p.Scheduler.StudentTimesteps ?? throw new InvalidDataException("the model's scheduler has no student_timesteps"), Steps)
-        : p.Schedule.TrailingTimesteps(Steps);
-}
+/// <summary>How a pipeline is sampled for evaluation (the timesteps follow the model's scheduler config).</summary>
+public sealed record SamplingSpec(SamplerKind Sampler, int Steps, double Guidance);
 
 /// <summary>One evaluation row: FID-emoji, prompt adherence, diversity, seconds per image.</summary>
 public sealed record EvalRecord(string Model, string Sampler, int Steps, double Guidance, int Images,
@@ -36,7 +31,6 @@ public static class Evaluator
         var test = data.Indices(test: true).ToArray();
         var realFeatures = Features(evaluator, test.Chunk(256).Select(c => ImageTensors.ToTensor(data, c)));
         int d = evaluator.Config.FeatureDim;
-        var timesteps = spec.Timesteps(pipeline);
 
         var generated = new List<double>();
         var scores = new List<double>();
@@ -46,7 +40,7 @@ public static class Evaluator
         {
             int count = Math.Min(Batch, n - start);
             var items = Enumerable.Range(start, count).Select(i => test[i % test.Length]).ToList();
-            var pixels = GeneratePixels(pipeline, items.Select(i => data.Items[i].Caption).ToList(), spec, timesteps, seed: start);
+            var pixels = GeneratePixels(pipeline, items.Select(i => data.Items[i].Caption).ToList(), spec, seed: start);
             using (no_grad())
             {
                 using var f = evaluator.Features(pixels);
@@ -61,17 +55,17 @@ public static class Evaluator
         double secPerImage = watch.Elapsed.TotalSeconds / n;
         double fid = FeatureStatistics.Fid(generated.ToArray(), n, realFeatures, test.Length, d);
         double acc = FeatureStatistics.Top1Accuracy(scores.ToArray(), n, evaluator.Config.NumLabels, labels);
-        double diversity = Diversity(pipeline, evaluator, data, test, spec, timesteps);
+        double diversity = Diversity(pipeline, evaluator, data, test, spec);
         return new EvalRecord(modelName, spec.Sampler.ToString().ToLowerInvariant(), spec.Steps, spec.Guidance, n, fid, acc, diversity, secPerImage, "torchsharp-cpu");
     }
 
-    static double Diversity(ReferencePipeline pipeline, EvaluatorNet evaluator, Emoji32 data, int[] test, SamplingSpec spec, int[] timesteps)
+    static double Diversity(ReferencePipeline pipeline, EvaluatorNet evaluator, Emoji32 data, int[] test, SamplingSpec spec)
     {
         double total = 0;
         var captions = test.Select(i => data.Items[i].Caption).Distinct().Take(DiversityCaptions).ToList();
         foreach (var caption in captions)
         {
-            using var pixels = GeneratePixels(pipeline, Enumerable.Repeat(caption, DiversitySeeds).ToList(), spec, timesteps, seed: 100_000 + captions.IndexOf(caption));
+            using var pixels = GeneratePixels(pipeline, Enumerable.Repeat(caption, DiversitySeeds).ToList(), spec, seed: 100_000 + captions.IndexOf(caption));
             var f = Features(evaluator, [pixels]);
             total += FeatureStatistics.MeanPairwiseDistance(f, DiversitySeeds, evaluator.Config.FeatureDim);
         }
@@ -79,13 +73,13 @@ public static class Evaluator
     }
 
     /// <summary>Pixels (N, 3, 32, 32) in [-1, 1]; each row of a batch gets its own noise from one seeded generator.</summary>
-    static Tensor GeneratePixels(ReferencePipeline p, List<string> captions, SamplingSpec spec, int[] timesteps, long seed)
+    static Tensor GeneratePixels(ReferencePipeline p, List<string> captions, SamplingSpec spec, long seed)
     {
         using var scope = NewDisposeScope();
         var gen = new Generator((ulong)seed);
         int s = p.Unet.Config.SampleSize;
         var noise = randn([captions.Count, p.Unet.Config.InChannels, s, s], generator: gen);
-        var latents = p.SampleLatents(captions, spec.Sampler, timesteps, spec.Guidance, noise, () => randn(noise.shape, generator: gen));
+        var latents = p.SampleLatents(captions, spec.Sampler, spec.Steps, spec.Guidance, noise, () => randn(noise.shape, generator: gen));
         return p.Decode(latents).clamp(-1, 1).MoveToOuterDisposeScope();
     }
 

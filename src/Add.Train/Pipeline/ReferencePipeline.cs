@@ -34,19 +34,25 @@ public sealed class ReferencePipeline
     public Tensor Tokenize(IReadOnlyList<string> prompts, Action<string>? warn = null)
         => tensor(prompts.SelectMany(p => Tokenizer.Encode(p, warn).Select(i => (long)i)).ToArray(), [prompts.Count, Tokenizer.MaxLength]);
 
+    /// <summary>The reference's own diffusers schedule for <paramref name="steps"/> steps of <paramref name="kind"/> on
+    /// <see cref="Scheduler"/>.</summary>
+    public ReferenceScheduler Timesteps(SamplerKind kind, int steps) => ReferenceScheduler.Create(Scheduler, Schedule, kind, steps);
+
     /// <summary>
-    /// Samples latents for <paramref name="prompts"/> from initial noise x_T = <paramref name="noise"/> (N, 4, s, s) with
-    /// <see cref="ReferenceSampler.Sample"/>. guidance ≤ 1 disables CFG; otherwise ε̂ = ε̂u + w·(ε̂c − ε̂u)
-    /// (Ho &amp; Salimans 2022, Eq. 6). <paramref name="stepNoise"/> supplies fresh noise for ancestral / student steps.
+    /// Samples latents for <paramref name="prompts"/> with <see cref="ReferenceSampler.Sample"/> from the initial latent
+    /// init_noise_sigma·<paramref name="noise"/> (N, 4, s, s). guidance ≤ 1 disables CFG; otherwise
+    /// m = m_u + w·(m_c − m_u) (Ho &amp; Salimans 2022, Eq. 6). <paramref name="stepNoise"/> supplies fresh noise for
+    /// ancestral / student steps.
     /// </summary>
-    public Tensor SampleLatents(IReadOnlyList<string> prompts, SamplerKind kind, int[] timesteps, double guidance, Tensor noise, Func<Tensor> stepNoise)
+    public Tensor SampleLatents(IReadOnlyList<string> prompts, SamplerKind kind, int steps, double guidance, Tensor noise, Func<Tensor> stepNoise)
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         int n = prompts.Count;
         var cond = TextEncoder.forward(Tokenize(prompts));
         var context = guidance > 1 ? cat([TextEncoder.forward(Tokenize(Enumerable.Repeat("", n).ToList())), cond], 0) : cond;
-        return ReferenceSampler.Sample(Unet, Schedule, kind, timesteps, guidance, context, noise, stepNoise).MoveToOuterDisposeScope();
+        var s = Timesteps(kind, steps);
+        return ReferenceSampler.Sample(Unet, s, guidance, context, ReferenceSampler.InitialLatent(s, noise), stepNoise).MoveToOuterDisposeScope();
     }
 
     /// <summary>Scaled latents → pixels (N, 3, S, S) in [-1, 1].</summary>
@@ -58,13 +64,13 @@ public sealed class ReferencePipeline
     }
 
     /// <summary>Generates images for prompts with a seeded generator (noise (N, 4, s, s) drawn first, then per-step noise).</summary>
-    public List<RgbImage> Generate(IReadOnlyList<string> prompts, SamplerKind kind, int[] timesteps, double guidance, long seed)
+    public List<RgbImage> Generate(IReadOnlyList<string> prompts, SamplerKind kind, int steps, double guidance, long seed)
     {
         using var scope = NewDisposeScope();
         var gen = new Generator((ulong)seed);
         int s = Unet.Config.SampleSize;
         var noise = randn([prompts.Count, Unet.Config.InChannels, s, s], generator: gen);
-        var latents = SampleLatents(prompts, kind, timesteps, guidance, noise, () => randn(noise.shape, generator: gen));
+        var latents = SampleLatents(prompts, kind, steps, guidance, noise, () => randn(noise.shape, generator: gen));
         return ImageTensors.ToImages(Decode(latents));
     }
 
@@ -78,7 +84,7 @@ public sealed class ReferencePipeline
         {
             ["_class_name"] = pipelineClass,
             ["_diffusers_version"] = "0.30.0",
-            [PipelineLayout.Scheduler.Name] = new JsonArray("diffusers", Scheduler.ModelKind == "student" ? "EulerDiscreteScheduler" : "DDIMScheduler"),
+            [PipelineLayout.Scheduler.Name] = new JsonArray("diffusers", Scheduler.ClassName),
             [PipelineLayout.TextEncoder.Name] = new JsonArray("transformers", "CLIPTextModel"),
             [PipelineLayout.Tokenizer.Name] = new JsonArray(Tokenizer.ModelIndexEntry.Library, Tokenizer.ModelIndexEntry.ClassName),
             [PipelineLayout.Unet.Name] = new JsonArray("diffusers", "UNet2DConditionModel"),

@@ -5,115 +5,138 @@ using static TorchSharp.torch;
 namespace Add.Train.Pipeline;
 
 /// <summary>
-/// The reference sampler: each update written with torch ops from its paper or from diffusers' scheduler, on the
-/// <see cref="ReferenceSchedule"/>, and the one sampling loop that <see cref="ReferencePipeline"/> and `add-train
-/// validate` share. It computes every coefficient itself (style rule 11: the oracle never calls engine math).
+/// The reference sampler: diffusers' scheduler API (<c>scale_model_input</c>, <c>step</c>, <c>add_noise</c>) for
+/// DDIMScheduler, EulerDiscreteScheduler and EulerAncestralDiscreteScheduler (@58eb52c), plus the ADD re-noising step,
+/// each written with torch ops from diffusers' source or its paper on a <see cref="ReferenceScheduler"/>, and the one
+/// sampling loop that <see cref="ReferencePipeline"/> and `add-train validate` share. It computes every coefficient
+/// itself (style rule 11: the oracle never calls engine math).
 /// <para>
-/// Space: the loop keeps the latent in DDPM ("VP") space, x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε, which is also the UNet input
-/// (N, C, h, w), exactly as the engine does. The σ-space samplers (Euler, Euler-ancestral) convert inside the step:
-/// diffusers' Euler sample is x̃ = x_t/√ᾱ_t = x_0 + σ_t·ε, and its <c>scale_model_input</c> x̃/√(σ²+1) = x̃·√ᾱ_t is our
-/// x_t; after the update x' = √ᾱ'·x̃'. (One difference from diffusers, in the start only: diffusers' "trailing" Euler
-/// starts from x̃ = σ_max·noise, the engine and the reference from x_T = noise, i.e. x̃ = √(σ_max² + 1)·noise.)
+/// Space: the latent is kept as diffusers keeps it, which is the independent check of the engine's DDPM-space
+/// coefficients: for DDIM the DDPM latent x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε, for the Euler classes the σ-space latent
+/// x̃ = x_0 + σ·ε, which <c>scale_model_input</c> divides by √(σ² + 1) for the UNet. Both end in the same clean latent.
 /// </para>
 /// </summary>
 public static class ReferenceSampler
 {
     /// <summary>
-    /// Whether the step from t to <paramref name="tNext"/> (−1 = the end) draws fresh noise: ancestral and student steps
-    /// do, except the last, which returns x̂0.
+    /// Whether step i draws fresh noise: Euler-ancestral while σ_up &gt; 0 and the re-noising sampler before its last
+    /// step. (diffusers' Euler-ancestral draws noise on its last step too and multiplies it by σ_up = 0; the engine's
+    /// noise stream skips that draw, and so does this.)
     /// </summary>
-    public static bool UsesNoise(SamplerKind kind, int tNext) =>
-        tNext >= 0 && kind is SamplerKind.EulerAncestral or SamplerKind.StudentRenoise;
+    public static bool UsesNoise(ReferenceScheduler s, int i) => s.Kind switch
+    {
+        SamplerKind.EulerAncestral => s.Sigmas[i + 1] > 0,
+        SamplerKind.StudentRenoise => i + 1 < s.Count,
+        _ => false,
+    };
+
+    /// <summary>diffusers' <c>scale_model_input</c>: x̃/√(σ_i² + 1) for the Euler classes, x for DDIM.</summary>
+    public static Tensor ScaleModelInput(ReferenceScheduler s, int i, Tensor sample) =>
+        s.SigmaSpace ? sample / Math.Sqrt(s.Sigmas[i] * s.Sigmas[i] + 1) : sample.alias();
+
+    /// <summary>The initial latent in the class's space: init_noise_sigma·noise.</summary>
+    public static Tensor InitialLatent(ReferenceScheduler s, Tensor noise) => noise * s.InitNoiseSigma;
 
     /// <summary>
-    /// x̂0 from ε̂: x̂0 = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t (Ho et al. 2020, Eq. 15; Song et al. 2021, Eq. 12 "predicted x_0").
+    /// x̂0 from the model output m (diffusers' <c>pred_original_sample</c>). DDIM: ε: (x − √(1−ᾱ)·m)/√ᾱ (Ho et al. 2020,
+    /// Eq. 15); v: √ᾱ·x − √(1−ᾱ)·m. Euler classes: ε: x̃ − σ·m; v: m·(−σ/√(σ²+1)) + x̃/(σ²+1).
     /// </summary>
-    public static Tensor PredictX0(ReferenceSchedule s, int t, Tensor x, Tensor eps)
+    public static Tensor PredictX0(ReferenceScheduler s, int i, Tensor sample, Tensor m)
     {
-        double ab = s.AlphasCumprod[t];
-        return (x - Math.Sqrt(1 - ab) * eps) / Math.Sqrt(ab);
+        if (s.SigmaSpace)
+        {
+            double sigma = s.Sigmas[i];
+            return s.VPrediction ? m * (-sigma / Math.Sqrt(sigma * sigma + 1)) + sample / (sigma * sigma + 1) : sample - sigma * m;
+        }
+        double ab = s.AlphaBars[i];
+        return s.VPrediction ? Math.Sqrt(ab) * sample - Math.Sqrt(1 - ab) * m : (sample - Math.Sqrt(1 - ab) * m) / Math.Sqrt(ab);
     }
 
     /// <summary>
-    /// One update from timestep <paramref name="t"/> to <paramref name="tNext"/> (−1: the end of sampling, where every
-    /// sampler returns x̂0, as diffusers does with ᾱ' = 1 / σ' = 0). <paramref name="x"/> and the result are VP-space
-    /// latents (N, C, h, w); <paramref name="eps"/> is the (guided) ε̂ (N, C, h, w); <paramref name="noise"/> is called
-    /// once, for (N, C, h, w) fresh noise, exactly when <see cref="UsesNoise"/>.
+    /// Step i (diffusers' <c>step</c>): <paramref name="sample"/> and the result in the class's space (N, C, h, w);
+    /// <paramref name="m"/> the (guided) model output; <paramref name="noise"/> is called once, for fresh noise, exactly
+    /// when <see cref="UsesNoise"/>.
     /// </summary>
-    public static Tensor Step(SamplerKind kind, ReferenceSchedule s, int t, int tNext, Tensor x, Tensor eps, Func<Tensor> noise)
+    public static Tensor Step(ReferenceScheduler s, int i, Tensor sample, Tensor m, Func<Tensor> noise)
     {
-        if (t < 0 || t >= s.NumTrainTimesteps) throw new ArgumentOutOfRangeException(nameof(t), t, "timestep out of range");
-        if (tNext >= t) throw new ArgumentOutOfRangeException(nameof(tNext), tNext, $"next timestep must be below {t}");
-        if (tNext < 0) return PredictX0(s, t, x, eps);
-        double ab = s.AlphasCumprod[t], abNext = s.AlphasCumprod[tNext];
-        double sigma = s.Sigmas[t], sigmaNext = s.Sigmas[tNext];
-        switch (kind)
+        var x0 = PredictX0(s, i, sample, m);
+        switch (s.Kind)
         {
             case SamplerKind.Ddim:
-                // DDIM η = 0 (Song et al. 2021, Eq. 12 with σ_t = 0): x' = √ᾱ'·x̂0 + √(1−ᾱ')·ε̂.
-                return Math.Sqrt(abNext) * PredictX0(s, t, x, eps) + Math.Sqrt(1 - abNext) * eps;
-            case SamplerKind.StudentRenoise:
-                // ADD student (Sauer et al. 2023, §3 and DESIGN.md §5): x̂0, then re-noised to the next student
-                // timestep with fresh noise by the forward process (Ho et al. 2020, Eq. 4): x' = √ᾱ'·x̂0 + √(1−ᾱ')·n.
-                return Math.Sqrt(abNext) * PredictX0(s, t, x, eps) + Math.Sqrt(1 - abNext) * noise();
+            {
+                // DDIMScheduler.step, η = 0 (Song et al. 2021, Eq. 12): pred_epsilon (ε: m; v: √ᾱ·m + √(1−ᾱ)·x), then
+                // x' = √ᾱ_prev·x̂0 + √(1 − ᾱ_prev)·pred_epsilon. Only DDIM's own space reaches here (from_config).
+                double ab = s.AlphaBars[i], prev = s.PrevAlphaBars[i];
+                var eps = s.VPrediction ? Math.Sqrt(ab) * m + Math.Sqrt(1 - ab) * sample : m;
+                return Math.Sqrt(prev) * x0 + Math.Sqrt(1 - prev) * eps;
+            }
             case SamplerKind.Euler:
             {
-                // diffusers EulerDiscreteScheduler.step (Karras et al. 2022, Alg. 1 without the 2nd-order correction):
-                // x̂0 = x̃ − σ·ε̂, d = (x̃ − x̂0)/σ, x̃' = x̃ + (σ' − σ)·d.
-                var xs = x / Math.Sqrt(ab);
-                var d = (xs - (xs - sigma * eps)) / sigma;
-                return Math.Sqrt(abNext) * (xs + (sigmaNext - sigma) * d);
+                // EulerDiscreteScheduler.step (Karras et al. 2022, Alg. 1 without churn or 2nd-order correction):
+                // d = (x̃ − x̂0)/σ, x̃' = x̃ + (σ' − σ)·d.
+                double sigma = s.Sigmas[i], next = s.Sigmas[i + 1];
+                return sample + (next - sigma) * ((sample - x0) / sigma);
             }
             case SamplerKind.EulerAncestral:
             {
-                // diffusers EulerAncestralDiscreteScheduler.step / k-diffusion get_ancestral_step (η = 1):
-                // σ_up = min(σ', √(σ'²(σ² − σ'²)/σ²)), σ_down = √(σ'² − σ_up²); x̃' = x̃ + (σ_down − σ)·d + σ_up·n.
-                double sigmaUp = Math.Min(sigmaNext, Math.Sqrt(sigmaNext * sigmaNext * (sigma * sigma - sigmaNext * sigmaNext) / (sigma * sigma)));
-                double sigmaDown = Math.Sqrt(sigmaNext * sigmaNext - sigmaUp * sigmaUp);
-                var xs = x / Math.Sqrt(ab);
-                var d = (xs - (xs - sigma * eps)) / sigma;
-                return Math.Sqrt(abNext) * (xs + (sigmaDown - sigma) * d + sigmaUp * noise());
+                // EulerAncestralDiscreteScheduler.step: σ_up = √(σ'²(σ² − σ'²)/σ²), σ_down = √(σ'² − σ_up²);
+                // x̃' = x̃ + (σ_down − σ)·d + σ_up·n.
+                double from = s.Sigmas[i], to = s.Sigmas[i + 1];
+                double up = Math.Sqrt(to * to * (from * from - to * to) / (from * from)), down = Math.Sqrt(to * to - up * up);
+                var next = sample + (down - from) * ((sample - x0) / from);
+                return UsesNoise(s, i) ? next + up * noise() : next;
+            }
+            case SamplerKind.StudentRenoise:
+            {
+                // ADD student (Sauer et al. 2023, §3; DESIGN.md §5): x̂0, re-noised to the next timestep of the list by the
+                // forward process, in the class's space: DDPM √ᾱ'·x̂0 + √(1−ᾱ')·n (Ho et al. 2020, Eq. 4), σ-space x̂0 + σ'·n.
+                if (!UsesNoise(s, i)) return x0;
+                return s.SigmaSpace
+                    ? x0 + s.Sigmas[i + 1] * noise()
+                    : Math.Sqrt(s.PrevAlphaBars[i]) * x0 + Math.Sqrt(1 - s.PrevAlphaBars[i]) * noise();
             }
             default:
-                throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown sampler");
+                throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "unknown sampler");
         }
     }
 
     /// <summary>
-    /// The img2img start (diffusers <c>add_noise</c>, Ho et al. 2020, Eq. 4): x_t = √ᾱ_t·z0 + √(1−ᾱ_t)·noise.
+    /// The img2img start at step i (diffusers' <c>add_noise</c>): DDIM x = √ᾱ_t·z0 + √(1−ᾱ_t)·noise (Ho et al. 2020,
+    /// Eq. 4); Euler classes x̃ = z0 + σ·noise.
     /// </summary>
-    public static Tensor AddNoise(ReferenceSchedule s, int t, Tensor z0, Tensor noise)
+    public static Tensor AddNoise(ReferenceScheduler s, int i, Tensor z0, Tensor noise)
     {
-        double ab = s.AlphasCumprod[t];
+        if (s.SigmaSpace) return z0 + s.Sigmas[i] * noise;
+        double ab = s.AlphaBars[i];
         return Math.Sqrt(ab) * z0 + Math.Sqrt(1 - ab) * noise;
     }
 
     /// <summary>
-    /// The sampling loop. <paramref name="x"/> is x at <paramref name="timesteps"/>[0] (N, C, h, w); context is
-    /// (N, L, D), or with guidance &gt; 1 (2N, L, D) with the unconditional rows first; then the UNet sees (2N, C, h, w)
-    /// and ε̂ = ε̂u + w·(ε̂c − ε̂u) (Ho &amp; Salimans 2022, Eq. 6). <paramref name="onUnetOutput"/> (step index, the
-    /// UNet's output before guidance, (N or 2N, C, h, w)) sees each step's ε̂; the tensor lives until the step ends.
-    /// Returns the final latent x̂0 (N, C, h, w).
+    /// The sampling loop over every step of <paramref name="s"/>. <paramref name="latents"/> is the class's latent at the
+    /// first step (N, C, h, w); context is (N, L, D), or with guidance &gt; 1 (2N, L, D) with the unconditional rows
+    /// first; then the UNet sees (2N, C, h, w) and m = m_u + w·(m_c − m_u) (Ho &amp; Salimans 2022, Eq. 6).
+    /// <paramref name="onUnetOutput"/> (step index, the UNet's output before guidance, (N or 2N, C, h, w)) sees each
+    /// step's output; the tensor lives until the step ends. Returns the final latent (N, C, h, w).
     /// </summary>
-    public static Tensor Sample(UNet2DConditionModel unet, ReferenceSchedule schedule, SamplerKind kind, int[] timesteps, double guidance,
-        Tensor context, Tensor x, Func<Tensor> stepNoise, Action<int, Tensor>? onUnetOutput = null)
+    public static Tensor Sample(UNet2DConditionModel unet, ReferenceScheduler s, double guidance,
+        Tensor context, Tensor latents, Func<Tensor> stepNoise, Action<int, Tensor>? onUnetOutput = null)
     {
         using var _ = no_grad();
         bool cfg = guidance > 1;
-        x = x.alias();
-        for (int i = 0; i < timesteps.Length; i++)
+        var x = latents.alias();
+        for (int i = 0; i < s.Count; i++)
         {
             using var scope = NewDisposeScope();
-            int t = timesteps[i], tNext = i + 1 < timesteps.Length ? timesteps[i + 1] : -1;
-            var input = cfg ? cat([x, x], 0) : x;
-            var eps = unet.forward(input, full(input.shape[0], t, ScalarType.Int64), context);
-            onUnetOutput?.Invoke(i, eps);
+            var scaled = ScaleModelInput(s, i, x);
+            var input = cfg ? cat([scaled, scaled], 0) : scaled;
+            var m = unet.forward(input, full(input.shape[0], s.Timesteps[i], ScalarType.Float32), context);
+            onUnetOutput?.Invoke(i, m);
             if (cfg)
             {
-                var parts = eps.chunk(2, 0);
-                eps = parts[0] + guidance * (parts[1] - parts[0]);
+                var parts = m.chunk(2, 0);
+                m = parts[0] + guidance * (parts[1] - parts[0]);
             }
-            var next = Step(kind, schedule, t, tNext, x, eps, stepNoise).MoveToOuterDisposeScope();
+            var next = Step(s, i, x, m, stepNoise).MoveToOuterDisposeScope();
             x.Dispose();
             x = next;
         }

@@ -149,13 +149,20 @@ public static class AddTrainer
         return result;
     }
 
-    /// <summary>The student as a pipeline: its UNet with the teacher's text encoder, VAE, tokenizer; a student scheduler.</summary>
+    /// <summary>The student as a pipeline: its UNet with the teacher's text encoder, VAE, tokenizer; the teacher's
+    /// scheduler config defaulting to 1 step of the re-noising sampler without guidance (our keys add_sampler,
+    /// add_default_steps, add_default_guidance), at most as many steps as training timesteps (add_max_steps). Its
+    /// trailing spacing runs the training timesteps 999 / 999, 499 / 999, 749, 499, 249 at 1 / 2 / 4 steps.</summary>
     public static ReferencePipeline StudentPipeline(ReferencePipeline teacher, UNet2DConditionModel student, AddSettings settings)
     {
         var p = new ReferencePipeline
         {
             Tokenizer = teacher.Tokenizer, TextEncoder = teacher.TextEncoder, Unet = student, Vae = teacher.Vae,
-            Scheduler = teacher.Scheduler with { ModelKind = "student", StudentTimesteps = settings.StudentTimesteps },
+            Scheduler = teacher.Scheduler with
+            {
+                AddSampler = SamplerNames.Name(SamplerKind.StudentRenoise), AddDefaultSteps = 1, AddDefaultGuidance = 0,
+                AddMaxSteps = settings.StudentTimesteps.Length,
+            },
         };
         p.Eval();
         return p;
@@ -167,8 +174,7 @@ public static class AddTrainer
         var cells = new List<(RgbImage, string)>();
         foreach (var n in new[] { 1, 2, 4 })
         {
-            var ts = ReferenceSchedule.StudentTimesteps(p.Scheduler.StudentTimesteps!, n);
-            var images = p.Generate(captions, SamplerKind.StudentRenoise, ts, guidance: 0, seed: 1);
+            var images = p.Generate(captions, SamplerKind.StudentRenoise, n, guidance: 0, seed: 1);
             cells.AddRange(images.Zip(captions, (im, c) => (im, $"{n} step: {c}")));
         }
         Png.Save(CaptionedGrid.Render(cells, columns: captions.Count, scale: 2), Path.Combine(runDir, "samples", $"step-{step:D6}.png"));

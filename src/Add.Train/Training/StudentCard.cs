@@ -23,15 +23,14 @@ public static class StudentCard
         var rows = new List<(string Name, List<RgbImage> Images, double Seconds)>();
         foreach (var n in new[] { 1, 2, 4 })
         {
-            var ts = ReferenceSchedule.StudentTimesteps(student.Scheduler.StudentTimesteps ?? throw new InvalidDataException($"{studentDir}: scheduler has no student_timesteps"), n);
             var watch = System.Diagnostics.Stopwatch.StartNew();
-            var images = student.Generate(captions, SamplerKind.StudentRenoise, ts, 0, seed: 1);
+            var images = student.Generate(captions, SamplerKind.StudentRenoise, n, 0, seed: 1);
             rows.Add(($"student {n} step{(n > 1 ? "s" : "")}", images, watch.Elapsed.TotalSeconds / captions.Count));
         }
         foreach (var n in new[] { 1, 4, 50 })
         {
             var watch = System.Diagnostics.Stopwatch.StartNew();
-            var images = teacher.Generate(captions, SamplerKind.Ddim, teacher.Schedule.TrailingTimesteps(n), guidance, seed: 1);
+            var images = teacher.Generate(captions, SamplerKind.Ddim, n, guidance, seed: 1);
             rows.Add(($"teacher DDIM {n} step{(n > 1 ? "s" : "")}, guidance {guidance}", images, watch.Elapsed.TotalSeconds / captions.Count));
         }
         var cells = rows.SelectMany(r => r.Images.Zip(captions, (im, c) => (im, $"{r.Name}: {c}"))).ToList();
@@ -46,8 +45,9 @@ public static class StudentCard
         sb.AppendLine();
         sb.AppendLine("The default model of the engine: an ADD student (Sauer et al. 2023) distilled from `models/emoji-32-teacher` by");
         sb.AppendLine("`add-train add`, making a 32×32 emoji from a caption in 1 step (2-4 steps refine). Student UNet + the teacher's text encoder,");
-        sb.AppendLine("VAE and tokenizer, diffusers layout; `scheduler/scheduler_config.json` names the student timesteps");
-        sb.AppendLine($"[{string.Join(", ", student.Scheduler.StudentTimesteps!)}] (1 step = [999], 2 = [999, 499], 4 = all). No guidance.");
+        sb.AppendLine("VAE and tokenizer, diffusers layout; `scheduler/scheduler_config.json` is the teacher's DDIMScheduler (trailing spacing)");
+        sb.AppendLine("plus `\"add_sampler\": \"student-renoise\"`, 1 default step, no guidance: its timesteps are 999 (1 step), 999, 499 (2),");
+        sb.AppendLine($"999, 749, 499, 249 (4), the training timesteps [{string.Join(", ", new AddSettings().StudentTimesteps)}].");
         sb.AppendLine();
         sb.AppendLine("Data: emoji-32 (Noto Emoji © Google, Apache-2.0; Twemoji © Twitter, Inc and other contributors, CC-BY 4.0; see");
         sb.AppendLine("`data/ATTRIBUTION.md`). The weights are derived from these images.");

@@ -35,7 +35,7 @@ public static class TeacherCard
         foreach (var steps in new[] { 50, 1, 2, 4 })
         {
             var watch = System.Diagnostics.Stopwatch.StartNew();
-            var images = p.Generate(captions, SamplerKind.Ddim, p.Schedule.TrailingTimesteps(steps), guidance, seed: 1);
+            var images = p.Generate(captions, SamplerKind.Ddim, steps, guidance, seed: 1);
             double perImage = watch.Elapsed.TotalSeconds / captions.Count;
             var file = $"ddim-{steps}-steps.png";
             Png.Save(CaptionedGrid.Render(images.Zip(captions).ToList(), columns: 8, scale: 2), Path.Combine(samplesDir, file));

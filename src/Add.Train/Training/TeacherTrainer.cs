@@ -75,7 +75,7 @@ public static class TeacherTrainer
         var emaText = new CLIPTextModel(text.Config);
         Ema.Copy(emaUnet, unet); Ema.Copy(emaText, text);
         var optimizer = optim.AdamW(unet.parameters().Concat(text.parameters()), lr: s.Lr, weight_decay: 0.01);
-        var schedulerConfig = new SchedulerConfig();
+        var schedulerConfig = SchedulerConfig.EmojiTeacher;
         var schedule = new ReferenceSchedule(schedulerConfig);
         using var sqrtAb = tensor(schedule.AlphasCumprod.Select(a => (float)Math.Sqrt(a)).ToArray());
         using var sqrt1mAb = tensor(schedule.AlphasCumprod.Select(a => (float)Math.Sqrt(1 - a)).ToArray());
@@ -153,7 +153,7 @@ public static class TeacherTrainer
     /// <summary>A 25-step DDIM grid (guidance 4) of the fixed captions.</summary>
     static void WriteSamples(ReferencePipeline p, List<string> captions, string runDir, int step)
     {
-        var images = p.Generate(captions, SamplerKind.Ddim, p.Schedule.TrailingTimesteps(25), guidance: 4, seed: 1);
+        var images = p.Generate(captions, SamplerKind.Ddim, 25, guidance: 4, seed: 1);
         Png.Save(CaptionedGrid.Render(images.Zip(captions).ToList(), columns: 8, scale: 2), Path.Combine(runDir, "samples", $"step-{step:D6}.png"));
     }
 }

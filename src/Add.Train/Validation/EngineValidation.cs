@@ -9,9 +9,11 @@ namespace Add.Train.Validation;
 /// Runs the engine (our kernels, any backend) and the TorchSharp reference on identical tokens and noise
 /// (<see cref="BatchNoise"/>) and compares every stage: text-encoder hidden states, the UNet output at each step, the
 /// final latent, and the decoded image in 0-255 units. The reference runs its own trajectory (not the engine's), so
-/// the per-step errors include what earlier steps accumulated. It computes its own timesteps (compared exactly, stage
-/// "timesteps"), schedule and sampler updates (<see cref="ReferenceSchedule"/>, <see cref="ReferenceSampler"/>): only
-/// the request's plan (sampler, guidance), the token ids and the noise come from the engine.
+/// the per-step errors include what earlier steps accumulated. It computes its own diffusers schedule
+/// (<see cref="ReferenceScheduler"/>: timesteps compared exactly, sigmas, the levels each step goes to, and
+/// init_noise_sigma compared to float64 rounding) and runs diffusers' sampler in diffusers' own latent space
+/// (<see cref="ReferenceSampler"/>): only the request's plan (sampler, step count, guidance), the token ids and the
+/// noise come from the engine.
 /// </summary>
 public static class EngineValidation
 {
@@ -30,6 +32,11 @@ public static class EngineValidation
     /// <summary>Final latent: the sampler's coefficients reach 1/√ᾱ ≈ 14 at t = 999, scaling ε̂'s error.</summary>
     public const double LatentRelTolerance = 1e-4;
 
+    /// <summary>Sigmas, the ᾱ each step goes to, and init_noise_sigma: float64 on both sides from the same ᾱ table
+    /// (computed by two implementations: a loop and torch's cumprod) through different formulas (the engine derives σ
+    /// from ᾱ = 1/(1 + σ²)); ~1e-15 apart, 1e-12 keeps 3 orders of headroom and still catches any wrong level.</summary>
+    public const double ScheduleRelTolerance = 1e-12;
+
     /// <summary>Decoded image in 0-255 units before rounding: a twentieth of a grey level (a byte then differs only where
     /// the value sits within that distance of a rounding boundary).</summary>
     public const double ImageAbsTolerance = 0.05;
@@ -44,6 +51,18 @@ public static class EngineValidation
     public sealed record Report(string Backend, List<Stage> Stages, int DifferingBytes, int TotalBytes)
     {
         public bool Passed => Stages.All(s => s.Passed);
+    }
+
+    /// <summary>max |a − b| and that over max |b| (the reference's range), for schedule values.</summary>
+    public static (double Abs, double Rel) Compare(ReadOnlySpan<double> engine, ReadOnlySpan<double> reference)
+    {
+        double abs = 0, range = 0;
+        for (int i = 0; i < engine.Length; i++)
+        {
+            abs = Math.Max(abs, Math.Abs(engine[i] - reference[i]));
+            range = Math.Max(range, Math.Abs(reference[i]));
+        }
+        return (abs, abs / Math.Max(range, 1e-30));
     }
 
     /// <summary>max |a − b| and that over max |b| (the reference's range).</summary>
@@ -65,8 +84,9 @@ public static class EngineValidation
         using var engine = DiffusionPipeline.Load(modelDir, BackendFactory.Create(backend), log, variant);
         engine.Trace = (stage, values) => traces[stage] = values;
         var images = engine.Generate(request);
-        var (kind, timesteps, guidance) = engine.Plan(request);
-        log?.Invoke($"engine: {engine.Backend.Name}; {timesteps.Length} step(s) [{string.Join(", ", timesteps)}], {kind}, guidance {guidance}");
+        var plan = engine.Plan(request);
+        var (kind, timesteps, guidance) = (plan.Kind, plan.Timesteps, plan.Guidance);
+        log?.Invoke($"engine: {engine.Backend.Name}; {timesteps.Length} of {plan.Schedule.Steps} step(s) [{string.Join(", ", timesteps)}], {kind}, guidance {guidance}");
 
         var reference = ReferencePipeline.Load(modelDir, variant: variant);
         var stages = new List<Stage>();
@@ -86,11 +106,18 @@ public static class EngineValidation
         var context = reference.TextEncoder.forward(tensor(ids.Select(i => (long)i).ToArray(), [rows, length]));
         Add("text", traces["text"], context, TextRelTolerance);
 
-        // The reference's own timesteps for the request (an init image runs the tail of the list), against the engine's.
-        var expected = ReferenceTimesteps(reference, request.Steps ?? timesteps.Length);
-        var tail = expected[Math.Max(0, expected.Length - timesteps.Length)..];
-        stages.Add(new Stage("timesteps", tail.Length == timesteps.Length ? tail.Zip(timesteps, (r, e) => (double)Math.Abs(r - e)).Max() : double.PositiveInfinity,
-            0, 0, Relative: false));
+        // The reference's own schedule for the request (an init image runs the tail of the list), against the engine's.
+        var full = reference.Timesteps(kind, plan.Schedule.Steps);
+        var s = full.Skip(Math.Max(0, full.Count - timesteps.Length));
+        void AddValues(string name, double[] engineValues, double[] referenceValues, double tolerance, bool relative)
+        {
+            var (abs, rel) = engineValues.Length == referenceValues.Length ? Compare(engineValues, referenceValues) : (double.PositiveInfinity, double.PositiveInfinity);
+            stages.Add(new Stage(name, abs, rel, tolerance, relative));
+        }
+        AddValues("timesteps", timesteps, s.Timesteps, 0, relative: false);
+        AddValues("sigmas", plan.Schedule.Sigmas, s.Sigmas, ScheduleRelTolerance, relative: true);
+        AddValues("next_alpha", plan.Schedule.NextAlphaBars, s.PrevAlphaBars, ScheduleRelTolerance, relative: true);
+        AddValues("init_sigma", [plan.Schedule.InitNoiseSigma], [s.InitNoiseSigma], ScheduleRelTolerance, relative: true);
 
         var u = reference.Unet.Config;
         long[] shape = [n, u.InChannels, u.SampleSize, u.SampleSize];
@@ -100,9 +127,10 @@ public static class EngineValidation
         {
             var pixels = tensor(engine.InitPixels(init), [1, 3, engine.ImageSize, engine.ImageSize]).expand(n, -1, -1, -1);
             var z0 = reference.Vae.Encode(pixels).Mean * reference.Vae.Config.ScalingFactor;
-            x = ReferenceSampler.AddNoise(reference.Schedule, tail[0], z0, x);
+            x = ReferenceSampler.AddNoise(s, 0, z0, x);
         }
-        x = ReferenceSampler.Sample(reference.Unet, reference.Schedule, kind, tail, guidance, context, x, () => tensor(noise.Draw(), shape),
+        else x = ReferenceSampler.InitialLatent(s, x);
+        x = ReferenceSampler.Sample(reference.Unet, s, guidance, context, x, () => tensor(noise.Draw(), shape),
             (i, eps) => Add($"unet.{i}", traces.GetValueOrDefault($"unet.{i}", []), eps, UnetRelTolerance));
         Add("latent", traces["latent"], x, LatentRelTolerance);
         var decoded = reference.Decode(x);
@@ -117,10 +145,4 @@ public static class EngineValidation
                 if (images[i].Pixels[p] != referenceImages[i].Pixels[p]) differing++;
         return new Report(engine.Backend.Name, stages, differing, total);
     }
-
-    /// <summary>The timesteps the reference computes for <paramref name="steps"/> steps: a student's trailing subset of
-    /// its training timesteps, a teacher's trailing spacing.</summary>
-    private static int[] ReferenceTimesteps(ReferencePipeline reference, int steps) => reference.Scheduler.ModelKind == "student"
-        ? ReferenceSchedule.StudentTimesteps(reference.Scheduler.StudentTimesteps!, steps)
-        : reference.Schedule.TrailingTimesteps(steps);
 }

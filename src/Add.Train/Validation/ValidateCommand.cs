@@ -14,9 +14,10 @@ public static class ValidateCommand
         var model = CommonOptions.Model();
         var backend = CommonOptions.Backend(BackendKind.Cpu);
         var steps = CommonOptions.Steps();
-        steps.Description = "steps, 1 to 1000 (default: every student step; teacher models: 4 DDIM steps)";
+        steps.Description = "steps, 1 to 1000 (default: 4, with the model's default sampler)";
         var guidance = CommonOptions.Guidance();
-        guidance.Description = "guidance scale, 0 to 50 (default: student 0; teacher 4, which exercises the CFG path)";
+        guidance.Description = "guidance scale, 0 to 50 (default: 0 for a model defaulting to student-renoise; else 4, which exercises the CFG path)";
+        var sampler = CommonOptions.Sampler();
         var seed = CommonOptions.Seed();
         var prompt = Opt.Text("--prompt", "prompt of image 0; image i gets \"PROMPT i\" (default: grinning face)", "P");
         var batch = CommonOptions.Batch(2, 64);
@@ -24,12 +25,12 @@ public static class ValidateCommand
         var command = new Command("validate",
             "Run the engine and the TorchSharp reference on identical tokens and noise; print the max absolute and relative error per stage " +
             "(text, unet.i, latent, image in 0-255) and fail (exit 1) above the tolerances.");
-        foreach (var o in new Option[] { model, backend, steps, guidance, seed, prompt, batch, variant }) command.Add(o);
+        foreach (var o in new Option[] { model, backend, steps, guidance, sampler, seed, prompt, batch, variant }) command.Add(o);
         command.SetAction(p =>
         {
             var folder = ModelLocator.Resolve(p.GetValue(model));
             if (!Directory.Exists(folder)) throw new UsageException($"model folder not found: {folder}");
-            var request = DefaultRequest(folder, p.GetValue(prompt) ?? "grinning face", p.GetValue(batch), p.GetValue(seed), p.GetValue(steps), p.GetValue(guidance));
+            var request = DefaultRequest(folder, p.GetValue(prompt) ?? "grinning face", p.GetValue(batch), p.GetValue(seed), p.GetValue(steps), p.GetValue(guidance)) with { Sampler = p.GetValue(sampler) };
             var report = EngineValidation.Run(folder, p.GetValue(backend), request, Console.Error.WriteLine, p.GetValue(variant));
             Console.WriteLine($"validate {folder} on {report.Backend}");
             foreach (var s in report.Stages) Console.WriteLine("  " + s);
@@ -40,16 +41,17 @@ public static class ValidateCommand
         return command;
     }
 
-    /// <summary>Student: every student step; teacher: 4 DDIM steps at guidance 4 (exercises the CFG path).</summary>
+    /// <summary>4 steps of the model's default sampler; guidance 0 for a model defaulting to the re-noising sampler (our
+    /// student: its 4 training timesteps), else 4 (exercises the CFG path).</summary>
     public static GenerationRequest DefaultRequest(string model, string prompt, int batch, long seed, int? steps = null, double? guidance = null)
     {
         var scheduler = Engine.Configs.ConfigJson.Load<Engine.Configs.SchedulerConfig>(Engine.Pipeline.PipelineLayout.Scheduler.Config(model));
-        bool student = scheduler.ModelKind == "student";
+        bool student = scheduler.DefaultSampler == Engine.Sampling.SamplerKind.StudentRenoise;
         return new GenerationRequest
         {
             Prompts = Enumerable.Range(0, batch).Select(i => i == 0 ? prompt : $"{prompt} {i}").ToList(),
             Seed = seed,
-            Steps = steps ?? (student ? scheduler.StudentTimesteps!.Length : 4),
+            Steps = steps ?? 4,
             Guidance = guidance ?? (student ? 0 : 4),
         };
     }

@@ -9,11 +9,10 @@ public sealed class ConfigJsonTests
     public void SaveLoadRoundTrips()
     {
         using var dir = new TempDir();
-        var scheduler = new SchedulerConfig { NumTrainTimesteps = 500, BetaStart = 0.001, BetaSchedule = "linear", ModelKind = "student", StudentTimesteps = [499, 249] };
+        var scheduler = new SchedulerConfig { NumTrainTimesteps = 500, BetaStart = 0.001, BetaSchedule = "linear", AddSampler = "student-renoise", AddDefaultSteps = 2 };
         ConfigJson.Save(scheduler, dir.File("sub/scheduler_config.json"));
         var loaded = ConfigJson.Load<SchedulerConfig>(dir.File("sub/scheduler_config.json"));
-        Assert.Equal(scheduler with { StudentTimesteps = null }, loaded with { StudentTimesteps = null });
-        Assert.Equal(scheduler.StudentTimesteps, loaded.StudentTimesteps);
+        Assert.Equal(scheduler, loaded with { Extra = null });
 
         var unet = new UNet2DConditionConfig
         {
@@ -37,23 +36,23 @@ public sealed class ConfigJsonTests
     {
         using var dir = new TempDir();
         var path = dir.File("scheduler_config.json");
-        File.WriteAllText(path, """{"_class_name": "EulerDiscreteScheduler", "num_train_timesteps": 1000, "timestep_spacing": "trailing", "steps_offset": 1}""");
+        File.WriteAllText(path, """{"_class_name": "EulerDiscreteScheduler", "num_train_timesteps": 1000, "timestep_spacing": "trailing", "sigma_schedule": 1, "variance_type": "fixed_small"}""");
         var warnings = new List<string>();
         var config = ConfigJson.Load<SchedulerConfig>(path, warnings.Add);
         Assert.Equal(1000, config.NumTrainTimesteps);
         Assert.Equal(2, warnings.Count);
         Assert.All(warnings, w => Assert.Contains(path, w));
-        Assert.Contains(warnings, w => w.Contains("'timestep_spacing'"));
-        Assert.Contains(warnings, w => w.Contains("'steps_offset'"));
+        Assert.Contains(warnings, w => w.Contains("'sigma_schedule'"));
+        Assert.Contains(warnings, w => w.Contains("'variance_type'"));
         Assert.DoesNotContain(warnings, w => w.Contains("_class_name"));
     }
 
     /// <summary>Every failure is an InvalidDataException (or FileNotFound) naming the file and the offending key.</summary>
     [Theory]
-    [InlineData("""{"model_kind": "student"}""", "student_timesteps")]                      // a key a student requires
-    [InlineData("""{"num_train_timesteps": "many"}""", "num_train_timesteps")]              // wrong type
-    [InlineData("""{"beta_start": 0.02, "beta_end": 0.01}""", "beta_start")]                // values out of order
-    [InlineData("""{"beta_schedule": "cosine"}""", "beta_schedule")]                        // unsupported value
+    [InlineData("""{"num_train_timesteps": 1000}""", "_class_name")]                         // a required key
+    [InlineData("""{"_class_name": "DDIMScheduler", "num_train_timesteps": "many"}""", "num_train_timesteps")]   // wrong type
+    [InlineData("""{"_class_name": "DDIMScheduler", "beta_start": 0.02, "beta_end": 0.01}""", "beta_start")]     // values out of order
+    [InlineData("""{"_class_name": "DDIMScheduler", "beta_schedule": "cosine"}""", "beta_schedule")]             // unsupported value
     [InlineData("""{"num_train_timesteps": 1000,""", "not a valid SchedulerConfig")]        // bad JSON
     public void ErrorsNameTheFileAndTheKey(string json, string key)
     {

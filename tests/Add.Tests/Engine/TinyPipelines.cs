@@ -34,7 +34,7 @@ public sealed class TinyPipelines : IDisposable
             CrossAttentionDim = 24, AttentionHeadDim = 3, NormNumGroups = 8,
         });
         var vae = new AutoencoderKL(new AutoencoderKLConfig { BlockOutChannels = [8, 16], NormNumGroups = 4, SampleSize = 8, ScalingFactor = 0.7 });
-        var scheduler = new SchedulerConfig();
+        var scheduler = SchedulerConfig.EmojiTeacher;
         var teacher = new ReferencePipeline { Tokenizer = tokenizer, TextEncoder = text, Unet = unet, Vae = vae, Scheduler = scheduler };
         teacher.Eval();
         Teacher = System.IO.Path.Combine(_dir.Path, "teacher");
@@ -42,7 +42,7 @@ public sealed class TinyPipelines : IDisposable
         var student = new ReferencePipeline
         {
             Tokenizer = tokenizer, TextEncoder = text, Unet = unet, Vae = vae,
-            Scheduler = scheduler with { ModelKind = "student", StudentTimesteps = [999, 749, 499, 249] },
+            Scheduler = SchedulerConfig.EmojiStudent,
         };
         Student = System.IO.Path.Combine(_dir.Path, "student");
         student.Save(Student, "AddStudentPipeline");

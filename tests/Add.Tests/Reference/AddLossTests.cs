@@ -80,7 +80,7 @@ public class AddLossTests
         {
             Student = student, Teacher = teacher, TextEncoder = text, Vae = vae, Features = vit, Heads = heads,
             StudentOptimizer = optim.AdamW(student.parameters(), lr: 1e-3), HeadsOptimizer = optim.AdamW(heads.parameters(), lr: 1e-3),
-            Schedule = new ReferenceSchedule(new SchedulerConfig()), Settings = settings,
+            Schedule = new ReferenceSchedule(SchedulerConfig.EmojiTeacher), Settings = settings,
         };
         step.Freeze();
         return step;

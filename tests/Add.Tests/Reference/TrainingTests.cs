@@ -43,7 +43,7 @@ public class TrainingTests
             foreach (var (name, tensor) in sd)
                 Assert.True(st.ReadFloat32(name).AsSpan().SequenceEqual(tensor.contiguous().data<float>().ToArray()), $"{folder}/{name} differs after export");
         }
-        var images = pipeline.Generate(["grinning face, google style"], Add.Engine.Sampling.SamplerKind.Ddim, pipeline.Schedule.TrailingTimesteps(4), 3.0, seed: 5);
+        var images = pipeline.Generate(["grinning face, google style"], Add.Engine.Sampling.SamplerKind.Ddim, 4, 3.0, seed: 5);
         Assert.Equal(32, images[0].Width);
     }
 
@@ -102,9 +102,10 @@ public class AddTrainingTests
         Assert.All(new[] { "adv_g", "adv_d", "distill", "r1", "d_real", "d_fake" }, c => Assert.NotEmpty(CsvLog.Read(Path.Combine(dir.File("add"), "log.csv"), c)));
 
         var student = ReferencePipeline.Load(dir.File("student"));
-        Assert.Equal("student", student.Scheduler.ModelKind);
-        Assert.Equal(new[] { 999, 749, 499, 249 }, student.Scheduler.StudentTimesteps);
-        var images = student.Generate(["grinning face, google style"], Add.Engine.Sampling.SamplerKind.StudentRenoise, [999], 0, seed: 3);
+        Assert.Equal(Add.Engine.Sampling.SamplerKind.StudentRenoise, student.Scheduler.DefaultSampler);
+        Assert.Equal((1, 0.0), (student.Scheduler.AddDefaultSteps, student.Scheduler.AddDefaultGuidance));
+        Assert.Equal([999.0, 749, 499, 249], student.Timesteps(Add.Engine.Sampling.SamplerKind.StudentRenoise, 4).Timesteps);
+        var images = student.Generate(["grinning face, google style"], Add.Engine.Sampling.SamplerKind.StudentRenoise, 1, 0, seed: 3);
         Assert.Single(images);
     }
 }

@@ -41,7 +41,7 @@ public sealed class NoiseScheduleTests
     public void ScaledLinearMidpointBetaIsTheSquareOfTheMeanRoot()
     {
         // A 3-step schedule: β_1 = ((√β_s + √β_e)/2)², so ᾱ_1/ᾱ_0 = 1 − β_1 (distinguishes scaled_linear from linear).
-        var config = new SchedulerConfig { NumTrainTimesteps = 3 };
+        var config = Sd with { NumTrainTimesteps = 3 };
         var ab = new NoiseSchedule(config).AlphasCumprod;
         double mid = Math.Pow((Math.Sqrt(0.00085) + Math.Sqrt(0.012)) / 2, 2);
         AssertRelClose(mid, 1 - ab[1] / ab[0], BetaRelTolerance, "β_1");
@@ -58,38 +58,17 @@ public sealed class NoiseScheduleTests
         AssertRelClose(Math.Sqrt(1 - schedule.AlphasCumprod[999]), schedule.SqrtOneMinusAlphaBar(999), SigmaRelTolerance, "√(1−ᾱ)");
     }
 
-    /// <summary>diffusers' timestep_spacing="trailing": round(arange(T, 0, −T/N)) − 1, numpy rounding half to even.</summary>
-    [Theory]
-    [InlineData(1, new[] { 999 })]
-    [InlineData(2, new[] { 999, 499 })]
-    [InlineData(3, new[] { 999, 666, 332 })]
-    [InlineData(4, new[] { 999, 749, 499, 249 })]
-    [InlineData(16, new[] { 999, 937, 874, 811, 749, 687, 624, 561, 499, 437, 374, 311, 249, 187, 124, 61 })]   // x.5 rounds to even
-    public void TrailingTimesteps(int steps, int[] expected) => Assert.Equal(expected, new NoiseSchedule(Sd).TrailingTimesteps(steps));
-
+    /// <summary>np.interp over the training σ's: the value at integers, the straight line between them, the ends held.</summary>
     [Fact]
-    public void TrailingFiftyStepsAreEveryTwentieth() =>
-        Assert.Equal(Enumerable.Range(0, 50).Select(i => 999 - 20 * i), new NoiseSchedule(Sd).TrailingTimesteps(50));
-
-    [Fact]
-    public void TrailingOutOfRangeThrows()
+    public void InterpolatedSigmaIsLinearBetweenTrainingTimesteps()
     {
         var schedule = new NoiseSchedule(Sd);
-        Assert.Throws<ArgumentOutOfRangeException>(() => schedule.TrailingTimesteps(0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => schedule.TrailingTimesteps(1001));
-        Assert.Equal(Enumerable.Range(0, 1000).Reverse(), schedule.TrailingTimesteps(1000));
-    }
-
-    /// <summary>DESIGN.md §5: a trailing subset of {999, 749, 499, 249}.</summary>
-    [Theory]
-    [InlineData(1, new[] { 999 })]
-    [InlineData(2, new[] { 999, 499 })]
-    [InlineData(3, new[] { 999, 749, 499 })]
-    [InlineData(4, new[] { 999, 749, 499, 249 })]
-    public void StudentTimesteps(int steps, int[] expected)
-    {
-        Assert.Equal(expected, NoiseSchedule.StudentTimesteps([999, 749, 499, 249], steps));
-        Assert.Throws<ArgumentOutOfRangeException>(() => NoiseSchedule.StudentTimesteps([999, 749, 499, 249], 5));
+        var sigmas = Sigmas(Sd);
+        AssertRelClose(sigmas[499], schedule.InterpolatedSigma(499), SigmaRelTolerance, "σ(499)");
+        AssertRelClose((sigmas[499] + sigmas[500]) / 2, schedule.InterpolatedSigma(499.5), SigmaRelTolerance, "σ(499.5)");
+        AssertRelClose(0.75 * sigmas[166] + 0.25 * sigmas[167], schedule.InterpolatedSigma(166.25), SigmaRelTolerance, "σ(166.25)");
+        AssertRelClose(sigmas[999], schedule.InterpolatedSigma(1200), SigmaRelTolerance, "σ above T − 1");
+        AssertRelClose(sigmas[0], schedule.InterpolatedSigma(-3), SigmaRelTolerance, "σ below 0");
     }
 
     [Fact]

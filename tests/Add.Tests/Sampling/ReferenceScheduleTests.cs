@@ -45,32 +45,67 @@ public sealed class ReferenceScheduleTests(ITestOutputHelper log)
     }
 
     [Theory]
-    [InlineData(1, new[] { 999 })]
-    [InlineData(2, new[] { 999, 499 })]
-    [InlineData(3, new[] { 999, 666, 332 })]
-    [InlineData(4, new[] { 999, 749, 499, 249 })]
-    [InlineData(16, new[] { 999, 937, 874, 811, 749, 687, 624, 561, 499, 437, 374, 311, 249, 187, 124, 61 })]
-    public void TrailingTimesteps(int steps, int[] expected) => Assert.Equal(expected, new ReferenceSchedule(Sd).TrailingTimesteps(steps));
+    [InlineData(1, new double[] { 999 })]
+    [InlineData(2, new double[] { 999, 499 })]
+    [InlineData(3, new double[] { 999, 666, 332 })]
+    [InlineData(4, new double[] { 999, 749, 499, 249 })]
+    [InlineData(16, new double[] { 999, 937, 874, 811, 749, 687, 624, 561, 499, 437, 374, 311, 249, 187, 124, 61 })]
+    public void TrailingTimesteps(int steps, double[] expected)
+    {
+        var s = ReferenceScheduler.Create(Sd with { TimestepSpacing = "trailing" }, new ReferenceSchedule(Sd), SamplerKind.Euler, steps);
+        Assert.Equal(expected, s.Timesteps);
+        Assert.Equal(steps + 1, s.Sigmas.Length);
+        AssertRelClose(SdSigma999, s.InitNoiseSigma, SigmaRelTolerance, "init_noise_sigma");
+    }
 
-    [Theory]
-    [InlineData(1, new[] { 999 })]
-    [InlineData(2, new[] { 999, 499 })]
-    [InlineData(3, new[] { 999, 749, 499 })]
-    [InlineData(4, new[] { 999, 749, 499, 249 })]
-    public void StudentTimesteps(int steps, int[] expected) => Assert.Equal(expected, ReferenceSchedule.StudentTimesteps([999, 749, 499, 249], steps));
-
-    /// <summary>Every step count the engine accepts gives the same timesteps in both (the engine's Plan for a teacher).</summary>
     [Fact]
-    public void TimestepsAgreeWithTheEngineForEveryStepCount()
+    public void DdimLeadingFiftyStepsWithOffsetOne()
+    {
+        var ab = AlphasCumprod(Sd);
+        var c = Sd with { ClassName = SchedulerConfig.Ddim, ClipSample = false, StepsOffset = 1, SetAlphaToOne = false };
+        var s = ReferenceScheduler.Create(c, new ReferenceSchedule(c), SamplerKind.Ddim, 50);
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => 981.0 - 20 * i), s.Timesteps);
+        AssertRelClose(ab[0], s.PrevAlphaBars[^1], ProductRelTolerance, "final_alpha_cumprod");
+        AssertRelClose(ab[941], s.PrevAlphaBars[1], ProductRelTolerance, "ᾱ_prev of 961");
+        Assert.Equal(1.0, s.InitNoiseSigma);
+    }
+
+    /// <summary>The engine's plan and the reference agree for every spacing, class and step count: timesteps exactly,
+    /// sigmas, the level each step goes to and init_noise_sigma to float64 rounding.</summary>
+    [Fact]
+    public void SchedulesAgreeWithTheEngineForEveryStepCount()
     {
         var reference = new ReferenceSchedule(Sd);
         var engine = new NoiseSchedule(Sd);
-        for (int steps = 1; steps <= 1000; steps++)
-            Assert.Equal(engine.TrailingTimesteps(steps), reference.TrailingTimesteps(steps));
-        for (int steps = 1; steps <= 4; steps++)
-            Assert.Equal(NoiseSchedule.StudentTimesteps([999, 749, 499, 249], steps), ReferenceSchedule.StudentTimesteps([999, 749, 499, 249], steps));
-        Assert.Throws<ArgumentOutOfRangeException>(() => reference.TrailingTimesteps(0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => ReferenceSchedule.StudentTimesteps([999, 749, 499, 249], 5));
+        int compared = 0;
+        foreach (var spacing in new[] { "leading", "linspace", "trailing" })
+            foreach (var cls in new[] { SchedulerConfig.EulerDiscrete, SchedulerConfig.EulerAncestralDiscrete, SchedulerConfig.Ddim })
+                foreach (var kind in Enum.GetValues<SamplerKind>())
+                {
+                    var c = Sd with { ClassName = cls, ClipSample = false, TimestepSpacing = spacing, StepsOffset = spacing == "leading" ? 1 : 0 };
+                    for (int steps = 1; steps <= 1000; steps += steps < 64 ? 1 : 37)
+                    {
+                        if (spacing == "leading" && (steps - 1) * (1000 / steps) + 1 > 999) continue;
+                        var e = SamplingSchedule.Create(c, engine, kind, steps);
+                        var r = ReferenceScheduler.Create(c, reference, kind, steps);
+                        Assert.Equal(r.Timesteps, e.Timesteps);
+                        AssertAll(r.Sigmas, e.Sigmas, $"{cls} {spacing} {kind} {steps} σ");
+                        AssertAll(r.PrevAlphaBars, e.NextAlphaBars, $"{cls} {spacing} {kind} {steps} next ᾱ");
+                        AssertRelClose(r.InitNoiseSigma, e.InitNoiseSigma, ScheduleRelTolerance, $"{cls} {spacing} {kind} {steps} init_noise_sigma");
+                        compared++;
+                    }
+                }
+        log.WriteLine($"{compared} schedules compared");
+    }
+
+    /// <summary>Two float64 implementations of the same ᾱ table and σ (the engine via ᾱ = 1/(1 + σ²) and back): ~1e-15.</summary>
+    private const double ScheduleRelTolerance = 1e-12;
+
+    private static void AssertAll(double[] expected, double[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= ScheduleRelTolerance * Math.Max(1e-3, Math.Abs(expected[i])), $"{what}[{i}]: {expected[i]:R} vs {actual[i]:R}");
     }
 
     /// <summary>

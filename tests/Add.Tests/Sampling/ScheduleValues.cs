@@ -8,11 +8,14 @@ namespace Add.Tests.Sampling;
 /// </summary>
 public static class ScheduleValues
 {
-    /// <summary>Stable Diffusion's schedule (scaled_linear 0.00085 → 0.012, T = 1000), the default config.</summary>
-    public static readonly SchedulerConfig Sd = new();
+    /// <summary>Stable Diffusion's schedule (scaled_linear 0.00085 → 0.012, T = 1000) on an EulerDiscreteScheduler.</summary>
+    public static readonly SchedulerConfig Sd = new() { BetaSchedule = "scaled_linear", BetaStart = 0.00085, BetaEnd = 0.012 };
 
     /// <summary>Ho et al. 2020's linear schedule 1e-4 → 0.02.</summary>
     public static readonly SchedulerConfig Linear = new() { BetaSchedule = "linear", BetaStart = 1e-4, BetaEnd = 0.02 };
+
+    /// <summary>σ_t = √((1 − ᾱ_t)/ᾱ_t) from <see cref="AlphasCumprod"/>.</summary>
+    public static double[] Sigmas(SchedulerConfig c) => AlphasCumprod(c).Select(a => Math.Sqrt((1 - a) / a)).ToArray();
 
     /// <summary>σ(999) of SD's schedule in float64 (/work/shared/reference/sd-turbo.md §2.1: 14.614641…, diffusers'
     /// EulerDiscreteScheduler's largest sigma); these digits are Python's float64 of the closed form.</summary>
