@@ -169,6 +169,11 @@ public sealed class IlgpuBackend : Backend
         _elementwise.Gelu(V(x), V(y));
     }
 
+    protected override void QuickGeluCore(TensorView x, TensorView y)
+    {
+        _elementwise.QuickGelu(V(x), V(y));
+    }
+
     protected override void GegluCore(TensorView x, TensorView y, int m, int f)
     {
         _elementwise.Geglu(V(x), V(y), m, f);

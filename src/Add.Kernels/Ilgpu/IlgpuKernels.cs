@@ -24,6 +24,7 @@ public static class IlgpuKernels
         new("LatentSampler", Method(LatentSamplerDevice.Kernel), false),
         new("Silu", Method(ElementwiseDevice.SiluKernel), false),
         new("Gelu", Method(ElementwiseDevice.GeluKernel), false),
+        new("QuickGelu", Method(ElementwiseDevice.QuickGeluKernel), false),
         new("Geglu", Method(ElementwiseDevice.GegluKernel), false),
         new("Add", Method(ElementwiseDevice.AddKernel), false),
         new("Upsample2x", Method(ElementwiseDevice.Upsample2xKernel), false),
