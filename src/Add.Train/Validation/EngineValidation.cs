@@ -93,8 +93,8 @@ public static class EngineValidation
             0, 0, Relative: false));
 
         var u = reference.Unet.Config;
-        long[] shape = [n, u.InChannels, u.SampleSize, u.SampleSize];
-        var noise = new BatchNoise(request.Seed, n, u.InChannels * u.SampleSize * u.SampleSize);
+        long[] shape = [n, u.InChannels, u.DefaultSampleSize, u.DefaultSampleSize];
+        var noise = new BatchNoise(request.Seed, n, u.InChannels * u.DefaultSampleSize * u.DefaultSampleSize);
         var x = tensor(noise.Draw(), shape);
         if (request.InitImage is { } init)
         {
