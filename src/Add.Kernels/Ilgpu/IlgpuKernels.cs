@@ -19,6 +19,7 @@ public static class IlgpuKernels
         new("LayerNorm<Threads128>", Method(LayerNormDevice.Kernel<Threads128>), true),
         new("LayerNorm<Threads256>", Method(LayerNormDevice.Kernel<Threads256>), true),
         new("Attention<AttentionTileGpu>", Method(AttentionDevice.Kernel<AttentionTileGpu>), true),
+        new("Attention<AttentionTileWide>", Method(AttentionDevice.Kernel<AttentionTileWide>), true),
         new("Linear<GemmTile16>", Method(LinearDevice.Kernel<GemmTile16>), true),
         new("Conv2d<GemmTile16>", Method(Conv2dDevice.Kernel<GemmTile16>), true),
         new("LatentSampler", Method(LatentSamplerDevice.Kernel), false),
