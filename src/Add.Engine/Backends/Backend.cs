@@ -89,6 +89,13 @@ public abstract class Backend : IDisposable
         GeluCore(x, y);
     }
 
+    /// <summary>y = x·σ(1.702·x) (QuickGELU, CLIP's quick_gelu); y may be x.</summary>
+    public void QuickGelu(TensorView x, TensorView y)
+    {
+        using var _ = Profile("quick_gelu", 0, Bytes(x.Length, y.Length));
+        QuickGeluCore(x, y);
+    }
+
     /// <summary>y [M, F] = x[:, :F]·gelu(x[:, F:]) for x [M, 2F].</summary>
     public void Geglu(TensorView x, TensorView y, int m, int f)
     {
@@ -162,6 +169,7 @@ public abstract class Backend : IDisposable
         AttentionStrides qs, AttentionStrides ks, AttentionStrides vs, AttentionStrides os, bool causal);
     protected abstract void SiluCore(TensorView x, TensorView y);
     protected abstract void GeluCore(TensorView x, TensorView y);
+    protected abstract void QuickGeluCore(TensorView x, TensorView y);
     protected abstract void GegluCore(TensorView x, TensorView y, int m, int f);
     protected abstract void AddCore(TensorView a, TensorView b, TensorView y);
     protected abstract void Upsample2xCore(TensorView x, TensorView y, int n, int c, int h, int w);

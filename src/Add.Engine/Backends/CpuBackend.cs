@@ -123,6 +123,11 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
         ElementwiseCpu.Gelu(S(x), S(y), Path);
     }
 
+    protected override void QuickGeluCore(TensorView x, TensorView y)
+    {
+        ElementwiseCpu.QuickGelu(S(x), S(y), Path);
+    }
+
     protected override void GegluCore(TensorView x, TensorView y, int m, int f)
     {
         ElementwiseCpu.Geglu(S(x), S(y), m, f, Path);

@@ -24,6 +24,7 @@ public sealed class IlgpuBackend : Backend
     private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, float, bool> _groupNorm;
     private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> _layerNorm;
     private readonly AttentionIlgpu<AttentionTileGpu> _attention;
+    private readonly Lazy<AttentionIlgpu<AttentionTileWide>> _wideAttention;   // compiled on first use
     private readonly ElementwiseIlgpu _elementwise;
     private readonly TimestepEmbeddingIlgpu _timestep;
     private readonly LayoutIlgpu _layout;
@@ -36,6 +37,7 @@ public sealed class IlgpuBackend : Backend
         if (gpu) Bind<GemmTile16, Threads256, Threads128>(accelerator, out _linear, out _conv, out _groupNorm, out _layerNorm);
         else Bind<GemmTile8, Threads32, Threads32>(accelerator, out _linear, out _conv, out _groupNorm, out _layerNorm);
         _attention = new AttentionIlgpu<AttentionTileGpu>(accelerator);
+        _wideAttention = new Lazy<AttentionIlgpu<AttentionTileWide>>(() => new AttentionIlgpu<AttentionTileWide>(accelerator));
         _elementwise = new ElementwiseIlgpu(accelerator);
         _timestep = new TimestepEmbeddingIlgpu(accelerator);
         _layout = new LayoutIlgpu(accelerator);
@@ -156,7 +158,10 @@ public sealed class IlgpuBackend : Backend
     protected override void AttentionCore(TensorView q, TensorView k, TensorView v, TensorView o, int batch, int heads, int queryLength, int keyLength, int headDim,
         AttentionStrides qs, AttentionStrides ks, AttentionStrides vs, AttentionStrides os, bool causal)
     {
-        _attention.Launch(V(q), V(k), V(v), V(o), batch, heads, queryLength, keyLength, headDim, qs, ks, vs, os, null, causal);
+        if (headDim > default(AttentionTileGpu).MaxHeadDim)   // e.g. the SD VAE's one head of 512 channels
+            _wideAttention.Value.Launch(V(q), V(k), V(v), V(o), batch, heads, queryLength, keyLength, headDim, qs, ks, vs, os, null, causal);
+        else
+            _attention.Launch(V(q), V(k), V(v), V(o), batch, heads, queryLength, keyLength, headDim, qs, ks, vs, os, null, causal);
     }
 
     protected override void SiluCore(TensorView x, TensorView y)
@@ -167,6 +172,11 @@ public sealed class IlgpuBackend : Backend
     protected override void GeluCore(TensorView x, TensorView y)
     {
         _elementwise.Gelu(V(x), V(y));
+    }
+
+    protected override void QuickGeluCore(TensorView x, TensorView y)
+    {
+        _elementwise.QuickGelu(V(x), V(y));
     }
 
     protected override void GegluCore(TensorView x, TensorView y, int m, int f)

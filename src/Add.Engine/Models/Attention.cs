@@ -16,8 +16,9 @@ public sealed class Attention
     private readonly bool _causal;
 
     /// <param name="names">the projections' keys: (q, k, v, out), e.g. ("to_q", "to_k", "to_v", "to_out.0")</param>
+    /// <param name="pointwise">accept each projection also as a 1×1 conv [out, in, 1, 1] (the VAE's legacy checkpoints)</param>
     public Attention(Runtime rt, Weights w, string prefix, int dim, int contextDim, int heads, bool bias, bool causal,
-        (string Q, string K, string V, string Out) names)
+        (string Q, string K, string V, string Out) names, bool pointwise = false)
     {
         if (heads <= 0 || dim % heads != 0)
             throw new InvalidDataException($"{w.FileName}: {prefix}: {dim} channels do not split into {heads} heads");
@@ -25,14 +26,19 @@ public sealed class Attention
         _heads = heads;
         _dim = dim;
         _causal = causal;
-        _q = Linear.Load(w, $"{prefix}.{names.Q}", dim, dim, bias);
-        _k = Linear.Load(w, $"{prefix}.{names.K}", contextDim, dim, bias);
-        _v = Linear.Load(w, $"{prefix}.{names.V}", contextDim, dim, bias);
-        _out = Linear.Load(w, $"{prefix}.{names.Out}", dim, dim);
+        Linear Load(string name, int inFeatures, bool hasBias) => pointwise
+            ? Linear.LoadPointwise(w, $"{prefix}.{name}", inFeatures, dim, hasBias)
+            : Linear.Load(w, $"{prefix}.{name}", inFeatures, dim, hasBias);
+        _q = Load(names.Q, dim, bias);
+        _k = Load(names.K, contextDim, bias);
+        _v = Load(names.V, contextDim, bias);
+        _out = Load(names.Out, dim, true);
     }
 
     public static readonly (string, string, string, string) Diffusers = ("to_q", "to_k", "to_v", "to_out.0");
     public static readonly (string, string, string, string) Clip = ("q_proj", "k_proj", "v_proj", "out_proj");
+    /// <summary>The VAE attention's names in checkpoints written before diffusers 0.14 (diffusers converts them on load).</summary>
+    public static readonly (string, string, string, string) LegacyVae = ("query", "key", "value", "proj_attn");
 
     /// <summary>y [N, Lq, C] = residual + to_out(attention(x [N, Lq, C], context [N, Lk, Cctx])); residual may be y.</summary>
     public void Forward(TensorView x, TensorView context, TensorView y, TensorView residual, int n, int queryLength, int keyLength)

@@ -5,7 +5,8 @@ namespace Add.Engine.Models;
 
 /// <summary>
 /// The VAE's mid-block attention (diffusers Attention with a group norm, one head of C channels, biased projections):
-/// y = x + toImage(to_out(attention(q, k, v of toTokens(group_norm(x))))).
+/// y = x + toImage(to_out(attention(q, k, v of toTokens(group_norm(x))))). Keys to_q/to_k/to_v/to_out.0, or the legacy
+/// query/key/value/proj_attn; each projection [C, C] or [C, C, 1, 1].
 /// </summary>
 public sealed class SpatialSelfAttention
 {
@@ -19,7 +20,8 @@ public sealed class SpatialSelfAttention
         _rt = rt;
         _channels = channels;
         _norm = GroupNorm.Load(w, prefix + ".group_norm", channels, groups, 1e-6);
-        _attention = new Attention(rt, w, prefix, channels, channels, heads: 1, bias: true, causal: false, Attention.Diffusers);
+        var names = w.ShapeOf(prefix + ".to_q.weight") is null && w.ShapeOf(prefix + ".query.weight") is not null ? Attention.LegacyVae : Attention.Diffusers;
+        _attention = new Attention(rt, w, prefix, channels, channels, heads: 1, bias: true, causal: false, names, pointwise: true);
     }
 
     /// <summary>x [N, C, H, W] → y [N, C, H, W].</summary>
@@ -115,12 +117,14 @@ public sealed class AutoencoderKL
         a.Release(mark);
     }
 
-    /// <summary>latents [N, C, h, w] (scaled) → pixels [N, 3, H, W] in about [-1, 1].</summary>
-    public void Decode(TensorView latents, TensorView pixels, int n)
+    /// <summary>latents [N, C, h, w] (scaled; h = <paramref name="height"/>, w = <paramref name="width"/>, any positive size)
+    /// → pixels [N, 3, h·f, w·f] in about [-1, 1], f = <see cref="AutoencoderKLConfig.DownsampleFactor"/>.</summary>
+    public void Decode(TensorView latents, TensorView pixels, int n, int height, int width)
     {
         var (b, a) = (_rt.Backend, _rt.Arena);
         var ch = Config.BlockOutChannels;
-        int mark = a.Mark(), h = Config.LatentSize, w = Config.LatentSize, channels = ch[^1];
+        if (height <= 0 || width <= 0) throw new ArgumentException($"latent size {height}×{width} must be positive");
+        int mark = a.Mark(), h = height, w = width, channels = ch[^1];
         var z = a.Take(latents.Length);
         _postQuantConv.Forward(b, latents, z, n, h, w);
         var x = a.Take((long)n * channels * h * w);
@@ -152,12 +156,16 @@ public sealed class AutoencoderKL
         a.Release(mark);
     }
 
-    /// <summary>pixels [N, 3, H, W] in [-1, 1] → latents z0 [N, C, h, w] (mean, scaled by scaling_factor).</summary>
-    public void Encode(TensorView pixels, TensorView latents, int n)
+    /// <summary>pixels [N, 3, H, W] in [-1, 1] (H = <paramref name="height"/>, W = <paramref name="width"/>, multiples of the
+    /// downsample factor f) → latents z0 [N, C, H/f, W/f] (mean, scaled by scaling_factor).</summary>
+    public void Encode(TensorView pixels, TensorView latents, int n, int height, int width)
     {
         var (b, a) = (_rt.Backend, _rt.Arena);
         var ch = Config.BlockOutChannels;
-        int mark = a.Mark(), h = Config.SampleSize, w = Config.SampleSize, channels = ch[0];
+        int f = Config.DownsampleFactor;
+        if (height <= 0 || width <= 0 || height % f != 0 || width % f != 0)
+            throw new ArgumentException($"image size {height}×{width} is not a positive multiple of the VAE's factor {f} in both dimensions");
+        int mark = a.Mark(), h = height, w = width, channels = ch[0];
         var x = a.Take((long)n * channels * h * w);
         _encConvIn.Forward(b, pixels, x, n, h, w);
         foreach (var block in _encDown)

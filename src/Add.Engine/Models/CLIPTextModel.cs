@@ -5,7 +5,8 @@ namespace Add.Engine.Models;
 
 /// <summary>
 /// transformers CLIPTextModel: hidden = token_embedding[ids] + position_embedding[0..L); per layer (pre-norm)
-/// s += self_attn(layer_norm1(s)) (causal), s += fc2(gelu(fc1(layer_norm2(s)))); out = final_layer_norm(s).
+/// s += self_attn(layer_norm1(s)) (causal), s += fc2(act(fc1(layer_norm2(s)))) with act = hidden_act (gelu, erf form, or
+/// quick_gelu x·σ(1.702x)); out = final_layer_norm(s), the last_hidden_state (any number of layers: SD 2.x ships 23).
 /// The embedding gather runs on the host (a table lookup of L·D floats per prompt) and is uploaded; everything after
 /// it is our kernels.
 /// </summary>
@@ -17,15 +18,16 @@ public sealed class CLIPTextModel
     private readonly float[] _tokenEmbedding, _positionEmbedding;   // [V, D], [P, D] on the host
     private readonly Layer[] _layers;
     private readonly LayerNorm _finalNorm;
+    private readonly bool _quickGelu;
     private float[] _hostHidden = [];
 
     public CLIPTextConfig Config { get; }
 
     public CLIPTextModel(Runtime rt, Weights w, CLIPTextConfig c)
     {
-        if (c.HiddenAct != "gelu")
-            throw new InvalidDataException($"text_encoder/config.json: hidden_act '{c.HiddenAct}' is not supported by the engine (only 'gelu')");
+        c.Validate();
         _rt = rt;
+        _quickGelu = c.HiddenAct == "quick_gelu";
         Config = c;
         int d = c.HiddenSize;
         _tokenEmbedding = w.Host("text_model.embeddings.token_embedding.weight", c.VocabSize, d);
@@ -70,7 +72,8 @@ public sealed class CLIPTextModel
             layer.SelfAttn.Forward(normed, normed, s, s, n, length, length);
             layer.Norm2.Forward(b, s, normed, m);
             layer.Fc1.Forward(b, normed, hidden, m);
-            b.Gelu(hidden, hidden);
+            if (_quickGelu) b.QuickGelu(hidden, hidden);
+            else b.Gelu(hidden, hidden);
             layer.Fc2.Forward(b, hidden, s, m, residual: s);
         }
         _finalNorm.Forward(b, s, output, m);

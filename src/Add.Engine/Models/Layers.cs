@@ -15,6 +15,15 @@ public sealed class Linear(TensorView weight, TensorView bias, int inFeatures, i
     public static Linear Load(Weights w, string prefix, int inFeatures, int outFeatures, bool bias = true) =>
         new(w.Device(prefix + ".weight", outFeatures, inFeatures), bias ? w.Device(prefix + ".bias", outFeatures) : TensorView.Empty, inFeatures, outFeatures);
 
+    /// <summary>A linear layer stored either as Linear [out, in] or as a 1×1 Conv2d [out, in, 1, 1] (the same [out, in] layout
+    /// and arithmetic on tokens): the shape the file holds decides; any other shape names both accepted ones.</summary>
+    public static Linear LoadPointwise(Weights w, string prefix, int inFeatures, int outFeatures, bool bias = true)
+    {
+        bool conv = w.ShapeOf(prefix + ".weight") is { Length: 4 } s && s[2] == 1 && s[3] == 1;
+        var weight = conv ? w.Device(prefix + ".weight", outFeatures, inFeatures, 1, 1) : w.Device(prefix + ".weight", outFeatures, inFeatures);
+        return new(weight, bias ? w.Device(prefix + ".bias", outFeatures) : TensorView.Empty, inFeatures, outFeatures);
+    }
+
     /// <summary>x [M, In] → y [M, Out]; residual [M, Out] or Empty (may be y).</summary>
     public void Forward(Backend b, TensorView x, TensorView y, int m, TensorView residual = default) =>
         b.Linear(x, weight, bias, residual, y, m, Out, In);

@@ -48,8 +48,10 @@ public sealed class BasicTransformerBlock
 }
 
 /// <summary>
-/// diffusers Transformer2DModel with linear projections: y = x + toImage(proj_out(blocks(proj_in(toTokens(norm(x)))))),
-/// where toTokens/toImage are the [N, C, HW] ↔ [N, HW, C] transposes (the last one adds the residual x).
+/// diffusers Transformer2DModel: y = x + toImage(proj_out(blocks(proj_in(toTokens(norm(x)))))), where toTokens/toImage
+/// are the [N, C, HW] ↔ [N, HW, C] transposes (the last one adds the residual x). With use_linear_projection,
+/// proj_in/proj_out are Linear [C, C]; without, 1×1 Conv2d [C, C, 1, 1] applied before toTokens / after toImage: the
+/// same per-pixel matrix product (diffusers transformer_2d.py), so both run as a GEMM on the tokens.
 /// </summary>
 public sealed class Transformer2DModel
 {
@@ -59,15 +61,20 @@ public sealed class Transformer2DModel
     private readonly BasicTransformerBlock[] _blocks;
     private readonly int _channels;
 
-    public Transformer2DModel(Runtime rt, Weights w, string prefix, int channels, int heads, int contextDim, int groups, int layers)
+    public Transformer2DModel(Runtime rt, Weights w, string prefix, int channels, int heads, int contextDim, int groups, int layers, bool linearProjection)
     {
         _rt = rt;
         _channels = channels;
         _norm = GroupNorm.Load(w, prefix + ".norm", channels, groups, 1e-6);
-        _projIn = Linear.Load(w, prefix + ".proj_in", channels, channels);
+        _projIn = Projection(w, prefix + ".proj_in", channels, linearProjection);
         _blocks = Enumerable.Range(0, layers).Select(i => new BasicTransformerBlock(rt, w, $"{prefix}.transformer_blocks.{i}", channels, heads, contextDim)).ToArray();
-        _projOut = Linear.Load(w, prefix + ".proj_out", channels, channels);
+        _projOut = Projection(w, prefix + ".proj_out", channels, linearProjection);
     }
+
+    /// <summary>proj_in / proj_out: weight [C, C] (Linear) or [C, C, 1, 1] (1×1 conv), the same [out, in] layout; bias [C].</summary>
+    private static Linear Projection(Weights w, string prefix, int channels, bool linear) => linear
+        ? Linear.Load(w, prefix, channels, channels)
+        : new Linear(w.Device(prefix + ".weight", channels, channels, 1, 1), w.Device(prefix + ".bias", channels), channels, channels);
 
     /// <summary>x [N, C, H, W] → y [N, C, H, W]; context [N, Lk, Cctx].</summary>
     public void Forward(TensorView x, TensorView y, TensorView context, int n, int h, int w, int contextLength)

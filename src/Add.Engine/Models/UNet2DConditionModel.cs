@@ -36,8 +36,8 @@ public sealed class UNet2DConditionModel
         var topology = UNetTopology.From(c);
         int c0 = topology.ConvInOutChannels, temb = c.TimeEmbedDim;
         ResnetBlock2D Resnet(string p, int i, int o) => new(rt, w, p, i, o, c.NormNumGroups, c.NormEps, temb);
-        Transformer2DModel Transformer(string p, int channels) =>
-            new(rt, w, p, channels, c.AttentionHeadDim, c.CrossAttentionDim, c.NormNumGroups, c.TransformerLayersPerBlock);
+        Transformer2DModel Transformer(string p, int channels, int heads, int layers) =>
+            new(rt, w, p, channels, heads, c.CrossAttentionDim, c.NormNumGroups, layers, c.UseLinearProjection);
 
         _convIn = Conv2d.Load(w, "conv_in", c.InChannels, c0, 3);
         _time1 = Linear.Load(w, "time_embedding.linear_1", c0, temb);
@@ -49,12 +49,12 @@ public sealed class UNet2DConditionModel
             var d = topology.Down[i];
             _down[i] = new DownBlock(
                 Enumerable.Range(0, d.Layers).Select(j => Resnet($"{p}.resnets.{j}", d.ResnetInChannels(j), d.OutChannels)).ToArray(),
-                d.CrossAttention ? Enumerable.Range(0, d.Layers).Select(j => Transformer($"{p}.attentions.{j}", d.OutChannels)).ToArray() : null,
+                d.CrossAttention ? Enumerable.Range(0, d.Layers).Select(j => Transformer($"{p}.attentions.{j}", d.OutChannels, d.Heads, d.TransformerLayers)).ToArray() : null,
                 d.Downsample ? Conv2d.Load(w, $"{p}.downsamplers.0.conv", d.OutChannels, d.OutChannels, 3, stride: 2, padding: 1) : null);
         }
         int mid = topology.MidChannels;
         _midResnet0 = Resnet("mid_block.resnets.0", mid, mid);
-        _midAttention = Transformer("mid_block.attentions.0", mid);
+        _midAttention = Transformer("mid_block.attentions.0", mid, topology.MidHeads, topology.MidTransformerLayers);
         _midResnet1 = Resnet("mid_block.resnets.1", mid, mid);
         _up = new UpBlock[topology.Up.Length];
         for (int i = 0; i < _up.Length; i++)
@@ -64,7 +64,7 @@ public sealed class UNet2DConditionModel
             int layers = u.ResnetInChannels.Length;
             _up[i] = new UpBlock(
                 Enumerable.Range(0, layers).Select(j => Resnet($"{p}.resnets.{j}", u.ResnetInChannels[j], u.OutChannels)).ToArray(),
-                u.CrossAttention ? Enumerable.Range(0, layers).Select(j => Transformer($"{p}.attentions.{j}", u.OutChannels)).ToArray() : null,
+                u.CrossAttention ? Enumerable.Range(0, layers).Select(j => Transformer($"{p}.attentions.{j}", u.OutChannels, u.Heads, u.TransformerLayers)).ToArray() : null,
                 u.Upsample ? Conv2d.Load(w, $"{p}.upsamplers.0.conv", u.OutChannels, u.OutChannels, 3) : null);
         }
         _normOut = GroupNorm.Load(w, "conv_norm_out", c0, c.NormNumGroups, c.NormEps);
@@ -84,14 +84,18 @@ public sealed class UNet2DConditionModel
     }
 
     /// <summary>
-    /// ε̂ [N, Cout, H, W] = unet(sample [N, Cin, H, W], timesteps [N] (as floats), context [N, Lk, Cctx]).
+    /// ε̂ [N, Cout, H, W] = unet(sample [N, Cin, H, W], timesteps [N] (as floats), context [N, Lk, Cctx]). H and W (the
+    /// latent size, non-square allowed) must be multiples of 2^(levels − 1), so every skip matches its up block's size.
     /// </summary>
-    public void Forward(TensorView sample, TensorView timesteps, TensorView context, TensorView output, int n, int contextLength)
+    public void Forward(TensorView sample, TensorView timesteps, TensorView context, TensorView output, int n, int contextLength, int height, int width)
     {
         var (b, a) = (_rt.Backend, _rt.Arena);
         var c = Config;
         var ch = c.BlockOutChannels;
-        int mark = a.Mark(), h = c.SampleSize, w = c.SampleSize, temb = c.TimeEmbedDim;
+        int factor = 1 << (ch.Length - 1);
+        if (height <= 0 || width <= 0 || height % factor != 0 || width % factor != 0)
+            throw new ArgumentException($"latent size {height}×{width} is not a positive multiple of the UNet's factor {factor} in both dimensions");
+        int mark = a.Mark(), h = height, w = width, temb = c.TimeEmbedDim;
 
         // time embedding: [N] → [N, C0] → [N, T] → silu → [N, T] → silu
         var sinusoid = a.Take((long)n * ch[0]);

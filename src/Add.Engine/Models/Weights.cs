@@ -52,6 +52,9 @@ public sealed class Weights : IDisposable
         return values;
     }
 
+    /// <summary>The shape of tensor <paramref name="key"/>, or null when the file has no such tensor.</summary>
+    public long[]? ShapeOf(string key) => _tensors.Contains(key) ? _tensors.Get(key).Shape.ToArray() : null;
+
     /// <summary>The tensor uploaded to the backend (after an optional host-side <paramref name="transform"/> in place).</summary>
     public TensorView Device(string key, int[] shape, Action<float[]>? transform = null)
     {

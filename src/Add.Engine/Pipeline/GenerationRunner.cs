@@ -14,8 +14,9 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
 {
     private float[] _hostNoise = [], _hostPixels = [], _hostTimesteps = [];
 
-    public int ImageSize => m.Vae.Config.SampleSize;
-    private int LatentFloats => m.Unet.Config.InChannels * m.Unet.Config.SampleSize * m.Unet.Config.SampleSize;
+    public int ImageSize => LatentSize * m.Vae.Config.DownsampleFactor;   // diffusers: unet.sample_size · vae_scale_factor
+    private int LatentSize => m.Unet.Config.DefaultSampleSize;
+    private int LatentFloats => m.Unet.Config.InChannels * LatentSize * LatentSize;
 
     /// <summary>Token ids [rows, L] in the guidance layout of <see cref="GenerationPlan.TextRows"/>; each distinct
     /// tokenizer warning (truncation, unknown words) reaches <paramref name="warn"/> once, not once per batch row.</summary>
@@ -55,7 +56,7 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
             var pixels = PipelineImages.InitPixels(init, size);
             var pixelView = a.Take((long)n * pixels.Length);               // [N, 3, H, W]
             for (int i = 0; i < n; i++) b.Upload(pixels, pixelView.Slice((long)i * pixels.Length, pixels.Length));
-            m.Vae.Encode(pixelView, x0, n);
+            m.Vae.Encode(pixelView, x0, n, size, size);
             // x = √ᾱ·z0 + √(1−ᾱ)·ε at the first step's level (diffusers' img2img add_noise; Ho et al. 2020, Eq. 4).
             b.SamplerStep(x0, TensorView.Empty, x0, noiseView, x, x0, SamplerStep.AddNoise(schedule.AlphaBars[0]).ToKernelStep());
         }
@@ -77,8 +78,8 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
             cancel.ThrowIfCancellationRequested();
             Array.Fill(_hostTimesteps, (float)timesteps[i], 0, rows);
             b.Upload(_hostTimesteps.AsSpan(0, rows), t);
-            if (guided) b.ConcatChannels(x, x, input, 1, n * u.InChannels, n * u.InChannels, u.SampleSize, u.SampleSize);
-            m.Unet.Forward(input, t, context, eps, rows, length);
+            if (guided) b.ConcatChannels(x, x, input, 1, n * u.InChannels, n * u.InChannels, LatentSize, LatentSize);
+            m.Unet.Forward(input, t, context, eps, rows, length, LatentSize, LatentSize);
             Trace(trace, $"unet.{i}", eps);
             var c = schedule.Step(i);
             var k = c.ToKernelStep();
@@ -96,7 +97,7 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
 
         int pixelsPerImage = 3 * size * size;
         var image = a.Take((long)n * pixelsPerImage);                       // [N, 3, H, W]
-        m.Vae.Decode(x, image, n);
+        m.Vae.Decode(x, image, n, LatentSize, LatentSize);
         if (_hostPixels.Length < n * pixelsPerImage) _hostPixels = new float[n * pixelsPerImage];
         var host = _hostPixels.AsSpan(0, n * pixelsPerImage);
         b.Download(image, host);

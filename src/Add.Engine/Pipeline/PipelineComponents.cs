@@ -58,7 +58,6 @@ internal sealed class PipelineComponents : IDisposable
         Require(Tokenizer.MaxLength <= text.MaxPositionEmbeddings, $"tokenizer max length {Tokenizer.MaxLength} exceeds text_encoder max_position_embeddings {text.MaxPositionEmbeddings}");
         Require(unet.CrossAttentionDim == text.HiddenSize, $"unet cross_attention_dim {unet.CrossAttentionDim} differs from text_encoder hidden_size {text.HiddenSize}");
         Require(unet.InChannels == vae.LatentChannels && unet.OutChannels == vae.LatentChannels, $"unet in/out channels {unet.InChannels}/{unet.OutChannels} differ from vae latent_channels {vae.LatentChannels}");
-        Require(unet.SampleSize == vae.LatentSize, $"unet sample_size {unet.SampleSize} differs from the vae's latent size {vae.LatentSize}");
     }
 
     public void Dispose()

@@ -25,6 +25,18 @@ public readonly struct AttentionTileGpu : IAttentionTile
     public int MaxHeadDim => 128;
 }
 
+/// <summary>
+/// Tiles for heads wider than <see cref="AttentionTileGpu"/> takes: 32 query rows, 8 keys per step, D ≤ 512 (the SD VAE's
+/// mid-block attention is one head of 512 channels). Shared memory 2·8·512·4 B = 32 KiB; the per-thread q and
+/// accumulator rows (2·512 floats) live in local memory: correct at any D ≤ 512, not tuned.
+/// </summary>
+public readonly struct AttentionTileWide : IAttentionTile
+{
+    public int BlockQ => 32;
+    public int BlockK => 8;
+    public int MaxHeadDim => 512;
+}
+
 /// <summary>Small tiles for ILGPU's CPU accelerator in tests: 8 query rows, 8 keys per step, D ≤ 16.</summary>
 public readonly struct AttentionTileSmall : IAttentionTile
 {

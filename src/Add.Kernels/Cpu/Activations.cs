@@ -27,6 +27,16 @@ internal static class Activations
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Silu(Vector256<float> x) => x / (Vector256<float>.One + Exp(-x));
 
+    /// <summary>QuickGELU x·σ(1.702·x) = x / (1 + e^(−1.702·x)).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float QuickGelu(float x) => x / (1f + MathF.Exp(-ElementwiseReference.QuickGeluScale * x));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> QuickGelu(Vector512<float> x) => x / (Vector512<float>.One + Exp(x * -ElementwiseReference.QuickGeluScale));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> QuickGelu(Vector256<float> x) => x / (Vector256<float>.One + Exp(x * -ElementwiseReference.QuickGeluScale));
+
     // e^x = 2^n · e^r with n = round(x·log2 e), r = x − n·ln 2 (ln 2 split in two for exactness), e^r by the Cephes expf
     // polynomial on |r| ≤ ln2/2 (about 1 ulp); x clamped to [−87.3, 88.376], where n stays in [−126, 127] and e^x a
     // normal float (above 88.376, x·log2 e rounds to n = 128, whose exponent bits would make +∞).

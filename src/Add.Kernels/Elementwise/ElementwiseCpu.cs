@@ -9,7 +9,7 @@ namespace Add.Kernels.Cpu;
 /// <see cref="ElementwiseReference"/> (reference loops <see cref="ElementwiseReference.Silu"/>, <see cref="ElementwiseReference.Gelu"/>,
 /// <see cref="ElementwiseReference.Geglu"/>, <see cref="ElementwiseReference.Upsample2x"/>):
 /// <list type="bullet">
-/// <item>SiLU, GELU (erf form), GEGLU y [M, F] = x[:, :F]·gelu(x[:, F:]) for x [M, 2F]: one pass at the chosen width
+/// <item>SiLU, GELU (erf form), QuickGELU x·σ(1.702·x), GEGLU y [M, F] = x[:, :F]·gelu(x[:, F:]) for x [M, 2F]: one pass at the chosen width
 /// (<see cref="Activations"/>), parallel above 8k values per core.</item>
 /// <item>Residual add y = a + b: TensorPrimitives.Add.</item>
 /// <item>Nearest 2× upsample x [N, C, H, W] → y [N, C, 2H, 2W]: each input row widened once (vector unpack of each value with
@@ -26,6 +26,9 @@ public static unsafe class ElementwiseCpu
 
     /// <summary>y = gelu(x), erf form (torch's default F.gelu); y may be x.</summary>
     public static void Gelu(ReadOnlySpan<float> x, Span<float> y, SimdPath path = SimdPath.Auto) => Unary<GeluOp>(x, y, path);
+
+    /// <summary>y = x·σ(1.702·x) (QuickGELU, CLIP's quick_gelu); y may be x.</summary>
+    public static void QuickGelu(ReadOnlySpan<float> x, Span<float> y, SimdPath path = SimdPath.Auto) => Unary<QuickGeluOp>(x, y, path);
 
     private static void Unary<T>(ReadOnlySpan<float> x, Span<float> y, SimdPath path) where T : struct, IActivation
     {
@@ -71,6 +74,13 @@ public static unsafe class ElementwiseCpu
         public static Vector512<float> Apply(Vector512<float> x) => Activations.Gelu(x);
         public static Vector256<float> Apply(Vector256<float> x) => Activations.Gelu(x);
         public static float Apply(float x) => Activations.Gelu(x);
+    }
+
+    private readonly struct QuickGeluOp : IActivation
+    {
+        public static Vector512<float> Apply(Vector512<float> x) => Activations.QuickGelu(x);
+        public static Vector256<float> Apply(Vector256<float> x) => Activations.QuickGelu(x);
+        public static float Apply(float x) => Activations.QuickGelu(x);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

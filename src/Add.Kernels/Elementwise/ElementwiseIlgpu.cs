@@ -11,6 +11,7 @@ namespace Add.Kernels.Ilgpu;
 /// <item>SiLU y = x·σ(x) (Elfwing et al. 2018). x, y: any shape, same length.</item>
 /// <item>GELU y = x·Φ(x) = x/2·(1 + erf(x/√2)) (Hendrycks &amp; Gimpel 2016), the exact (erf) form torch's F.gelu uses;
 /// erf by Abramowitz &amp; Stegun 7.1.26 (|error| ≤ 1.5e-7).</item>
+/// <item>QuickGELU y = x·σ(1.702·x) (OpenAI CLIP's activation). x, y: any shape, same length.</item>
 /// <item>GEGLU (Shazeer 2020, "GLU Variants", Eq. 5; diffusers' GEGLU): x [M, 2F] split on the last dim into h = x[:, :F],
 /// g = x[:, F:]; y [M, F] = h·gelu(g).</item>
 /// <item>Residual add y = a + b (same length; y may alias a or b).</item>
@@ -40,6 +41,9 @@ public static class ElementwiseDevice
     /// <summary>SiLU.</summary>
     public static float SiluValue(float x) => x / (1f + XMath.Exp(-x));
 
+    /// <summary>QuickGELU x·σ(1.702·x).</summary>
+    public static float QuickGeluValue(float x) => x / (1f + XMath.Exp(-ElementwiseReference.QuickGeluScale * x));
+
     // ---- kernels: one thread per output element ----
 
     /// <param name="x">[L]</param><param name="y">[L]</param>
@@ -47,6 +51,9 @@ public static class ElementwiseDevice
 
     /// <param name="x">[L]</param><param name="y">[L]</param>
     public static void GeluKernel(Index1D i, ArrayView<float> x, ArrayView<float> y) => y[i] = GeluValue(x[i]);
+
+    /// <param name="x">[L]</param><param name="y">[L]</param>
+    public static void QuickGeluKernel(Index1D i, ArrayView<float> x, ArrayView<float> y) => y[i] = QuickGeluValue(x[i]);
 
     /// <param name="i">index into y [M, F]</param><param name="x">[M, 2F]</param><param name="y">[M, F]</param><param name="f">F</param>
     public static void GegluKernel(Index1D i, ArrayView<float> x, ArrayView<float> y, int f)
@@ -84,7 +91,7 @@ public static class ElementwiseDevice
 public sealed class ElementwiseIlgpu
 {
     private readonly Accelerator _accelerator;
-    private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>> _silu, _gelu;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>> _silu, _gelu, _quickGelu;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int> _geglu;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _add;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, int> _upsample;
@@ -95,6 +102,7 @@ public sealed class ElementwiseIlgpu
         _accelerator = accelerator;
         _silu = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>>(ElementwiseDevice.SiluKernel);
         _gelu = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>>(ElementwiseDevice.GeluKernel);
+        _quickGelu = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>>(ElementwiseDevice.QuickGeluKernel);
         _geglu = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(ElementwiseDevice.GegluKernel);
         _add = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ElementwiseDevice.AddKernel);
         _upsample = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(ElementwiseDevice.Upsample2xKernel);
@@ -117,6 +125,14 @@ public sealed class ElementwiseIlgpu
         KernelArgs.Length(nameof(y), y.Length, x.Length);
         if (x.Length > 0)
             _gelu(S(stream), KernelArgs.Index(x.Length), x, y);
+    }
+
+    /// <summary>y = x·σ(1.702·x) (QuickGELU). x, y: [L]; y may alias x.</summary>
+    public void QuickGelu(ArrayView<float> x, ArrayView<float> y, AcceleratorStream? stream = null)
+    {
+        KernelArgs.Length(nameof(y), y.Length, x.Length);
+        if (x.Length > 0)
+            _quickGelu(S(stream), KernelArgs.Index(x.Length), x, y);
     }
 
     /// <summary>y [M, F] = x[:, :F]·gelu(x[:, F:]) for x [M, 2F].</summary>

@@ -8,6 +8,8 @@ namespace Add.Kernels;
 /// <item>SiLU y = x·σ(x) (Elfwing et al. 2018). x, y: any shape, same length.</item>
 /// <item>GELU y = x·Φ(x) = x/2·(1 + erf(x/√2)) (Hendrycks &amp; Gimpel 2016), the exact (erf) form torch's F.gelu uses;
 /// erf by Abramowitz &amp; Stegun 7.1.26 (|error| ≤ 1.5e-7).</item>
+/// <item>QuickGELU y = x·σ(1.702·x) (Hendrycks &amp; Gimpel 2016, §2's sigmoid approximation; OpenAI CLIP's activation,
+/// transformers' "quick_gelu"). x, y: any shape, same length.</item>
 /// <item>GEGLU (Shazeer 2020, "GLU Variants", Eq. 5; diffusers' GEGLU): x [M, 2F] split on the last dim into h = x[:, :F],
 /// g = x[:, F:]; y [M, F] = h·gelu(g).</item>
 /// <item>Residual add y = a + b (same length; y may alias a or b).</item>
@@ -30,6 +32,16 @@ public static class ElementwiseReference
         for (int i = 0; i < x.Length; i++)
             y[i] = (float)(0.5 * x[i] * (1 + Erf(x[i] / Math.Sqrt(2))));
     }
+
+    /// <summary>QuickGELU x·σ(1.702·x), plain loop in double.</summary>
+    public static void QuickGelu(ReadOnlySpan<float> x, Span<float> y)
+    {
+        for (int i = 0; i < x.Length; i++)
+            y[i] = (float)(x[i] / (1 + Math.Exp(-QuickGeluScale * x[i])));
+    }
+
+    /// <summary>QuickGELU's sigmoid scale 1.702 (Hendrycks &amp; Gimpel 2016, §2).</summary>
+    public const float QuickGeluScale = 1.702f;
 
     /// <summary>GEGLU: x [M, 2F] → y [M, F] = x[:, :F]·gelu(x[:, F:]).</summary>
     public static void Geglu(ReadOnlySpan<float> x, Span<float> y, int m, int f)

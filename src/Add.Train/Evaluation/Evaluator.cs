@@ -77,7 +77,7 @@ public static class Evaluator
     {
         using var scope = NewDisposeScope();
         var gen = new Generator((ulong)seed);
-        int s = p.Unet.Config.SampleSize;
+        int s = p.Unet.Config.DefaultSampleSize;
         var noise = randn([captions.Count, p.Unet.Config.InChannels, s, s], generator: gen);
         var latents = p.SampleLatents(captions, spec.Sampler, spec.Steps, spec.Guidance, noise, () => randn(noise.shape, generator: gen));
         return p.Decode(latents).clamp(-1, 1).MoveToOuterDisposeScope();

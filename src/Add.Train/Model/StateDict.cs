@@ -23,7 +23,11 @@ public static class StateDict
         }
     }
 
-    /// <summary>Copies tensors "prefix + name" of <paramref name="file"/> into <paramref name="module"/> (widening F16/BF16).</summary>
+    /// <summary>
+    /// Copies tensors "prefix + name" of <paramref name="file"/> into <paramref name="module"/> (widening F16/BF16). The
+    /// VAE's mid-block attention is also read from checkpoints written before diffusers 0.14 (query/key/value/proj_attn)
+    /// and with 1×1-conv shapes [C, C, 1, 1], as diffusers converts them on load.
+    /// </summary>
     public static void LoadInto(nn.Module module, SafeTensorsFile file, string prefix = "")
     {
         using var set = SafeTensorsSet.Of(file);
@@ -35,24 +39,39 @@ public static class StateDict
     public static void LoadInto(nn.Module module, SafeTensorsSet file, string prefix = "")
     {
         var expected = module.state_dict();
+        var used = new HashSet<string>();
         using (no_grad())
         {
             foreach (var (name, tensor) in expected)
             {
                 var key = prefix + name;
+                if (!file.Contains(key) && LegacyAttentionKey(key) is { } legacy && file.Contains(legacy)) key = legacy;
                 if (!file.Contains(key))
                     throw new InvalidDataException($"{file.Name}: missing weight '{key}' (model expects shape [{string.Join(", ", tensor.shape)}])");
                 var info = file.Get(key);
-                if (!info.Shape.SequenceEqual(tensor.shape))
+                bool pointwise = IsVaeAttention(key) && tensor.shape.Length == 2 && info.Shape.SequenceEqual([tensor.shape[0], tensor.shape[1], 1L, 1L]);
+                if (!info.Shape.SequenceEqual(tensor.shape) && !pointwise)
                     throw new InvalidDataException($"{file.FileOf(key)}: weight '{key}' has shape {info.ShapeText}, model expects [{string.Join(", ", tensor.shape)}]");
                 using var source = torch.tensor(file.ReadFloat32(key), tensor.shape);
                 tensor.copy_(source);
+                used.Add(key);
             }
         }
         var unexpected = file.Tensors.Select(t => t.Name)
-            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && !expected.ContainsKey(n[prefix.Length..]) && !Engine.Models.Weights.NonParameterBuffers.Contains(n[prefix.Length..])).ToList();
+            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && !used.Contains(n) && !Engine.Models.Weights.NonParameterBuffers.Contains(n[prefix.Length..])).ToList();
         if (unexpected.Count > 0)
             throw new InvalidDataException($"{file.Name}: unexpected weight '{unexpected[0]}' ({unexpected.Count} in all) not in the model");
+    }
+
+    private static bool IsVaeAttention(string key) => key.Contains("mid_block.attentions.0.", StringComparison.Ordinal) && key.Contains("coder.", StringComparison.Ordinal);
+
+    /// <summary>The pre-0.14 diffusers name of a VAE attention key (to_q → query, to_k → key, to_v → value, to_out.0 → proj_attn).</summary>
+    private static string? LegacyAttentionKey(string key)
+    {
+        if (!IsVaeAttention(key)) return null;
+        foreach (var (now, old) in new[] { (".to_q.", ".query."), (".to_k.", ".key."), (".to_v.", ".value."), (".to_out.0.", ".proj_attn.") })
+            if (key.Contains(now, StringComparison.Ordinal)) return key.Replace(now, old, StringComparison.Ordinal);
+        return null;
     }
 
     /// <summary>Number of parameters.</summary>

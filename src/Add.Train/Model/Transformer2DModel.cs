@@ -73,21 +73,25 @@ public sealed class BasicTransformerBlock : Module<Tensor, Tensor, Tensor>
 }
 
 /// <summary>
-/// diffusers Transformer2DModel with use_linear_projection: norm (GroupNorm, eps 1e-6) → (N, HW, C) → proj_in →
-/// transformer_blocks.0 → proj_out → (N, C, H, W) + residual.
+/// diffusers Transformer2DModel (transformer_2d.py, _operate_on_continuous_inputs / _get_output_for_continuous_inputs):
+/// norm (GroupNorm, eps 1e-6); with use_linear_projection: → (N, HW, C) → proj_in (Linear); without: proj_in (1×1
+/// Conv2d) → (N, HW, C); then transformer_blocks.0..layers-1; proj_out as Linear before (or 1×1 conv after) the
+/// reshape back to (N, C, H, W); + residual.
 /// </summary>
 public sealed class Transformer2DModel : Module<Tensor, Tensor, Tensor>
 {
     readonly GroupNorm norm;
-    readonly Linear proj_in, proj_out;
+    readonly Module<Tensor, Tensor> proj_in, proj_out;
     readonly ModuleList<BasicTransformerBlock> transformer_blocks;
+    readonly bool linear;
 
-    public Transformer2DModel(int channels, int heads, int contextDim, int groups) : base(nameof(Transformer2DModel))
+    public Transformer2DModel(int channels, int heads, int contextDim, int groups, int layers, bool linearProjection) : base(nameof(Transformer2DModel))
     {
+        linear = linearProjection;
         norm = GroupNorm(groups, channels, 1e-6);
-        proj_in = Linear(channels, channels);
-        transformer_blocks = new ModuleList<BasicTransformerBlock>(new BasicTransformerBlock(channels, heads, contextDim));
-        proj_out = Linear(channels, channels);
+        proj_in = linear ? Linear(channels, channels) : Conv2d(channels, channels, 1);
+        transformer_blocks = new ModuleList<BasicTransformerBlock>(Enumerable.Range(0, layers).Select(_ => new BasicTransformerBlock(channels, heads, contextDim)).ToArray());
+        proj_out = linear ? Linear(channels, channels) : Conv2d(channels, channels, 1);
         RegisterComponents();
     }
 
@@ -95,10 +99,14 @@ public sealed class Transformer2DModel : Module<Tensor, Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
-        var s = norm.call(x).view(n, c, h * w).transpose(1, 2);    // (N, HW, C)
-        s = proj_in.call(s);
+        var s = norm.call(x);
+        if (!linear) s = proj_in.call(s);
+        s = s.view(n, c, h * w).transpose(1, 2);                       // (N, HW, C)
+        if (linear) s = proj_in.call(s);
         foreach (var block in transformer_blocks) s = block.call(s, context);
-        s = proj_out.call(s).transpose(1, 2).reshape(n, c, h, w);
+        if (linear) s = proj_out.call(s);
+        s = s.transpose(1, 2).reshape(n, c, h, w);                     // (N, C, H, W)
+        if (!linear) s = proj_out.call(s);
         return (s + x).MoveToOuterDisposeScope();
     }
 }

@@ -53,7 +53,7 @@ public sealed class UNetDownBlock : Module<Tensor, Tensor, Tensor, (Tensor, List
         resnets = new ModuleList<ResnetBlock2D>(Enumerable.Range(0, b.Layers)
             .Select(j => new ResnetBlock2D(b.ResnetInChannels(j), b.OutChannels, c.NormNumGroups, c.NormEps, c.TimeEmbedDim)).ToArray());
         if (b.CrossAttention) attentions = new ModuleList<Transformer2DModel>(Enumerable.Range(0, b.Layers)
-            .Select(_ => new Transformer2DModel(b.OutChannels, c.AttentionHeadDim, c.CrossAttentionDim, c.NormNumGroups)).ToArray());
+            .Select(_ => new Transformer2DModel(b.OutChannels, b.Heads, c.CrossAttentionDim, c.NormNumGroups, b.TransformerLayers, c.UseLinearProjection)).ToArray());
         if (b.Downsample) downsamplers = new ModuleList<Module<Tensor, Tensor>>(new Downsample2D(b.OutChannels, asymmetricPad: false));
         RegisterComponents();
     }
@@ -86,7 +86,7 @@ public sealed class UNetUpBlock : Module<Tensor, Tensor, Tensor, Stack<Tensor>, 
         resnets = new ModuleList<ResnetBlock2D>(b.ResnetInChannels
             .Select(input => new ResnetBlock2D(input, b.OutChannels, c.NormNumGroups, c.NormEps, c.TimeEmbedDim)).ToArray());
         if (b.CrossAttention) attentions = new ModuleList<Transformer2DModel>(b.ResnetInChannels
-            .Select(_ => new Transformer2DModel(b.OutChannels, c.AttentionHeadDim, c.CrossAttentionDim, c.NormNumGroups)).ToArray());
+            .Select(_ => new Transformer2DModel(b.OutChannels, b.Heads, c.CrossAttentionDim, c.NormNumGroups, b.TransformerLayers, c.UseLinearProjection)).ToArray());
         if (b.Upsample) upsamplers = new ModuleList<Module<Tensor, Tensor>>(new Upsample2D(b.OutChannels));
         RegisterComponents();
     }
@@ -109,11 +109,13 @@ public sealed class UNetMidBlock : Module<Tensor, Tensor, Tensor, Tensor>
     readonly ModuleList<ResnetBlock2D> resnets;
     readonly ModuleList<Transformer2DModel> attentions;
 
-    public UNetMidBlock(int ch, UNet2DConditionConfig c) : base(nameof(UNetMidBlock))
+    public UNetMidBlock(UNetTopology t, UNet2DConditionConfig c) : base(nameof(UNetMidBlock))
     {
+        int ch = t.MidChannels;
         resnets = new ModuleList<ResnetBlock2D>(
             new ResnetBlock2D(ch, ch, c.NormNumGroups, c.NormEps, c.TimeEmbedDim), new ResnetBlock2D(ch, ch, c.NormNumGroups, c.NormEps, c.TimeEmbedDim));
-        attentions = new ModuleList<Transformer2DModel>(new Transformer2DModel(ch, c.AttentionHeadDim, c.CrossAttentionDim, c.NormNumGroups));
+        attentions = new ModuleList<Transformer2DModel>(
+            new Transformer2DModel(ch, t.MidHeads, c.CrossAttentionDim, c.NormNumGroups, t.MidTransformerLayers, c.UseLinearProjection));
         RegisterComponents();
     }
 
@@ -126,8 +128,8 @@ public sealed class UNetMidBlock : Module<Tensor, Tensor, Tensor, Tensor>
 }
 
 /// <summary>
-/// diffusers UNet2DConditionModel (Rombach et al. 2022, §3.3), ε-prediction: (sample (N, 4, s, s), timesteps (N,),
-/// context (N, L, cross_attention_dim)) → ε̂ (N, 4, s, s).
+/// diffusers UNet2DConditionModel (Rombach et al. 2022, §3.3): (sample (N, 4, H, W), timesteps (N,),
+/// context (N, L, cross_attention_dim)) → model output (N, 4, H, W); any H, W that are multiples of 2^(levels − 1).
 /// </summary>
 public sealed class UNet2DConditionModel : Module<Tensor, Tensor, Tensor, Tensor>
 {
@@ -148,7 +150,7 @@ public sealed class UNet2DConditionModel : Module<Tensor, Tensor, Tensor, Tensor
         conv_in = Conv2d(c.InChannels, c0, 3, padding: 1);
         time_embedding = new TimestepEmbedding(c0, c.TimeEmbedDim);
         down_blocks = new ModuleList<UNetDownBlock>(topology.Down.Select(b => new UNetDownBlock(b, c)).ToArray());
-        mid_block = new UNetMidBlock(topology.MidChannels, c);
+        mid_block = new UNetMidBlock(topology, c);
         up_blocks = new ModuleList<UNetUpBlock>(topology.Up.Select(b => new UNetUpBlock(b, c)).ToArray());
         conv_norm_out = GroupNorm(c.NormNumGroups, c0, c.NormEps);
         conv_out = Conv2d(c0, c.OutChannels, 3, padding: 1);

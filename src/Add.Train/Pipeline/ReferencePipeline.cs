@@ -68,7 +68,7 @@ public sealed class ReferencePipeline
     {
         using var scope = NewDisposeScope();
         var gen = new Generator((ulong)seed);
-        int s = Unet.Config.SampleSize;
+        int s = Unet.Config.DefaultSampleSize;
         var noise = randn([prompts.Count, Unet.Config.InChannels, s, s], generator: gen);
         var latents = SampleLatents(prompts, kind, steps, guidance, noise, () => randn(noise.shape, generator: gen));
         return ImageTensors.ToImages(Decode(latents));

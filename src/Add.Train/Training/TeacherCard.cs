@@ -24,9 +24,9 @@ public static class TeacherCard
         double psnr = VaeTrainer.TestPsnr(p.Vae, data, test);
         log($"VAE test PSNR {psnr:F2} dB over {test.Length} images");
 
-        long unetFlops = FlopCounter.Count(p.Unet, () => p.Unet.forward(randn(1, 4, p.Unet.Config.SampleSize, p.Unet.Config.SampleSize), tensor(new long[] { 500 }), randn(1, p.Tokenizer.MaxLength, p.TextEncoder.Config.HiddenSize)));
+        long unetFlops = FlopCounter.Count(p.Unet, () => p.Unet.forward(randn(1, 4, p.Unet.Config.DefaultSampleSize, p.Unet.Config.DefaultSampleSize), tensor(new long[] { 500 }), randn(1, p.Tokenizer.MaxLength, p.TextEncoder.Config.HiddenSize)));
         long textFlops = FlopCounter.Count(p.TextEncoder, () => p.TextEncoder.forward(p.Tokenize(["grinning face"])));
-        long decFlops = FlopCounter.Count(p.Vae, () => p.Vae.Decode(randn(1, 4, p.Unet.Config.SampleSize, p.Unet.Config.SampleSize)));
+        long decFlops = FlopCounter.Count(p.Vae, () => p.Vae.Decode(randn(1, 4, p.Unet.Config.DefaultSampleSize, p.Unet.Config.DefaultSampleSize)));
         long encFlops = FlopCounter.Count(p.Vae, () => p.Vae.Encode(randn(1, 3, 32, 32)));
 
         var captions = TeacherTrainer.FixedCaptions(data, 16);

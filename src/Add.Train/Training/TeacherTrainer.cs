@@ -27,10 +27,10 @@ public static class TeacherTrainer
     public static Settings For(Preset preset, int vocabSize) => preset switch
     {
         Preset.Tiny => new(
-            new UNet2DConditionConfig { BlockOutChannels = [32, 32], DownBlockTypes = ["CrossAttnDownBlock2D", "DownBlock2D"], UpBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D"], NormNumGroups = 8, AttentionHeadDim = 2, CrossAttentionDim = 32 },
-            new CLIPTextConfig { VocabSize = vocabSize, HiddenSize = 32, IntermediateSize = 64, NumHiddenLayers = 1, NumAttentionHeads = 2 },
+            UNet2DConditionConfig.Emoji32 with { BlockOutChannels = [32, 32], DownBlockTypes = ["CrossAttnDownBlock2D", "DownBlock2D"], UpBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D"], NormNumGroups = 8, AttentionHeadDim = 2, CrossAttentionDim = 32 },
+            CLIPTextConfig.Emoji32(vocabSize) with { HiddenSize = 32, IntermediateSize = 64, NumHiddenLayers = 1, NumAttentionHeads = 2 },
             Steps: 80, Batch: 16, Lr: 1e-3, EmaDecay: 0.9, CaptionDrop: 0.1),
-        _ => new(new UNet2DConditionConfig(), new CLIPTextConfig { VocabSize = vocabSize }, Steps: 9000, Batch: 64, Lr: 3e-4, EmaDecay: 0.999, CaptionDrop: 0.1),
+        _ => new(UNet2DConditionConfig.Emoji32, CLIPTextConfig.Emoji32(vocabSize), Steps: 9000, Batch: 64, Lr: 3e-4, EmaDecay: 0.999, CaptionDrop: 0.1),
     };
 
     /// <summary>Captions sampled at checkpoints (and in the model card): 16 fixed test-split captions.</summary>

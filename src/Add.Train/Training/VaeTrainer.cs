@@ -23,8 +23,8 @@ public static class VaeTrainer
 
     public static Settings For(Preset preset) => preset switch
     {
-        Preset.Tiny => new(new AutoencoderKLConfig { BlockOutChannels = [16, 16, 16], NormNumGroups = 8 }, Steps: 60, Batch: 16, Lr: 2e-3, KlWeight: 1e-6),
-        _ => new(new AutoencoderKLConfig(), Steps: 3600, Batch: 32, Lr: 1e-3, KlWeight: 1e-6),
+        Preset.Tiny => new(AutoencoderKLConfig.Emoji32.WithLevels(16, 16, 16) with { NormNumGroups = 8 }, Steps: 60, Batch: 16, Lr: 2e-3, KlWeight: 1e-6),
+        _ => new(AutoencoderKLConfig.Emoji32, Steps: 3600, Batch: 32, Lr: 1e-3, KlWeight: 1e-6),
     };
 
     public sealed record Result(string ExportDir, double TestPsnr, double ScalingFactor, long Parameters, double Seconds, int Step);

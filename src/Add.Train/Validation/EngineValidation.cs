@@ -120,8 +120,8 @@ public static class EngineValidation
         AddValues("init_sigma", [plan.Schedule.InitNoiseSigma], [s.InitNoiseSigma], ScheduleRelTolerance, relative: true);
 
         var u = reference.Unet.Config;
-        long[] shape = [n, u.InChannels, u.SampleSize, u.SampleSize];
-        var noise = new BatchNoise(request.Seed, n, u.InChannels * u.SampleSize * u.SampleSize);
+        long[] shape = [n, u.InChannels, u.DefaultSampleSize, u.DefaultSampleSize];
+        var noise = new BatchNoise(request.Seed, n, u.InChannels * u.DefaultSampleSize * u.DefaultSampleSize);
         var x = tensor(noise.Draw(), shape);
         if (request.InitImage is { } init)
         {

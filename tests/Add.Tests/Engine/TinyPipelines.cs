@@ -24,16 +24,16 @@ public sealed class TinyPipelines : IDisposable
     {
         manual_seed(7);
         var tokenizer = WordTokenizer.Build(Captions, maxLength: 6);
-        var text = new CLIPTextModel(new CLIPTextConfig
+        var text = new CLIPTextModel(CLIPTextConfig.Emoji32(tokenizer.VocabSize) with
         {
-            VocabSize = tokenizer.VocabSize, HiddenSize = 24, IntermediateSize = 40, NumHiddenLayers = 2, NumAttentionHeads = 3, MaxPositionEmbeddings = 6,
+            HiddenSize = 24, IntermediateSize = 40, NumHiddenLayers = 2, NumAttentionHeads = 3, MaxPositionEmbeddings = 6,
         });
-        var unet = new UNet2DConditionModel(new UNet2DConditionConfig
+        var unet = new UNet2DConditionModel(UNet2DConditionConfig.Emoji32 with
         {
             SampleSize = 4, BlockOutChannels = [24, 48], DownBlockTypes = ["CrossAttnDownBlock2D", "DownBlock2D"], UpBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D"],
             CrossAttentionDim = 24, AttentionHeadDim = 3, NormNumGroups = 8,
         });
-        var vae = new AutoencoderKL(new AutoencoderKLConfig { BlockOutChannels = [8, 16], NormNumGroups = 4, SampleSize = 8, ScalingFactor = 0.7 });
+        var vae = new AutoencoderKL(AutoencoderKLConfig.Emoji32.WithLevels(8, 16) with { NormNumGroups = 4, SampleSize = 8, ScalingFactor = 0.7 });
         var scheduler = SchedulerConfig.EmojiTeacher;
         var teacher = new ReferencePipeline { Tokenizer = tokenizer, TextEncoder = text, Unet = unet, Vae = vae, Scheduler = scheduler };
         teacher.Eval();

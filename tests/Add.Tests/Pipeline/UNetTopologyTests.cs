@@ -40,7 +40,7 @@ public sealed class UNetTopologyTests
     [Fact]
     public void TinyConfigOfTheTestPipelines()
     {
-        var t = UNetTopology.From(new UNet2DConditionConfig
+        var t = UNetTopology.From(UNet2DConditionConfig.Emoji32 with
         {
             SampleSize = 4, BlockOutChannels = [24, 48], DownBlockTypes = ["CrossAttnDownBlock2D", "DownBlock2D"], UpBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D"],
             CrossAttentionDim = 24, AttentionHeadDim = 3, NormNumGroups = 8,
@@ -57,7 +57,7 @@ public sealed class UNetTopologyTests
     [Fact]
     public void TwoLayersPerBlock()
     {
-        var t = UNetTopology.From(new UNet2DConditionConfig
+        var t = UNetTopology.From(UNet2DConditionConfig.Emoji32 with
         {
             SampleSize = 4, BlockOutChannels = [8, 16], DownBlockTypes = ["CrossAttnDownBlock2D", "DownBlock2D"], UpBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D"],
             LayersPerBlock = 2, CrossAttentionDim = 8, AttentionHeadDim = 2, NormNumGroups = 4,

@@ -68,12 +68,12 @@ public class AddLossTests
     static AddStep TinyStep(AddSettings settings)
     {
         manual_seed(0);
-        var unetConfig = new UNet2DConditionConfig { BlockOutChannels = [16, 16], DownBlockTypes = ["CrossAttnDownBlock2D", "DownBlock2D"], UpBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D"], NormNumGroups = 8, AttentionHeadDim = 2, CrossAttentionDim = 16 };
+        var unetConfig = UNet2DConditionConfig.Emoji32 with { BlockOutChannels = [16, 16], DownBlockTypes = ["CrossAttnDownBlock2D", "DownBlock2D"], UpBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D"], NormNumGroups = 8, AttentionHeadDim = 2, CrossAttentionDim = 16 };
         var teacher = new UNet2DConditionModel(unetConfig);
         var student = new UNet2DConditionModel(unetConfig);
         Ema.Copy(student, teacher);
-        var text = new CLIPTextModel(new CLIPTextConfig { VocabSize = 20, HiddenSize = 16, IntermediateSize = 32, NumHiddenLayers = 1, NumAttentionHeads = 2, MaxPositionEmbeddings = 6 });
-        var vae = new AutoencoderKL(new AutoencoderKLConfig { BlockOutChannels = [8, 8, 8], NormNumGroups = 4 });
+        var text = new CLIPTextModel(CLIPTextConfig.Emoji32(20) with { HiddenSize = 16, IntermediateSize = 32, NumHiddenLayers = 1, NumAttentionHeads = 2, MaxPositionEmbeddings = 6 });
+        var vae = new AutoencoderKL(AutoencoderKLConfig.Emoji32.WithLevels(8, 8, 8) with { NormNumGroups = 4 });
         var vit = new VisionTransformer(new ViTConfig { HiddenSize = 16, NumHiddenLayers = 2, NumAttentionHeads = 2, IntermediateSize = 32, PatchSize = 8, NumLabels = 3 });
         var heads = new Discriminator(3, 16, 32);
         var step = new AddStep

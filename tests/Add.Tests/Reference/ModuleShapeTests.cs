@@ -10,7 +10,7 @@ public class ModuleShapeTests
     [Fact]
     public void AutoencoderKLShapesAndKeys()
     {
-        var config = new AutoencoderKLConfig { BlockOutChannels = [8, 16, 16], NormNumGroups = 4, LayersPerBlock = 1 };
+        var config = AutoencoderKLConfig.Emoji32.WithLevels(8, 16, 16) with { NormNumGroups = 4, LayersPerBlock = 1 };
         var vae = new AutoencoderKL(config);
         using var x = randn(2, 3, 32, 32);
         var (mean, logvar) = vae.Encode(x);
@@ -36,7 +36,7 @@ public class ModuleShapeTests
     [Fact]
     public void UNetShapesAndKeys()
     {
-        var config = new UNet2DConditionConfig
+        var config = UNet2DConditionConfig.Emoji32 with
         {
             BlockOutChannels = [16, 32, 32], NormNumGroups = 8, AttentionHeadDim = 2, CrossAttentionDim = 24, SampleSize = 8,
         };
@@ -66,7 +66,7 @@ public class ModuleShapeTests
     [Fact]
     public void TextEncoderShapesKeysAndPooling()
     {
-        var config = new CLIPTextConfig { VocabSize = 50, HiddenSize = 16, IntermediateSize = 32, NumHiddenLayers = 2, NumAttentionHeads = 2, MaxPositionEmbeddings = 6 };
+        var config = CLIPTextConfig.Emoji32(50) with { HiddenSize = 16, IntermediateSize = 32, NumHiddenLayers = 2, NumAttentionHeads = 2, MaxPositionEmbeddings = 6 };
         var te = new CLIPTextModel(config);
         using var ids = tensor(new long[] { 1, 7, 8, 2, 0, 0, 1, 2, 0, 0, 0, 0 }, [2, 6]);
         using var h = te.forward(ids);

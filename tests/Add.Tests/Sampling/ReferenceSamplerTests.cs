@@ -161,7 +161,7 @@ public sealed class ReferenceSamplerTests(ITestOutputHelper log)
     public void SampleLoopCallsHooksAndDrawsNoise(SamplerKind kind, double guidance, int expectedDraws)
     {
         manual_seed(3);
-        var unet = new UNet2DConditionModel(new UNet2DConditionConfig
+        var unet = new UNet2DConditionModel(UNet2DConditionConfig.Emoji32 with
         {
             SampleSize = 4, BlockOutChannels = [8, 16], DownBlockTypes = ["CrossAttnDownBlock2D", "DownBlock2D"], UpBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D"],
             CrossAttentionDim = 8, AttentionHeadDim = 2, NormNumGroups = 4,

@@ -190,6 +190,16 @@ public abstract class AttentionIlgpuSuite<TTile>(IlgpuFixture fixture, ITestOutp
     }
 }
 
+/// <summary>The wide tile (D ≤ 512) on the CPU accelerator: the whole suite, plus the SD VAE's head of 512 channels.</summary>
+[Collection(IlgpuCpuCollection.Name)]
+public sealed class AttentionIlgpuWideTests(IlgpuCpuFixture fixture, ITestOutputHelper log) : AttentionIlgpuSuite<AttentionTileWide>(fixture, log)
+{
+    protected override bool RunsGpuScale => false;
+
+    [SkippableFact]
+    public void OneHeadOf512Channels() => MatchesTorch(1, 1, 37, 37, 512);
+}
+
 [Collection(IlgpuCpuCollection.Name)]
 public sealed class AttentionIlgpuTests(IlgpuCpuFixture fixture, ITestOutputHelper log) : AttentionIlgpuSuite<AttentionTileSmall>(fixture, log)
 {

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 
 namespace Add.Tests.Kernels.Elementwise;
 
-/// <summary>CPU SiLU, GELU, GEGLU, add, upsample and concat against TorchSharp, on every SIMD path.</summary>
+/// <summary>CPU SiLU, GELU, QuickGELU, GEGLU, add, upsample and concat against TorchSharp, on every SIMD path.</summary>
 [Trait("Category", "Kernels")]
 public sealed class ElementwiseCpuTests(ITestOutputHelper log)
 {
@@ -20,7 +20,7 @@ public sealed class ElementwiseCpuTests(ITestOutputHelper log)
 
     [Theory]
     [MemberData(nameof(Lengths))]
-    public void SiluAndGeluMatchTorch(SimdPath path, int length)
+    public void SiluGeluAndQuickGeluMatchTorch(SimdPath path, int length)
     {
         var x = Numerics.Uniform(new Random(42), length, -4f, 4f);
         x[0] = -90f;  // e^90 overflows fp32: silu must still give −0, gelu 0
@@ -30,17 +30,23 @@ public sealed class ElementwiseCpuTests(ITestOutputHelper log)
             x[2] = 88.5f;
             x[3] = -100f;
         }
-        float[] silu, gelu;
+        float[] silu, gelu, quick;
         using (NewDisposeScope())
         {
             silu = nn.functional.silu(tensor(x)).data<float>().ToArray();
             gelu = nn.functional.gelu(tensor(x)).data<float>().ToArray();
+            quick = (tensor(x) * nn.functional.sigmoid(1.702f * tensor(x))).data<float>().ToArray();   // transformers' QuickGELUActivation
         }
         var y = new float[length];
         ElementwiseCpu.Silu(x, y, path);
         Numerics.AssertClose(silu, y, Activation, $"cpu silu {path} L={length}", log);
         ElementwiseCpu.Gelu(x, y, path);
         Numerics.AssertClose(gelu, y, Gelu, $"cpu gelu {path} L={length}", log);
+        ElementwiseCpu.QuickGelu(x, y, path);
+        Numerics.AssertClose(quick, y, Activation, $"cpu quick_gelu {path} L={length}", log);
+        var reference = new float[length];
+        ElementwiseReference.QuickGelu(x, reference);
+        Numerics.AssertClose(quick, reference, Activation, $"quick_gelu reference loop L={length}", log);
     }
 
     public static TheoryData<SimdPath, (int M, int F)> GegluShapes => CpuPaths.With((3, 37), (2, 25), (128, 512));

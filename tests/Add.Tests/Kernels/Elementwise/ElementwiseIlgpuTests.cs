@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace Add.Tests.Kernels.Elementwise;
 
-/// <summary>SiLU, GELU, GEGLU, residual add, nearest upsample and channel concat against TorchSharp.</summary>
+/// <summary>SiLU, GELU, QuickGELU, GEGLU, residual add, nearest upsample and channel concat against TorchSharp.</summary>
 [Trait("Category", "Kernels")]
 public abstract class ElementwiseIlgpuSuite(IlgpuFixture fixture, ITestOutputHelper log)
 {
@@ -28,6 +28,23 @@ public abstract class ElementwiseIlgpuSuite(IlgpuFixture fixture, ITestOutputHel
         var reference = new float[x.Length];
         ElementwiseReference.Silu(x, reference);
         Numerics.AssertClose(expected, reference, Activation, "silu reference loop", log);
+    }
+
+    /// <summary>QuickGELU x·σ(1.702x) (CLIP's quick_gelu) against torch's x·sigmoid(1.702x), as transformers computes it.</summary>
+    [SkippableFact]
+    public void QuickGeluMatchesTorch()
+    {
+        var x = Numerics.Uniform(new Random(42), 1001, -12f, 12f);
+        float[] expected;
+        using (NewDisposeScope())
+        {
+            var t = tensor(x);
+            expected = (t * nn.functional.sigmoid(1.702f * t)).data<float>().ToArray();
+        }
+        Numerics.AssertClose(expected, Unary(x, (k, a, b) => k.QuickGelu(a, b)), Activation, "quick_gelu", log);
+        var reference = new float[x.Length];
+        ElementwiseReference.QuickGelu(x, reference);
+        Numerics.AssertClose(expected, reference, Activation, "quick_gelu reference loop", log);
     }
 
     [SkippableFact]
