@@ -28,7 +28,10 @@ public static class GenerateCommand
         CheckWritable(outPath);
         using var pipeline = options.Load(log);
         var request = options.Request(prompt);
-        var images = pipeline.Generate(request, (i, n) => log.WriteLine($"step {i}/{n}"), warn: m => log.WriteLine($"add: warning: {m}"));
+        var (width, height) = pipeline.SizeOf(request);
+        log.WriteLine($"{width}x{height}, loaded in {pipeline.LoadSeconds:F1} s");
+        var images = pipeline.Generate(request, warn: m => log.WriteLine($"add: warning: {m}"),
+            onStage: (stage, seconds) => log.WriteLine($"{(stage.StartsWith("unet ", StringComparison.Ordinal) ? "step " + stage[5..] : stage)}: {seconds:F2} s"));
         var image = images.Count == 1 ? images[0] : Resample.Grid(images, columns: (int)Math.Ceiling(Math.Sqrt(images.Count)));
         if (scale > 1) image = Resample.Enlarge(image, scale);
         try { Png.Save(image, outPath); }

@@ -23,11 +23,13 @@ public sealed class GenerationOptions
     readonly Option<string?> _model = CommonOptions.Model();
     readonly Option<BackendKind> _backend = CommonOptions.Backend();
     readonly Option<string?> _variant = CommonOptions.Variant();
+    readonly Option<int?> _width = CommonOptions.ImageSide("--width");
+    readonly Option<int?> _height = CommonOptions.ImageSide("--height");
 
     /// <summary>Adds the options and their checks to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { _steps, _seed, _batch, _init, _strength, _guidance, _sampler, _model, _backend, _variant }) command.Add(o);
+        foreach (var o in new Option[] { _steps, _seed, _batch, _init, _strength, _guidance, _sampler, _model, _backend, _variant, _width, _height }) command.Add(o);
         _init.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<string?>() is { } path && !File.Exists(path)) r.AddError($"--init-image {path}: file not found");
@@ -43,17 +45,18 @@ public sealed class GenerationOptions
     {
         var init = p.GetValue(_init);
         return new Options(p.GetValue(_model), p.GetValue(_backend), p.GetValue(_steps), p.GetValue(_seed), p.GetValue(_batch),
-            p.GetValue(_guidance), p.GetValue(_sampler), init, p.GetValue(_strength) ?? (init is null ? 1.0 : 0.5), p.GetValue(_variant));
+            p.GetValue(_guidance), p.GetValue(_sampler), init, p.GetValue(_strength) ?? (init is null ? 1.0 : 0.5), p.GetValue(_variant),
+            p.GetValue(_width), p.GetValue(_height));
     }
 
     /// <summary>What `generate` and `profile` run.</summary>
-    public sealed record Options(string? Model, BackendKind Backend, int? Steps, long Seed, int Batch, double? Guidance, SamplerKind? Sampler, string? InitImage, double Strength, string? Variant = null)
+    public sealed record Options(string? Model, BackendKind Backend, int? Steps, long Seed, int Batch, double? Guidance, SamplerKind? Sampler, string? InitImage, double Strength, string? Variant = null, int? Width = null, int? Height = null)
     {
         /// <summary>The request for <paramref name="prompt"/>, <see cref="Batch"/> times; reads the init image.</summary>
         public GenerationRequest Request(string prompt) => new()
         {
             Prompts = Enumerable.Repeat(prompt, Batch).ToList(),
-            Steps = Steps, Seed = Seed, Guidance = Guidance, Sampler = Sampler, Strength = Strength,
+            Steps = Steps, Seed = Seed, Guidance = Guidance, Sampler = Sampler, Strength = Strength, Width = Width, Height = Height,
             InitImage = InitImage is null ? null : Png.Load(InitImage),
         };
 

@@ -40,6 +40,12 @@ public static class CommonOptions
     public static Option<double?> Guidance() => Opt.OptionalNumber("--guidance",
         "classifier-free guidance scale, 0 to 50; 1 or less turns it off (default: the model's: our student 0, our teacher 4, SD-Turbo 0)", 0, 50, helpName: "G");
 
+    /// <summary>--width/--height PX; null means the model's default (unet sample_size × the VAE's factor). The model's
+    /// multiple is checked by the pipeline, which knows it.</summary>
+    public static Option<int?> ImageSide(string name) => Opt.OptionalInt(name,
+        $"image {name[2..]} in pixels, a multiple of the model's size step (SD-Turbo 64, our emoji models 16) up to {DiffusionPipeline.MaxImageSide} (default: the model's, e.g. 512 for SD-Turbo, 32 for the emoji models)",
+        1, DiffusionPipeline.MaxImageSide, "PX");
+
     /// <summary>--batch B: images per generation.</summary>
     public static Option<int> Batch(int defaultValue, int max) => Opt.IntRange("--batch",
         $"images per generation, 1 to {max}", defaultValue, 1, max, "B");

@@ -75,7 +75,18 @@ public sealed class DiffusionPipeline : IDisposable
         }
     }
 
+    /// <summary>The default image side in pixels: unet sample_size × the VAE's factor (diffusers' default).</summary>
     public int ImageSize => _runner.ImageSize;
+
+    /// <summary>Largest width or height accepted, in pixels.</summary>
+    public const int MaxImageSide = GenerationRunner.MaxImageSide;
+
+    /// <summary>Widths and heights must be multiples of this (the VAE's factor × the UNet's 2^(levels − 1)).</summary>
+    public int SizeMultiple => _runner.SizeMultiple;
+
+    /// <summary>The image size a request resolves to (its Width/Height or the default), checked:
+    /// <see cref="InvalidRequestException"/> names a size this model does not take.</summary>
+    public (int Width, int Height) SizeOf(GenerationRequest request) => _runner.SizeOf(request);
 
     /// <summary>The sampler, timesteps and guidance a request resolves to (validated); <paramref name="warn"/> hears
     /// when the defaults come from the SD-Turbo convention rather than the config.</summary>
@@ -87,15 +98,25 @@ public sealed class DiffusionPipeline : IDisposable
     /// <summary>The init image as pixels [3, H, W] in [-1, 1], resized by an integer area factor when larger.</summary>
     public float[] InitPixels(RgbImage image) => PipelineImages.InitPixels(image, ImageSize);
 
+    /// <summary>The init image as pixels [3, H, W] at <paramref name="request"/>'s size.</summary>
+    public float[] InitPixels(RgbImage image, GenerationRequest request)
+    {
+        var (width, height) = SizeOf(request);
+        return PipelineImages.InitPixels(image, width, height);
+    }
+
     /// <summary>
     /// Generates one image per prompt. <paramref name="onStep"/> is called after each denoising step with
     /// (step, total); <paramref name="cancel"/> is checked before each step and before decoding
     /// (throws <see cref="OperationCanceledException"/>). An image that comes out non-finite (finite weights whose
     /// activations overflow) throws <see cref="InvalidDataException"/> naming the stage instead of returning a black or
     /// tinted image (<see cref="PipelineImages.ThrowIfNotFinite"/>; `add generate` exits 2 and writes no file).
+    /// <paramref name="onStage"/>, when set, hears each stage's name and seconds as it ends ("tokenize", "text encoder",
+    /// "unet i/n", "vae decode"): a full-size CPU generation takes seconds per stage.
     /// </summary>
-    public List<RgbImage> Generate(GenerationRequest request, Action<int, int>? onStep = null, Action<string>? warn = null, CancellationToken cancel = default)
-        => _runner.Run(request, Plan(request, warn), onStep, warn, Trace, cancel);
+    public List<RgbImage> Generate(GenerationRequest request, Action<int, int>? onStep = null, Action<string>? warn = null,
+        Action<string, double>? onStage = null, CancellationToken cancel = default)
+        => _runner.Run(request, Plan(request, warn), onStep, warn, Trace, cancel, onStage);
 
     /// <summary>Pixels [N, 3, H, W] in [-1, 1] → RGB bytes (<see cref="PipelineImages.ToImages"/>).</summary>
     public static List<RgbImage> ToImages(ReadOnlySpan<float> pixels, int n, int size) => PipelineImages.ToImages(pixels, n, size);

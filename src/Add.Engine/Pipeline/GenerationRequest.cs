@@ -35,4 +35,11 @@ public sealed record GenerationRequest
     /// least 1. Without <see cref="Steps"/>, the default is raised to the fewest steps that run one (a student's 1 step
     /// at strength 0.5 becomes 2).</summary>
     public double Strength { get; init; } = 1.0;
+
+    /// <summary>Image width in pixels; null = the model's default (unet sample_size × the VAE's factor, as diffusers).
+    /// Must be a multiple of <see cref="DiffusionPipeline.SizeMultiple"/>.</summary>
+    public int? Width { get; init; }
+
+    /// <summary>Image height in pixels; as <see cref="Width"/>.</summary>
+    public int? Height { get; init; }
 }

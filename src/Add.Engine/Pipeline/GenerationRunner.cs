@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Add.Engine.Backends;
 using Add.Engine.Imaging;
 using Add.Engine.Models;
@@ -14,9 +15,24 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
 {
     private float[] _hostNoise = [], _hostPixels = [], _hostTimesteps = [];
 
-    public int ImageSize => LatentSize * m.Vae.Config.DownsampleFactor;   // diffusers: unet.sample_size · vae_scale_factor
-    private int LatentSize => m.Unet.Config.DefaultSampleSize;
-    private int LatentFloats => m.Unet.Config.InChannels * LatentSize * LatentSize;
+    /// <summary>Largest width or height accepted, in pixels (a 4096² SD image needs ~10 GB of UNet activations).</summary>
+    public const int MaxImageSide = 4096;
+
+    public int ImageSize => m.Unet.Config.DefaultSampleSize * m.Vae.Config.DownsampleFactor;   // diffusers: unet.sample_size · vae_scale_factor
+
+    /// <summary>Width and height must be multiples of this: the VAE's factor times the UNet's 2^(levels − 1), so that
+    /// every UNet level has whole latent pixels (SD: 8 × 8 = 64; the emoji models: 4 × 4 = 16).</summary>
+    public int SizeMultiple => m.Vae.Config.DownsampleFactor * (1 << (m.Unet.Config.BlockOutChannels.Length - 1));
+
+    /// <summary>The request's image size (the model's default where unset), checked.</summary>
+    public (int Width, int Height) SizeOf(GenerationRequest r)
+    {
+        int width = r.Width ?? ImageSize, height = r.Height ?? ImageSize, k = SizeMultiple;
+        foreach (var (name, v) in new[] { ("width", width), ("height", height) })
+            if (v < k || v > MaxImageSide || v % k != 0)
+                throw new InvalidRequestException($"{name} {v} is not allowed: this model takes multiples of {k} from {k} to {MaxImageSide - MaxImageSide % k} (default {ImageSize})");
+        return (width, height);
+    }
 
     /// <summary>Token ids [rows, L] in the guidance layout of <see cref="GenerationPlan.TextRows"/>; each distinct
     /// tokenizer warning (truncation, unknown words) reaches <paramref name="warn"/> once, not once per batch row.</summary>
@@ -27,21 +43,35 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
         return GenerationPlan.TextRows(prompts, guided).SelectMany(p => m.Tokenizer.Encode(p, once)).ToArray();
     }
 
+    /// <summary>Runs <paramref name="plan"/>. <paramref name="onStage"/>, when set, hears each stage's name and seconds as
+    /// it ends ("tokenize", "text encoder", "unet i/n", "vae decode"; the backend is synchronized for the timing).</summary>
     public List<RgbImage> Run(GenerationRequest request, GenerationPlan plan, Action<int, int>? onStep,
-        Action<string>? warn, Action<string, float[]>? trace, CancellationToken cancel)
+        Action<string>? warn, Action<string, float[]>? trace, CancellationToken cancel, Action<string, double>? onStage = null)
     {
+        var clock = Stopwatch.StartNew();
+        void Stage(string name)
+        {
+            if (onStage is null) return;
+            b.Synchronize();
+            onStage(name, clock.Elapsed.TotalSeconds);
+            clock.Restart();
+        }
         var schedule = plan.Schedule;
         var timesteps = schedule.Timesteps;
-        int n = request.Prompts.Count, latent = LatentFloats, size = ImageSize;
+        var (width, height) = SizeOf(request);
+        int factor = m.Vae.Config.DownsampleFactor, lh = height / factor, lw = width / factor;
+        int n = request.Prompts.Count, latent = m.Unet.Config.InChannels * lh * lw;
         bool guided = plan.Guided;
         int rows = plan.Rows(n), length = m.Tokenizer.MaxLength, dim = m.TextEncoder.Config.HiddenSize;
         var ids = Tokenize(request.Prompts, guided, warn);
+        Stage("tokenize");
         cancel.ThrowIfCancellationRequested();
         a.Reset();
 
         var context = a.Take((long)rows * length * dim);                  // [rows, L, D]
         m.TextEncoder.Forward(ids, context, rows, length);
         Trace(trace, "text", context);
+        Stage("text encoder");
 
         var noise = new BatchNoise(request.Seed, n, latent);
         if (_hostNoise.Length < n * latent) _hostNoise = new float[n * latent];
@@ -53,10 +83,10 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
         if (request.InitImage is { } init)
         {
             b.Upload(hostNoise, noiseView);
-            var pixels = PipelineImages.InitPixels(init, size);
+            var pixels = PipelineImages.InitPixels(init, width, height);
             var pixelView = a.Take((long)n * pixels.Length);               // [N, 3, H, W]
             for (int i = 0; i < n; i++) b.Upload(pixels, pixelView.Slice((long)i * pixels.Length, pixels.Length));
-            m.Vae.Encode(pixelView, x0, n, size, size);
+            m.Vae.Encode(pixelView, x0, n, height, width);
             // x = √ᾱ·z0 + √(1−ᾱ)·ε at the first step's level (diffusers' img2img add_noise; Ho et al. 2020, Eq. 4).
             b.SamplerStep(x0, TensorView.Empty, x0, noiseView, x, x0, SamplerStep.AddNoise(schedule.AlphaBars[0]).ToKernelStep());
         }
@@ -78,8 +108,8 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
             cancel.ThrowIfCancellationRequested();
             Array.Fill(_hostTimesteps, (float)timesteps[i], 0, rows);
             b.Upload(_hostTimesteps.AsSpan(0, rows), t);
-            if (guided) b.ConcatChannels(x, x, input, 1, n * u.InChannels, n * u.InChannels, LatentSize, LatentSize);
-            m.Unet.Forward(input, t, context, eps, rows, length, LatentSize, LatentSize);
+            if (guided) b.ConcatChannels(x, x, input, 1, n * u.InChannels, n * u.InChannels, lh, lw);
+            m.Unet.Forward(input, t, context, eps, rows, length, lh, lw);
             Trace(trace, $"unet.{i}", eps);
             var c = schedule.Step(i);
             var k = c.ToKernelStep();
@@ -90,19 +120,22 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
                 b.Upload(hostNoise, noiseView);
             }
             b.SamplerStep(x, guided ? eps.Part(0, 2) : TensorView.Empty, guided ? eps.Part(1, 2) : eps, c.C != 0 ? noiseView : TensorView.Empty, x, x0, k);
+            Stage($"unet {i + 1}/{timesteps.Length}");
             onStep?.Invoke(i + 1, timesteps.Length);
         }
         Trace(trace, "latent", x);
         cancel.ThrowIfCancellationRequested();
 
-        int pixelsPerImage = 3 * size * size;
+        int pixelsPerImage = 3 * width * height;
         var image = a.Take((long)n * pixelsPerImage);                       // [N, 3, H, W]
-        m.Vae.Decode(x, image, n, LatentSize, LatentSize);
+        m.Vae.Decode(x, image, n, lh, lw);
         if (_hostPixels.Length < n * pixelsPerImage) _hostPixels = new float[n * pixelsPerImage];
         var host = _hostPixels.AsSpan(0, n * pixelsPerImage);
         b.Download(image, host);
         trace?.Invoke("image", host.ToArray());
-        return PipelineImages.ToImages(host, n, size);
+        var images = PipelineImages.ToImages(host, n, width, height);
+        Stage("vae decode");
+        return images;
     }
 
     private void Trace(Action<string, float[]>? trace, string stage, TensorView view)

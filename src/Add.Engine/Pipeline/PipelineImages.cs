@@ -9,40 +9,47 @@ namespace Add.Engine.Pipeline;
 /// </summary>
 public static class PipelineImages
 {
+    /// <summary>The init image as pixels [3, s, s] in [-1, 1] (square images; see the width/height overload).</summary>
+    public static float[] InitPixels(RgbImage image, int s) => InitPixels(image, s, s);
+
     /// <summary>
-    /// The init image as pixels [3, s, s] in [-1, 1] (v/127.5 − 1). An image f·s × f·s is first area-averaged to s × s
-    /// (<see cref="Resample.AreaDownsample"/>).
+    /// The init image as pixels [3, H, W] in [-1, 1] (v/127.5 − 1). An image f·W × f·H (one integer f for both sides) is
+    /// first area-averaged to W × H (<see cref="Resample.AreaDownsample"/>).
     /// </summary>
-    public static float[] InitPixels(RgbImage image, int s)
+    public static float[] InitPixels(RgbImage image, int width, int height)
     {
-        if (image.Width != s || image.Height != s)
+        if (image.Width != width || image.Height != height)
         {
-            if (image.Width % s != 0 || image.Height % s != 0 || image.Width / s != image.Height / s)
-                throw new InvalidRequestException($"init image is {image.Width}x{image.Height}: expected {s}x{s} or a square integer multiple of it");
-            image = Resample.AreaDownsample(image, s, s);
+            if (image.Width % width != 0 || image.Height % height != 0 || image.Width / width != image.Height / height)
+                throw new InvalidRequestException($"init image is {image.Width}x{image.Height}: expected {width}x{height} or an integer multiple of it (the same factor on both sides)");
+            image = Resample.AreaDownsample(image, width, height);
         }
-        var pixels = new float[3 * s * s];
+        int plane = width * height;
+        var pixels = new float[3 * plane];
         for (int c = 0; c < 3; c++)
-            for (int p = 0; p < s * s; p++)
-                pixels[c * s * s + p] = image.Pixels[p * 3 + c] / 127.5f - 1f;
+            for (int p = 0; p < plane; p++)
+                pixels[c * plane + p] = image.Pixels[p * 3 + c] / 127.5f - 1f;
         return pixels;
     }
 
     /// <summary>Pixels [N, 3, H, W] in [-1, 1] → RGB bytes: clamp, (v + 1)·127.5, round half to even (as the reference).
     /// A NaN or ±Inf pixel is an <see cref="InvalidDataException"/> (<see cref="ThrowIfNotFinite"/>): clamping would
     /// turn it into a black, white or tinted image that looks like a result.</summary>
-    public static List<RgbImage> ToImages(ReadOnlySpan<float> pixels, int n, int size)
+    public static List<RgbImage> ToImages(ReadOnlySpan<float> pixels, int n, int size) => ToImages(pixels, n, size, size);
+
+    /// <summary>Pixels [N, 3, H, W] → RGB bytes, as the square overload.</summary>
+    public static List<RgbImage> ToImages(ReadOnlySpan<float> pixels, int n, int width, int height)
     {
-        ThrowIfNotFinite(pixels[..(n * 3 * size * size)], "image (VAE decode)", [n, 3, size, size]);
+        int plane = width * height;
+        ThrowIfNotFinite(pixels[..(n * 3 * plane)], "image (VAE decode)", [n, 3, height, width]);
         var images = new List<RgbImage>(n);
-        int plane = size * size;
         for (int i = 0; i < n; i++)
         {
             var bytes = new byte[plane * 3];
             for (int c = 0; c < 3; c++)
                 for (int p = 0; p < plane; p++)
                     bytes[p * 3 + c] = (byte)MathF.Round((Math.Clamp(pixels[(i * 3 + c) * plane + p], -1f, 1f) + 1f) * 127.5f);
-            images.Add(new RgbImage(size, size, bytes));
+            images.Add(new RgbImage(width, height, bytes));
         }
         return images;
     }

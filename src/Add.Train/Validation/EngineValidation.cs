@@ -78,17 +78,45 @@ public static class EngineValidation
         return (abs, abs / Math.Max(range, 1e-30));
     }
 
-    public static Report Run(string modelDir, BackendKind backend, GenerationRequest request, Action<string>? log = null, string? variant = null)
+    private sealed record EngineRun(Dictionary<string, float[]> Traces, List<Engine.Imaging.RgbImage> Images, GenerationPlan Plan, int[] Ids,
+        float[]? InitPixels, int Width, int Height, int Length, string BackendName);
+
+    /// <summary>The engine's side: load, generate with traces, keep what the comparison needs, dispose. Not inlined, so
+    /// nothing of the pipeline stays reachable from the caller's frame when it collects.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static EngineRun RunEngine(string modelDir, BackendKind backend, GenerationRequest request, Action<string>? log, string? variant)
     {
         var traces = new Dictionary<string, float[]>();
         using var engine = DiffusionPipeline.Load(modelDir, BackendFactory.Create(backend), log, variant);
+        log?.Invoke($"engine: loaded in {engine.LoadSeconds:F1} s; working set {Environment.WorkingSet / 1e9:F1} GB");
         engine.Trace = (stage, values) => traces[stage] = values;
-        var images = engine.Generate(request);
         var plan = engine.Plan(request);
+        var (width, height) = engine.SizeOf(request);
+        var images = engine.Generate(request, onStage: (stage, seconds) => log?.Invoke($"engine: {stage} {seconds:F2} s"));
+        log?.Invoke($"engine: working set {Environment.WorkingSet / 1e9:F1} GB");
+        var ids = engine.Tokenize(request.Prompts, plan.Guided);
+        var initPixels = request.InitImage is { } image ? engine.InitPixels(image, request) : null;
+        engine.Trace = null;
+        return new EngineRun(traces, images, plan, ids, initPixels, width, height, engine.Tokenizer.MaxLength, engine.Backend.Name);
+    }
+
+    public static Report Run(string modelDir, BackendKind backend, GenerationRequest request, Action<string>? log = null, string? variant = null)
+    {
+        // The engine runs first, in its own method, and is collected before the reference loads: at SD-Turbo size each
+        // holds ~5 GB of weights (the engine twice that with its packed GEMM panels); only traces, ids and images stay.
+        var (traces, images, plan, ids, initPixels, width, height, length, backendName) = RunEngine(modelDir, backend, request, log, variant);
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        log?.Invoke($"engine: released; working set {Environment.WorkingSet / 1e9:F1} GB");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var (kind, timesteps, guidance) = (plan.Kind, plan.Timesteps, plan.Guidance);
-        log?.Invoke($"engine: {engine.Backend.Name}; {timesteps.Length} of {plan.Schedule.Steps} step(s) [{string.Join(", ", timesteps)}], {kind}, guidance {guidance}");
+        log?.Invoke($"engine: {backendName}; {width}x{height}; {timesteps.Length} of {plan.Schedule.Steps} step(s) [{string.Join(", ", timesteps)}], {kind}, guidance {guidance}");
 
         var reference = ReferencePipeline.Load(modelDir, variant: variant);
+        log?.Invoke($"reference: loaded in {clock.Elapsed.TotalSeconds:F1} s; working set {Environment.WorkingSet / 1e9:F1} GB");
+        void Lap(string stage) { log?.Invoke($"reference: {stage} {clock.Elapsed.TotalSeconds:F2} s"); clock.Restart(); }
+        clock.Restart();
         var stages = new List<Stage>();
         void Add(string name, float[] engineValues, Tensor referenceValues, double tolerance, bool relative = true)
         {
@@ -101,10 +129,10 @@ public static class EngineValidation
         using var scope = NewDisposeScope();
         int n = request.Prompts.Count;
         bool guided = guidance > 1;
-        int rows = guided ? 2 * n : n, length = engine.Tokenizer.MaxLength;
-        var ids = engine.Tokenize(request.Prompts, guided);
+        int rows = guided ? 2 * n : n;
         var context = reference.TextEncoder.forward(tensor(ids.Select(i => (long)i).ToArray(), [rows, length]));
         Add("text", traces["text"], context, TextRelTolerance);
+        Lap("text encoder");
 
         // The reference's own schedule for the request (an init image runs the tail of the list), against the engine's.
         var full = reference.Timesteps(kind, plan.Schedule.Steps);
@@ -120,20 +148,22 @@ public static class EngineValidation
         AddValues("init_sigma", [plan.Schedule.InitNoiseSigma], [s.InitNoiseSigma], ScheduleRelTolerance, relative: true);
 
         var u = reference.Unet.Config;
-        long[] shape = [n, u.InChannels, u.DefaultSampleSize, u.DefaultSampleSize];
-        var noise = new BatchNoise(request.Seed, n, u.InChannels * u.DefaultSampleSize * u.DefaultSampleSize);
+        int factor = reference.Vae.Config.DownsampleFactor;
+        long[] shape = [n, u.InChannels, height / factor, width / factor];
+        var noise = new BatchNoise(request.Seed, n, u.InChannels * (height / factor) * (width / factor));
         var x = tensor(noise.Draw(), shape);
-        if (request.InitImage is { } init)
+        if (initPixels is not null)
         {
-            var pixels = tensor(engine.InitPixels(init), [1, 3, engine.ImageSize, engine.ImageSize]).expand(n, -1, -1, -1);
+            var pixels = tensor(initPixels, [1, 3, height, width]).expand(n, -1, -1, -1);
             var z0 = reference.Vae.Encode(pixels).Mean * reference.Vae.Config.ScalingFactor;
             x = ReferenceSampler.AddNoise(s, 0, z0, x);
         }
         else x = ReferenceSampler.InitialLatent(s, x);
         x = ReferenceSampler.Sample(reference.Unet, s, guidance, context, x, () => tensor(noise.Draw(), shape),
-            (i, eps) => Add($"unet.{i}", traces.GetValueOrDefault($"unet.{i}", []), eps, UnetRelTolerance));
+            (i, eps) => { Add($"unet.{i}", traces.GetValueOrDefault($"unet.{i}", []), eps, UnetRelTolerance); Lap($"unet {i + 1}"); });
         Add("latent", traces["latent"], x, LatentRelTolerance);
         var decoded = reference.Decode(x);
+        Lap("vae decode");
         var toGrey = (Tensor p) => (p.clamp(-1, 1) + 1) * 127.5;
         var engineImage = tensor(traces["image"], decoded.shape);
         Add("image", toGrey(engineImage).data<float>().ToArray(), toGrey(decoded), ImageAbsTolerance, relative: false);
@@ -143,6 +173,6 @@ public static class EngineValidation
         for (int i = 0; i < n; i++)
             for (int p = 0; p < images[i].Pixels.Length; p++, total++)
                 if (images[i].Pixels[p] != referenceImages[i].Pixels[p]) differing++;
-        return new Report(engine.Backend.Name, stages, differing, total);
+        return new Report(backendName, stages, differing, total);
     }
 }

@@ -25,12 +25,15 @@ public static class ValidateCommand
         var command = new Command("validate",
             "Run the engine and the TorchSharp reference on identical tokens and noise; print the max absolute and relative error per stage " +
             "(text, unet.i, latent, image in 0-255) and fail (exit 1) above the tolerances.");
-        foreach (var o in new Option[] { model, backend, steps, guidance, sampler, seed, prompt, batch, variant }) command.Add(o);
+        var width = CommonOptions.ImageSide("--width");
+        var height = CommonOptions.ImageSide("--height");
+        foreach (var o in new Option[] { model, backend, steps, guidance, sampler, seed, prompt, batch, variant, width, height }) command.Add(o);
         command.SetAction(p =>
         {
             var folder = ModelLocator.Resolve(p.GetValue(model));
             if (!Directory.Exists(folder)) throw new UsageException($"model folder not found: {folder}");
-            var request = DefaultRequest(folder, p.GetValue(prompt) ?? "grinning face", p.GetValue(batch), p.GetValue(seed), p.GetValue(steps), p.GetValue(guidance)) with { Sampler = p.GetValue(sampler) };
+            var request = DefaultRequest(p.GetValue(prompt) ?? "grinning face", p.GetValue(batch), p.GetValue(seed), p.GetValue(steps), p.GetValue(guidance))
+                with { Sampler = p.GetValue(sampler), Width = p.GetValue(width), Height = p.GetValue(height) };
             var report = EngineValidation.Run(folder, p.GetValue(backend), request, Console.Error.WriteLine, p.GetValue(variant));
             Console.WriteLine($"validate {folder} on {report.Backend}");
             foreach (var s in report.Stages) Console.WriteLine("  " + s);
@@ -41,18 +44,16 @@ public static class ValidateCommand
         return command;
     }
 
-    /// <summary>4 steps of the model's default sampler; guidance 0 for a model defaulting to the re-noising sampler (our
-    /// student: its 4 training timesteps), else 4 (exercises the CFG path).</summary>
-    public static GenerationRequest DefaultRequest(string model, string prompt, int batch, long seed, int? steps = null, double? guidance = null)
+    /// <summary>4 steps of the model's default sampler at the model's default guidance (our student 0, our teacher 4,
+    /// which exercises the CFG path; SD-Turbo 0).</summary>
+    public static GenerationRequest DefaultRequest(string prompt, int batch, long seed, int? steps = null, double? guidance = null)
     {
-        var scheduler = Engine.Configs.ConfigJson.Load<Engine.Configs.SchedulerConfig>(Engine.Pipeline.PipelineLayout.Scheduler.Config(model));
-        bool student = scheduler.DefaultSampler == Engine.Sampling.SamplerKind.StudentRenoise;
         return new GenerationRequest
         {
             Prompts = Enumerable.Range(0, batch).Select(i => i == 0 ? prompt : $"{prompt} {i}").ToList(),
             Seed = seed,
             Steps = steps ?? 4,
-            Guidance = guidance ?? (student ? 0 : 4),
+            Guidance = guidance,   // null: the model's default (our student 0, our teacher 4 via add_default_guidance, SD-Turbo 0)
         };
     }
 }
