@@ -29,6 +29,7 @@ public static class GenerateCommand
         using var pipeline = options.Load(log);
         var request = options.Request(prompt);
         var (width, height) = pipeline.SizeOf(request);
+        pipeline.Plan(request);                                          // a bad request fails here, before any output
         log.WriteLine($"{width}x{height}, loaded in {pipeline.LoadSeconds:F1} s");
         var images = pipeline.Generate(request, warn: m => log.WriteLine($"add: warning: {m}"),
             onStage: (stage, seconds) => log.WriteLine($"{(stage.StartsWith("unet ", StringComparison.Ordinal) ? "step " + stage[5..] : stage)}: {seconds:F2} s"));

@@ -9,7 +9,7 @@ namespace Add.GpuCheck.Families;
 
 /// <summary>
 /// The fused latent sampler: CFG combine, x̂0 and the update x' = A·x + B·ε̂ + C·noise, with the engine's coefficients
-/// (<see cref="Add.Engine.Sampling.SamplerStep.Create"/> on the default scaled_linear schedule). Every buffer [N, C, H, W].
+/// (<see cref="Add.Engine.Sampling.SamplerStep.Create"/> on SD's scaled_linear schedule, as our emoji models use). Every buffer [N, C, H, W].
 /// </summary>
 public static class SamplerCheck
 {
@@ -21,7 +21,7 @@ public static class SamplerCheck
     /// </summary>
     public static CheckCase Make(string name, string where, int seed, int n, int c, int h, int w, SamplerKind kind, int t, int tNext, float guidance)
     {
-        var engine = SamplerStep.Create(kind, new NoiseSchedule(new SchedulerConfig()), t, tNext);
+        var engine = SamplerStep.Create(kind, new NoiseSchedule(SchedulerConfig.EmojiTeacher), t, tNext);
         var parameters = new Dictionary<string, double>
         {
             ["A"] = engine.A, ["B"] = engine.B, ["C"] = engine.C, ["x0_from_x"] = engine.X0FromX, ["x0_from_eps"] = engine.X0FromEps,
