@@ -50,8 +50,8 @@ public sealed class ServeHost : IAsyncDisposable
         });
         var app = builder.Build();
         var queue = new GenerationWorker(pipeline, settings, e => log.WriteLine($"add serve: generation failed: {e}"));
-        var api = new ServeApi(pipeline, settings, queue, log);
-        app.Use(api.CatchAll);
+        var api = new ServeApi(pipeline, settings, queue);
+        app.Use((context, next) => ServeErrors.CatchAll(context, next, settings, log));
         app.MapGet("/", ServePage.Write);
         app.MapGet("/healthz", c => c.Response.WriteAsync("ok\n", c.RequestAborted));
         app.MapGet("/api/info", api.Info);
@@ -79,31 +79,13 @@ public sealed class ServeHost : IAsyncDisposable
 }
 
 /// <summary>The handlers of <see cref="ServeHost"/>.</summary>
-internal sealed class ServeApi(DiffusionPipeline pipeline, ServeSettings settings, GenerationWorker queue, TextWriter log)
+internal sealed class ServeApi(DiffusionPipeline pipeline, ServeSettings settings, GenerationWorker queue)
 {
     /// <summary>Steps without a "steps" field: the model's default.</summary>
     private readonly int _defaultSteps = pipeline.Plan(new GenerationRequest { Prompts = [""] }).Timesteps.Length;
 
     /// <summary>Largest steps a request may ask for: the model's and the server's limit.</summary>
     private int MaxSteps => Math.Min(settings.MaxSteps, pipeline.Scheduler.MaxSteps);
-
-    /// <summary>Turns an exception no handler caught into a JSON error: 400 for a malformed HTTP request (Kestrel's
-    /// own checks), else 500 with a generic message; the exception goes to the log only.</summary>
-    public async Task CatchAll(HttpContext context, RequestDelegate next)
-    {
-        try { await next(context); }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested) { }
-        catch (BadHttpRequestException e) when (!context.Response.HasStarted)
-        {
-            await Error(context, StatusCodes.Status400BadRequest, e.StatusCode == StatusCodes.Status413PayloadTooLarge
-                ? $"body too large; the limit is {settings.MaxBodyBytes} bytes" : "malformed HTTP request");
-        }
-        catch (Exception e) when (!context.Response.HasStarted)
-        {
-            log.WriteLine($"add serve: {context.Request.Method} {context.Request.Path} failed: {e}");
-            await Error(context, StatusCodes.Status500InternalServerError, "internal error (see the server's log)");
-        }
-    }
 
     public Task Info(HttpContext context) => context.Response.WriteAsJsonAsync(new Dictionary<string, object>
     {
@@ -132,21 +114,21 @@ internal sealed class ServeApi(DiffusionPipeline pipeline, ServeSettings setting
         }
         catch (Exception e) when (e is BadApiRequestException or InvalidRequestException)
         {
-            await Error(context, StatusCodes.Status400BadRequest, e.Message);
+            await ServeErrors.Error(context, StatusCodes.Status400BadRequest, e.Message);
             return;
         }
         var job = new GenerationJob(body.Prompt, seed, body.Batch, plan.Timesteps.Length, plan.Guidance, aborted);
         if (!queue.TryEnqueue(job))
         {
-            await Error(context, StatusCodes.Status503ServiceUnavailable, $"server busy: {settings.QueueCapacity} requests already waiting");
+            await ServeErrors.Error(context, StatusCodes.Status503ServiceUnavailable, $"server busy: {settings.QueueCapacity} requests already waiting");
             return;
         }
         GenerationResult result;
         try { result = await job.Result; }
         catch (OperationCanceledException) { return; }                   // the client left (or the server is stopping)
-        catch (ArgumentException e)
+        catch (InvalidRequestException e)                                   // anything else is ours: 500 (CatchAll)
         {
-            await Error(context, StatusCodes.Status400BadRequest, e.Message);
+            await ServeErrors.Error(context, StatusCodes.Status400BadRequest, e.Message);
             return;
         }
         var image = result.Images.Count == 1 ? result.Images[0]
@@ -162,6 +144,29 @@ internal sealed class ServeApi(DiffusionPipeline pipeline, ServeSettings setting
         context.Response.ContentType = "image/png";
         context.Response.ContentLength = png.Length;
         await context.Response.Body.WriteAsync(png, aborted);
+    }
+}
+
+/// <summary>The server's JSON errors: <c>{"error": message}</c>, and the last-resort handler that keeps exceptions
+/// (stack traces, type names) out of responses.</summary>
+public static class ServeErrors
+{
+    /// <summary>Turns an exception no handler caught into a JSON error: 400 for a malformed HTTP request (Kestrel's
+    /// own checks), else 500 with a generic message; the exception goes to the log only.</summary>
+    public static async Task CatchAll(HttpContext context, RequestDelegate next, ServeSettings settings, TextWriter log)
+    {
+        try { await next(context); }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested) { }
+        catch (BadHttpRequestException e) when (!context.Response.HasStarted)
+        {
+            await Error(context, StatusCodes.Status400BadRequest, e.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? $"body too large; the limit is {settings.MaxBodyBytes} bytes" : "malformed HTTP request");
+        }
+        catch (Exception e) when (!context.Response.HasStarted)
+        {
+            log.WriteLine($"add serve: {context.Request.Method} {context.Request.Path} failed: {e}");
+            await Error(context, StatusCodes.Status500InternalServerError, "internal error (see the server's log)");
+        }
     }
 
     static readonly JsonSerializerOptions ErrorJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Add.Cli.Serve;
 using Add.Engine.Imaging;
 using Add.Engine.Pipeline;
 
@@ -170,6 +171,22 @@ public sealed class ServeApiTests(ServeFixture serve) : IClassFixture<ServeFixtu
             Assert.Single(JsonDocument.Parse(text).RootElement.EnumerateObject());
             foreach (var leak in new[] { " at ", "Exception", "System.", "Add.", ".cs" }) Assert.DoesNotContain(leak, text);
         }
+    }
+
+    /// <summary>An exception no handler expected becomes 500 with a generic JSON error; the details go to the log.</summary>
+    [Fact]
+    public async Task UnexpectedExceptionGives500WithAGenericError()
+    {
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        context.Response.Body = new MemoryStream();
+        using var log = new StringWriter();
+        await ServeErrors.CatchAll(context, _ => throw new InvalidOperationException("secret detail at Foo.cs:12"), serve.Settings, log);
+        Assert.Equal(500, context.Response.StatusCode);
+        Assert.StartsWith("application/json", context.Response.ContentType);
+        var body = ((MemoryStream)context.Response.Body).ToArray();
+        Assert.Equal("internal error (see the server's log)", ErrorOf(body));
+        Assert.DoesNotContain("secret", Encoding.UTF8.GetString(body));
+        Assert.Contains("secret detail", log.ToString());
     }
 
     internal static async Task<(HttpStatusCode Status, string? Type, Dictionary<string, string> Headers, byte[] Body)> Post(HttpClient client, string json)
