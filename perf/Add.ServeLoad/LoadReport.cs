@@ -19,7 +19,7 @@ public static class LoadReport
         sb.AppendLine("sequential `DiffusionPipeline.Generate` of the same prompt and seed. Run once, briefly: the machine's 2 cores were shared");
         sb.AppendLine("with other jobs at the time (the clients also run on them), so absolute numbers are noisy; compare the rows of this run.");
         sb.AppendLine();
-        sb.AppendLine($"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, backend {backend}");
+        sb.AppendLine($"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, backend {backend}{LoadAverage()}");
         sb.AppendLine();
         sb.AppendLine("| mode | images/s | p50 ms | p99 ms | errors | images per generation | identical to sequential |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
@@ -29,6 +29,14 @@ public static class LoadReport
                 (r.Differing > 0 ? $" ({r.Differing} differ by ≤ {r.MaxDifference})" : "") + " |");
         sb.AppendLine();
         WriteSection(path, "serve", sb.ToString());
+    }
+
+    /// <summary>", load average 1.2" from /proc/loadavg at the time of writing (how shared the machine was), or nothing.</summary>
+    static string LoadAverage()
+    {
+        try { return $", load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]} (1 min, at the end of the run)"; }
+        catch (IOException) { return ""; }
+        catch (UnauthorizedAccessException) { return ""; }
     }
 
     static void WriteSection(string path, string name, string content)
