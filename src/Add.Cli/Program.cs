@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Add.CommandLine;
+using Add.Cli.Serve;
 using Add.Engine.SafeTensors;
 
 namespace Add.Cli;
@@ -11,7 +12,7 @@ public static class Program
     public static RootCommand Create() => new("add: text to image with an Adversarial Diffusion Distillation student, on our own kernels.")
     {
         GenerateCommand.Create(), ProfileCommand.Create(), InfoCommand.Create(),
-        TokenizeCommand.Create(),
+        TokenizeCommand.Create(), ServeCommand.Create(),
     };
 
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);

@@ -17,8 +17,12 @@ public sealed record GenerationRequest
     /// run 999 / 999, 499 / 999, 749, 499, 249).</summary>
     public int? Steps { get; init; }
 
-    /// <summary>Image i uses noise stream <c>Seed + i</c> (<see cref="GaussianNoise"/>).</summary>
+    /// <summary>Image i uses noise stream <c>Seed + i</c> (<see cref="GaussianNoise"/>), unless <see cref="Seeds"/> is set.</summary>
     public long Seed { get; init; }
+
+    /// <summary>Per-image seeds, one per prompt, overriding <c>Seed + i</c>: image i uses stream <c>Seeds[i]</c>. Lets
+    /// a server batch requests of different seeds into one generation (each image as if generated alone at its seed).</summary>
+    public IReadOnlyList<long>? Seeds { get; init; }
 
     /// <summary>Classifier-free guidance scale w (ε̂ = ε̂u + w·(ε̂c − ε̂u)); ≤ 1 turns it off.</summary>
     public double? Guidance { get; init; }

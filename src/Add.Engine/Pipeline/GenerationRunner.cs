@@ -73,7 +73,7 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
         Trace(trace, "text", context);
         Stage("text encoder");
 
-        var noise = new BatchNoise(request.Seed, n, latent);
+        var noise = new BatchNoise(request.Seed, n, latent, request.Seeds);
         if (_hostNoise.Length < n * latent) _hostNoise = new float[n * latent];
         var hostNoise = _hostNoise.AsSpan(0, n * latent);
         var x = a.Take((long)n * latent);                                  // [N, C, h, w]
