@@ -61,8 +61,10 @@ internal sealed class PipelineComponents : IDisposable
         var configPath = component.Config(folder);
         if (!File.Exists(configPath))
             throw new FileNotFoundException($"{component.Folder(folder)} is not an AutoencoderTiny folder: it has no {PipelineLayout.ConfigFile}", configPath);
-        var config = ConfigJson.Load<AutoencoderTinyConfig>(configPath, warn);
         string where = component.Folder(folder);
+        AutoencoderTinyConfig config;
+        try { config = ConfigJson.Load<AutoencoderTinyConfig>(configPath, warn); }
+        catch (InvalidDataException e) { throw new InvalidDataException($"{where} is not a usable {AutoencoderTinyConfig.ClassName}: {e.Message}", e); }
         if (config.LatentChannels != Unet.Config.InChannels)
             throw new InvalidDataException($"{where}: latent_channels {config.LatentChannels} differs from the unet's in_channels {Unet.Config.InChannels}");
         if (config.DecoderFactor != Vae.Config.DownsampleFactor)
