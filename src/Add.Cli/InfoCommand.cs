@@ -52,13 +52,34 @@ public static class InfoCommand
             rows.Add(("unet", "UNet2DConditionModel", ParameterCount.Of(ConfigJson.Load<UNet2DConditionConfig>(PipelineLayout.Unet.Config(folder), Warn))));
         if (File.Exists(PipelineLayout.Vae.Config(folder)))
             rows.Add(("vae", "AutoencoderKL", ParameterCount.Of(ConfigJson.Load<AutoencoderKLConfig>(PipelineLayout.Vae.Config(folder), Warn))));
+        foreach (var (name, config) in new[] { ("vae_tiny", PipelineLayout.VaeTiny.Config(folder)), ("", Path.Combine(folder, PipelineLayout.ConfigFile)) })
+        {
+            if (!File.Exists(config) || (name.Length == 0 && !DeclaresTiny(config))) continue;
+            var tiny = ConfigJson.Load<AutoencoderTinyConfig>(config, Warn);
+            string prefix = name.Length == 0 ? "" : name + ".";
+            rows.Add((prefix + "encoder", "EncoderTiny", ParameterCount.Encoder(tiny)));
+            rows.Add((prefix + "decoder", "DecoderTiny", ParameterCount.Decoder(tiny)));
+        }
         if (rows.Count == 0 && !Directory.EnumerateFiles(folder, "*.safetensors", SearchOption.AllDirectories).Any())
-            throw new UsageException($"info: {folder} holds no text_encoder, unet or vae config.json and no .safetensors file");
+            throw new UsageException($"info: {folder} holds no text_encoder, unet, vae or AutoencoderTiny config.json and no .safetensors file");
         if (rows.Count == 0) return;
         output.WriteLine($"{folder}: parameters from the configs");
         static string N(long v) => v.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
         foreach (var (name, kind, count) in rows) output.WriteLine($"  {name,-14} {kind,-22} {N(count),15}");
         output.WriteLine($"  {"total",-14} {"",-22} {N(rows.Sum(r => r.Parameters)),15}");
+    }
+
+    /// <summary>Whether a standalone config.json (a folder such as madebyollin/taesd) names the AutoencoderTiny class.</summary>
+    static bool DeclaresTiny(string config)
+    {
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(config));
+            return doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("_class_name", out var c) && c.ValueKind == System.Text.Json.JsonValueKind.String
+                && c.GetString() == AutoencoderTinyConfig.ClassName;
+        }
+        catch (System.Text.Json.JsonException e) { throw new UsageException($"info: {config}: not valid JSON ({e.Message})"); }
     }
 
     static long Parameters(string path)

@@ -96,6 +96,27 @@ public abstract class Backend : IDisposable
         QuickGeluCore(x, y);
     }
 
+    /// <summary>y = max(x, 0); y may be x.</summary>
+    public void Relu(TensorView x, TensorView y)
+    {
+        using var _ = Profile("relu", 0, Bytes(x.Length, y.Length));
+        ReluCore(x, y);
+    }
+
+    /// <summary>y = tanh(x/3)·3 (AutoencoderTiny's latent clamp); y may be x.</summary>
+    public void TanhClamp(TensorView x, TensorView y)
+    {
+        using var _ = Profile("tanh_clamp", 0, Bytes(x.Length, y.Length));
+        TanhClampCore(x, y);
+    }
+
+    /// <summary>y = scale·x + shift; y may be x.</summary>
+    public void Affine(TensorView x, TensorView y, float scale, float shift)
+    {
+        using var _ = Profile("affine", 0, Bytes(x.Length, y.Length));
+        AffineCore(x, y, scale, shift);
+    }
+
     /// <summary>y [M, F] = x[:, :F]·gelu(x[:, F:]) for x [M, 2F].</summary>
     public void Geglu(TensorView x, TensorView y, int m, int f)
     {
@@ -170,6 +191,9 @@ public abstract class Backend : IDisposable
     protected abstract void SiluCore(TensorView x, TensorView y);
     protected abstract void GeluCore(TensorView x, TensorView y);
     protected abstract void QuickGeluCore(TensorView x, TensorView y);
+    protected abstract void ReluCore(TensorView x, TensorView y);
+    protected abstract void TanhClampCore(TensorView x, TensorView y);
+    protected abstract void AffineCore(TensorView x, TensorView y, float scale, float shift);
     protected abstract void GegluCore(TensorView x, TensorView y, int m, int f);
     protected abstract void AddCore(TensorView a, TensorView b, TensorView y);
     protected abstract void Upsample2xCore(TensorView x, TensorView y, int n, int c, int h, int w);

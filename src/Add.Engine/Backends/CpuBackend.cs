@@ -128,6 +128,21 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
         ElementwiseCpu.QuickGelu(S(x), S(y), Path);
     }
 
+    protected override void ReluCore(TensorView x, TensorView y)
+    {
+        ElementwiseCpu.Relu(S(x), S(y), Path);
+    }
+
+    protected override void TanhClampCore(TensorView x, TensorView y)
+    {
+        ElementwiseCpu.TanhClamp(S(x), S(y), Path);
+    }
+
+    protected override void AffineCore(TensorView x, TensorView y, float scale, float shift)
+    {
+        ElementwiseCpu.Affine(S(x), S(y), scale, shift, Path);
+    }
+
     protected override void GegluCore(TensorView x, TensorView y, int m, int f)
     {
         ElementwiseCpu.Geglu(S(x), S(y), m, f, Path);

@@ -179,6 +179,21 @@ public sealed class IlgpuBackend : Backend
         _elementwise.QuickGelu(V(x), V(y));
     }
 
+    protected override void ReluCore(TensorView x, TensorView y)
+    {
+        _elementwise.Relu(V(x), V(y));
+    }
+
+    protected override void TanhClampCore(TensorView x, TensorView y)
+    {
+        _elementwise.TanhClamp(V(x), V(y));
+    }
+
+    protected override void AffineCore(TensorView x, TensorView y, float scale, float shift)
+    {
+        _elementwise.Affine(V(x), V(y), scale, shift);
+    }
+
     protected override void GegluCore(TensorView x, TensorView y, int m, int f)
     {
         _elementwise.Geglu(V(x), V(y), m, f);

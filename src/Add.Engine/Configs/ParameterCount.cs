@@ -77,6 +77,37 @@ public static class ParameterCount
         return encoder + Conv(2 * lc, 2 * lc, 1) + Conv(lc, lc, 1) + decoder;
     }
 
+    /// <summary>AutoencoderTinyBlock: three 3×3 convs with bias (the skip is the identity: diffusers' tiny blocks keep their width).</summary>
+    private static long TinyBlock(long channels) => 3 * Conv(channels, channels, 3);
+
+    /// <summary>AutoencoderTiny's decoder (DecoderTiny): conv latent→C, blocks, a bias-free conv per upsampled level, conv C→out
+    /// (TAESD: 1,222,531).</summary>
+    public static long Decoder(AutoencoderTinyConfig c)
+    {
+        c.Validate();
+        long ch = c.DecoderBlockOutChannels[0], total = Conv(c.LatentChannels, ch, 3);
+        for (int i = 0; i < c.NumDecoderBlocks.Length; i++)
+        {
+            total += c.NumDecoderBlocks[i] * TinyBlock(ch);
+            total += i < c.NumDecoderBlocks.Length - 1 ? ch * ch * 9 : Conv(ch, c.OutChannels, 3);
+        }
+        return total;
+    }
+
+    /// <summary>AutoencoderTiny's encoder (EncoderTiny): conv in→C, a bias-free stride-2 conv before each level but the first,
+    /// blocks, conv C→latent (TAESD: 1,222,532).</summary>
+    public static long Encoder(AutoencoderTinyConfig c)
+    {
+        c.Validate();
+        long ch = c.EncoderBlockOutChannels[0], total = Conv(c.InChannels, ch, 3);
+        for (int i = 0; i < c.NumEncoderBlocks.Length; i++)
+            total += (i > 0 ? ch * ch * 9 : 0) + c.NumEncoderBlocks[i] * TinyBlock(ch);
+        return total + Conv(ch, c.LatentChannels, 3);
+    }
+
+    /// <summary>AutoencoderTiny's parameters: encoder and decoder (TAESD: 2,445,063).</summary>
+    public static long Of(AutoencoderTinyConfig c) => Encoder(c) + Decoder(c);
+
     /// <summary>CLIPTextModel's parameters: embeddings, layers × (2 layer norms, q/k/v/out projections, fc1, fc2), final_layer_norm.</summary>
     public static long Of(CLIPTextConfig c)
     {

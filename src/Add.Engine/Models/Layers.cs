@@ -29,18 +29,18 @@ public sealed class Linear(TensorView weight, TensorView bias, int inFeatures, i
         b.Linear(x, weight, bias, residual, y, m, Out, In);
 }
 
-/// <summary>torch.nn.Conv2d (dilation 1, groups 1). Keys PREFIX.weight [Co, Ci, k, k], PREFIX.bias [Co].</summary>
+/// <summary>torch.nn.Conv2d (dilation 1, groups 1). Keys PREFIX.weight [Co, Ci, k, k], PREFIX.bias [Co] (none when bias is Empty).</summary>
 public sealed class Conv2d(TensorView weight, TensorView bias, int inChannels, int outChannels, int kernel, int stride, int padding)
 {
     public int In { get; } = inChannels;
     public int Out { get; } = outChannels;
     public int Stride { get; } = stride;
 
-    public static Conv2d Load(Weights w, string prefix, int inChannels, int outChannels, int kernel, int stride = 1, int padding = -1) =>
-        new(w.Device(prefix + ".weight", outChannels, inChannels, kernel, kernel), w.Device(prefix + ".bias", outChannels),
+    public static Conv2d Load(Weights w, string prefix, int inChannels, int outChannels, int kernel, int stride = 1, int padding = -1, bool bias = true) =>
+        new(w.Device(prefix + ".weight", outChannels, inChannels, kernel, kernel), bias ? w.Device(prefix + ".bias", outChannels) : TensorView.Empty,
             inChannels, outChannels, kernel, stride, padding < 0 ? kernel / 2 : padding);
 
-    public Conv2dShape Shape(int n, int h, int w) => new(n, In, h, w, Out, kernel, kernel, Stride, padding, hasBias: true);
+    public Conv2dShape Shape(int n, int h, int w) => new(n, In, h, w, Out, kernel, kernel, Stride, padding, hasBias: !bias.IsEmpty);
 
     /// <summary>x [N, In, H, W] → y [N, Out, Ho, Wo]; residual of y's shape or Empty.</summary>
     public void Forward(Backend b, TensorView x, TensorView y, int n, int h, int w, TensorView residual = default) =>

@@ -30,6 +30,8 @@ public sealed class DiffusionPipeline : IDisposable
     public CLIPTextModel TextEncoder => _components.TextEncoder;
     public UNet2DConditionModel Unet => _components.Unet;
     public AutoencoderKL Vae => _components.Vae;
+    /// <summary>The tiny decoder (AutoencoderTiny): the folder's vae_tiny, or the one <see cref="LoadTinyDecoder"/> loaded; null without one.</summary>
+    public AutoencoderTiny? TinyDecoder => _components.VaeTiny;
     public SchedulerConfig Scheduler => _components.Scheduler;
     public NoiseSchedule Schedule => _components.Schedule;
     public string Folder { get; }
@@ -73,6 +75,18 @@ public sealed class DiffusionPipeline : IDisposable
             backend.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Loads the AutoencoderTiny in <paramref name="folder"/> (config.json + diffusion_pytorch_model.safetensors with
+    /// diffusers keys, e.g. a downloaded madebyollin/taesd) as this pipeline's <see cref="TinyDecoder"/>, replacing the
+    /// folder's vae_tiny. Call it before generating (not while a generation runs). A folder that is not an AutoencoderTiny,
+    /// or whose latent channels or factor differ from this pipeline's, throws naming the folder (the pipeline stays usable).</summary>
+    public void LoadTinyDecoder(string folder, Action<string>? warn = null)
+    {
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"tiny decoder folder not found: {folder}");
+        var (component, parent) = PipelineLayout.Standalone(folder);
+        _components.VaeTiny = _components.LoadTiny(component, parent, new Runtime(Backend, Arena), null, warn);
+        Backend.Synchronize();
     }
 
     /// <summary>The default image side in pixels: unet sample_size × the VAE's factor (diffusers' default).</summary>

@@ -46,4 +46,21 @@ public sealed record GenerationRequest
 
     /// <summary>Image height in pixels; as <see cref="Width"/>.</summary>
     public int? Height { get; init; }
+
+    /// <summary>Which decoder turns the final latents into pixels: the folder's VAE (default) or its tiny decoder
+    /// (<see cref="DiffusionPipeline.TinyDecoder"/>; without one the request is refused).</summary>
+    public DecoderKind Decoder { get; init; } = DecoderKind.Full;
+
+    /// <summary>When set, called after each denoising step with (step, total, one preview per prompt): the step's x̂0
+    /// (the sampler's clean-latent prediction) decoded by the tiny decoder, which the pipeline must have.</summary>
+    public Action<int, int, IReadOnlyList<RgbImage>>? OnPreview { get; init; }
+}
+
+/// <summary>The decoder of a generation's final latents.</summary>
+public enum DecoderKind
+{
+    /// <summary>The pipeline's VAE (AutoencoderKL).</summary>
+    Full,
+    /// <summary>The pipeline's tiny decoder (AutoencoderTiny, TAESD): about 18× fewer operations than SD's VAE decoder, a softer image.</summary>
+    Tiny,
 }

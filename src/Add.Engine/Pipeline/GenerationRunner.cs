@@ -13,7 +13,7 @@ namespace Add.Engine.Pipeline;
 /// </summary>
 internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
 {
-    private float[] _hostNoise = [], _hostPixels = [], _hostTimesteps = [];
+    private float[] _hostNoise = [], _hostPixels = [], _hostTimesteps = [], _hostPreview = [];
 
     /// <summary>Largest width or height accepted, in pixels (a 4096² SD image needs ~10 GB of UNet activations).</summary>
     public const int MaxImageSide = 4096;
@@ -59,6 +59,7 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
         var schedule = plan.Schedule;
         var timesteps = schedule.Timesteps;
         var (width, height) = SizeOf(request);
+        var tiny = TinyDecoderFor(request);
         int factor = m.Vae.Config.DownsampleFactor, lh = height / factor, lw = width / factor;
         int n = request.Prompts.Count, latent = m.Unet.Config.InChannels * lh * lw;
         bool guided = plan.Guided;
@@ -122,13 +123,15 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
             b.SamplerStep(x, guided ? eps.Part(0, 2) : TensorView.Empty, guided ? eps.Part(1, 2) : eps, c.C != 0 ? noiseView : TensorView.Empty, x, x0, k);
             Stage($"unet {i + 1}/{timesteps.Length}");
             onStep?.Invoke(i + 1, timesteps.Length);
+            if (request.OnPreview is { } preview) preview(i + 1, timesteps.Length, Preview(tiny!, x0, n, width, height));
         }
         Trace(trace, "latent", x);
         cancel.ThrowIfCancellationRequested();
 
         int pixelsPerImage = 3 * width * height;
         var image = a.Take((long)n * pixelsPerImage);                       // [N, 3, H, W]
-        m.Vae.Decode(x, image, n, lh, lw);
+        if (request.Decoder == DecoderKind.Tiny) tiny!.Decode(x, image, n, lh, lw);
+        else m.Vae.Decode(x, image, n, lh, lw);
         if (_hostPixels.Length < n * pixelsPerImage) _hostPixels = new float[n * pixelsPerImage];
         var host = _hostPixels.AsSpan(0, n * pixelsPerImage);
         b.Download(image, host);
@@ -136,6 +139,29 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
         var images = PipelineImages.ToImages(host, n, width, height);
         Stage("vae decode");
         return images;
+    }
+
+    /// <summary>The tiny decoder the request needs (tiny decoding or previews), or null; a request that needs one the
+    /// pipeline lacks is an <see cref="InvalidRequestException"/>.</summary>
+    public AutoencoderTiny? TinyDecoderFor(GenerationRequest request)
+    {
+        bool needed = request.Decoder == DecoderKind.Tiny || request.OnPreview is not null;
+        if (needed && m.VaeTiny is null)
+            throw new InvalidRequestException($"{(request.Decoder == DecoderKind.Tiny ? "the tiny decoder" : "previews need a tiny decoder, which")} is not available: "
+                + $"{m.Index.Path} declares no '{PipelineLayout.VaeTiny.Name}' component and none was loaded (DiffusionPipeline.LoadTinyDecoder)");
+        return needed ? m.VaeTiny : null;
+    }
+
+    /// <summary>x̂0 [N, C, h, w] decoded by the tiny decoder into RGB images (a scratch from the arena, released after).</summary>
+    private List<RgbImage> Preview(AutoencoderTiny tiny, TensorView x0, int n, int width, int height)
+    {
+        int mark = a.Mark(), f = tiny.DecoderFactor, length = n * 3 * width * height;
+        var pixels = a.Take(length);
+        tiny.Decode(x0, pixels, n, height / f, width / f);
+        if (_hostPreview.Length < length) _hostPreview = new float[length];
+        b.Download(pixels, _hostPreview.AsSpan(0, length));
+        a.Release(mark);
+        return PipelineImages.ToImages(_hostPreview.AsSpan(0, length), n, width, height);
     }
 
     private void Trace(Action<string, float[]>? trace, string stage, TensorView view)

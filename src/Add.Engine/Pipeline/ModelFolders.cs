@@ -5,7 +5,7 @@ namespace Add.Engine.Pipeline;
 /// <summary>Copies of a pipeline folder: its model_index.json and component folders (not a card, samples or logs).</summary>
 public static class ModelFolders
 {
-    public static readonly string[] Parts = [PipelineLayout.ModelIndexFile, .. PipelineLayout.Components.Select(c => c.Name)];
+    public static readonly string[] Parts = [PipelineLayout.ModelIndexFile, .. PipelineLayout.Components.Select(c => c.Name), .. PipelineLayout.OptionalComponents.Select(c => c.Name)];
 
     /// <summary>Copies the pipeline at <paramref name="source"/> to <paramref name="target"/>; with <paramref name="asF16"/>
     /// every safetensors file is rewritten with F16 tensors (half the bytes; the engine widens them on load).</summary>

@@ -15,7 +15,9 @@ namespace Add.Engine.Pipeline;
 /// </code>
 /// The five components the engine runs must be declared with a class it implements; the safety checker, feature
 /// extractor and image encoder are ignored; any other component (e.g. SDXL's <c>text_encoder_2</c>) would change the
-/// image, so it is refused rather than skipped. The scheduler's class is not checked here: the engine takes it from
+/// image, so it is refused rather than skipped. An optional tiny decoder (<see cref="Optional"/>: <c>"vae_tiny":
+/// ["diffusers", "AutoencoderTiny"]</c>, TAESD) is accepted: it changes nothing unless asked for (previews, the tiny
+/// decoder choice). The scheduler's class is not checked here: the engine takes it from
 /// <c>scheduler/scheduler_config.json</c>'s <c>_class_name</c>.
 /// </summary>
 public sealed record ModelIndex(string Path, string? PipelineClass, IReadOnlyDictionary<string, ModelIndex.Component> Components)
@@ -38,6 +40,15 @@ public sealed record ModelIndex(string Path, string? PipelineClass, IReadOnlyDic
         [PipelineLayout.Unet.Name] = ["UNet2DConditionModel"],
         [PipelineLayout.Vae.Name] = ["AutoencoderKL"],
     };
+
+    /// <summary>Components the engine loads when declared and otherwise does without, with the classes it implements.</summary>
+    public static readonly IReadOnlyDictionary<string, string[]> Optional = new Dictionary<string, string[]>(StringComparer.Ordinal)
+    {
+        [PipelineLayout.VaeTiny.Name] = ["AutoencoderTiny"],
+    };
+
+    /// <summary>Whether the optional component <paramref name="name"/> is declared.</summary>
+    public bool Declares(string name) => Components.ContainsKey(name);
 
     /// <summary>The declared class of <paramref name="name"/> (a needed component is always declared after <see cref="Load"/>).</summary>
     public string ClassOf(string name) => Components[name].ClassName;
@@ -84,9 +95,12 @@ public sealed record ModelIndex(string Path, string? PipelineClass, IReadOnlyDic
                 if (classes is not null && !classes.Contains(c.ClassName))
                     throw new NotSupportedException($"{path}: '{name}' is {c}; supported: {string.Join(", ", classes)}");
             }
-            var extra = components.Keys.FirstOrDefault(k => !Needed.ContainsKey(k));
+            foreach (var (name, classes) in Optional)
+                if (components.TryGetValue(name, out var c) && !classes.Contains(c.ClassName))
+                    throw new NotSupportedException($"{path}: '{name}' is {c}; supported: {string.Join(", ", classes)}");
+            var extra = components.Keys.FirstOrDefault(k => !Needed.ContainsKey(k) && !Optional.ContainsKey(k));
             if (extra is not null)
-                throw new NotSupportedException($"{path}: component '{extra}' {components[extra]} is not supported (this engine runs {string.Join(", ", Needed.Keys)}; it would change the image, so it is not skipped)");
+                throw new NotSupportedException($"{path}: component '{extra}' {components[extra]} is not supported (this engine runs {string.Join(", ", Needed.Keys)}, and optionally {string.Join(", ", Optional.Keys)}; it would change the image, so it is not skipped)");
             return new ModelIndex(path, pipelineClass, components);
         }
     }

@@ -18,6 +18,8 @@ internal sealed class PipelineComponents : IDisposable
     public CLIPTextModel TextEncoder { get; }
     public UNet2DConditionModel Unet { get; }
     public AutoencoderKL Vae { get; }
+    /// <summary>The tiny decoder: the folder's vae_tiny when declared, or one loaded later (<see cref="LoadTiny"/>); else null.</summary>
+    public AutoencoderTiny? VaeTiny { get; set; }
     public SchedulerConfig Scheduler { get; }
     public NoiseSchedule Schedule { get; }
     public ModelIndex Index { get; }
@@ -40,12 +42,38 @@ internal sealed class PipelineComponents : IDisposable
             using (var w = Bind(PipelineLayout.TextEncoder, folder, rt, variant, warn)) { TextEncoder = new CLIPTextModel(rt, w, textConfig); w.ThrowIfUnused(); }
             using (var w = Bind(PipelineLayout.Unet, folder, rt, variant, warn)) { Unet = new UNet2DConditionModel(rt, w, unetConfig); w.ThrowIfUnused(); }
             using (var w = Bind(PipelineLayout.Vae, folder, rt, variant, warn)) { Vae = new AutoencoderKL(rt, w, vaeConfig); w.ThrowIfUnused(); }
+            if (Index.Declares(PipelineLayout.VaeTiny.Name))
+                VaeTiny = LoadTiny(PipelineLayout.VaeTiny, folder, rt, variant, warn);
         }
         catch
         {
             Dispose();
             throw;
         }
+    }
+
+    /// <summary>Loads an AutoencoderTiny component (config.json with <c>_class_name</c> AutoencoderTiny when named, and its
+    /// weights: the decoder's, and the encoder's when the checkpoint has them) and checks it fits this pipeline: latent
+    /// channels equal to the UNet's and the same latent → image factor as the VAE's. Throws
+    /// <see cref="InvalidDataException"/> naming the folder and both values.</summary>
+    public AutoencoderTiny LoadTiny(PipelineComponent component, string folder, Runtime rt, string? variant, Action<string>? warn)
+    {
+        var configPath = component.Config(folder);
+        if (!File.Exists(configPath))
+            throw new FileNotFoundException($"{component.Folder(folder)} is not an AutoencoderTiny folder: it has no {PipelineLayout.ConfigFile}", configPath);
+        string where = component.Folder(folder);
+        AutoencoderTinyConfig config;
+        try { config = ConfigJson.Load<AutoencoderTinyConfig>(configPath, warn); }
+        catch (InvalidDataException e) { throw new InvalidDataException($"{where} is not a usable {AutoencoderTinyConfig.ClassName}: {e.Message}", e); }
+        if (config.LatentChannels != Unet.Config.InChannels)
+            throw new InvalidDataException($"{where}: latent_channels {config.LatentChannels} differs from the unet's in_channels {Unet.Config.InChannels}");
+        if (config.DecoderFactor != Vae.Config.DownsampleFactor)
+            throw new InvalidDataException($"{where}: decodes {config.DecoderFactor}× the latent size, the vae {Vae.Config.DownsampleFactor}× (num_decoder_blocks [{string.Join(", ", config.NumDecoderBlocks)}])");
+        using var w = Bind(component, folder, rt, variant, warn);
+        bool encoder = w.ShapeOf("encoder.layers.0.weight") is not null;
+        var tiny = new AutoencoderTiny(rt, w, config, encoder);
+        w.ThrowIfUnused();
+        return tiny;
     }
 
     private Weights Bind(PipelineComponent component, string folder, Runtime rt, string? variant, Action<string>? warn) =>

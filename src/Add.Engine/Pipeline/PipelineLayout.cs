@@ -86,6 +86,7 @@ public sealed record PipelineComponent(string Name, string ConfigFile, string? W
 /// text_encoder/config.json, text_encoder/model.safetensors
 /// unet/config.json, unet/diffusion_pytorch_model.safetensors
 /// vae/config.json, vae/diffusion_pytorch_model.safetensors
+/// vae_tiny/config.json, vae_tiny/diffusion_pytorch_model.safetensors   (optional: an AutoencoderTiny, TAESD)
 /// </code>
 /// </summary>
 public static class PipelineLayout
@@ -110,8 +111,22 @@ public static class PipelineLayout
     public static readonly PipelineComponent Unet = new("unet", ConfigFile, DiffusersWeightsFile);
     public static readonly PipelineComponent Vae = new("vae", ConfigFile, DiffusersWeightsFile);
 
-    /// <summary>Every component folder.</summary>
+    /// <summary>The optional tiny decoder (diffusers AutoencoderTiny; declared in model_index.json when present).</summary>
+    public static readonly PipelineComponent VaeTiny = new("vae_tiny", ConfigFile, DiffusersWeightsFile);
+
+    /// <summary>Every component folder a pipeline needs.</summary>
     public static readonly IReadOnlyList<PipelineComponent> Components = [Scheduler, Tokenizer, TextEncoder, Unet, Vae];
+
+    /// <summary>Component folders a pipeline may have.</summary>
+    public static readonly IReadOnlyList<PipelineComponent> OptionalComponents = [VaeTiny];
+
+    /// <summary>A standalone model folder (config.json and its weights directly inside, as madebyollin/taesd) as a
+    /// component: its parent as the "pipeline", its name as the component's, so messages name the folder.</summary>
+    public static (PipelineComponent Component, string Parent) Standalone(string folder)
+    {
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
+        return (new PipelineComponent(Path.GetFileName(full), ConfigFile, DiffusersWeightsFile), Path.GetDirectoryName(full) ?? full);
+    }
 
     /// <summary>&lt;model&gt;/model_index.json.</summary>
     public static string ModelIndex(string model) => Path.Combine(model, ModelIndexFile);

@@ -37,6 +37,19 @@ internal static class Activations
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> QuickGelu(Vector256<float> x) => x / (Vector256<float>.One + Exp(x * -ElementwiseReference.QuickGeluScale));
 
+    /// <summary>tanh(x/3)·3 (DecoderTiny's clamp) as 3·(1 − 2/(e^(2x/3) + 1)): the vector exp clamps its argument, so large |x|
+    /// give ±3 exactly, never NaN; near 0 the absolute error is a few ulp of 3.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float TanhClamp(float x) => MathF.Tanh(x / ElementwiseReference.TanhClampMagnitude) * ElementwiseReference.TanhClampMagnitude;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> TanhClamp(Vector512<float> x) =>
+        Vector512.Create(ElementwiseReference.TanhClampMagnitude) * (Vector512<float>.One - Vector512.Create(2f) / (Exp(x * (2f / ElementwiseReference.TanhClampMagnitude)) + Vector512<float>.One));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> TanhClamp(Vector256<float> x) =>
+        Vector256.Create(ElementwiseReference.TanhClampMagnitude) * (Vector256<float>.One - Vector256.Create(2f) / (Exp(x * (2f / ElementwiseReference.TanhClampMagnitude)) + Vector256<float>.One));
+
     // e^x = 2^n · e^r with n = round(x·log2 e), r = x − n·ln 2 (ln 2 split in two for exactness), e^r by the Cephes expf
     // polynomial on |r| ≤ ln2/2 (about 1 ulp); x clamped to [−87.3, 88.376], where n stays in [−126, 127] and e^x a
     // normal float (above 88.376, x·log2 e rounds to n = 128, whose exponent bits would make +∞).

@@ -11,6 +11,8 @@ namespace Add.Kernels.Cpu;
 /// <list type="bullet">
 /// <item>SiLU, GELU (erf form), QuickGELU x·σ(1.702·x), GEGLU y [M, F] = x[:, :F]·gelu(x[:, F:]) for x [M, 2F]: one pass at the chosen width
 /// (<see cref="Activations"/>), parallel above 8k values per core.</item>
+/// <item>ReLU max(x, 0) and the tanh clamp tanh(x/3)·3 (AutoencoderTiny): one pass at the chosen width like the activations
+/// above; the clamp as 3·(1 − 2/(e^(2x/3) + 1)) with the vector exp. Affine a·x + b: TensorPrimitives.MultiplyAdd.</item>
 /// <item>Residual add y = a + b: TensorPrimitives.Add.</item>
 /// <item>Nearest 2× upsample x [N, C, H, W] → y [N, C, 2H, 2W]: each input row widened once (vector unpack of each value with
 /// itself), the second output row a copy of the first.</item>
@@ -29,6 +31,32 @@ public static unsafe class ElementwiseCpu
 
     /// <summary>y = x·σ(1.702·x) (QuickGELU, CLIP's quick_gelu); y may be x.</summary>
     public static void QuickGelu(ReadOnlySpan<float> x, Span<float> y, SimdPath path = SimdPath.Auto) => Unary<QuickGeluOp>(x, y, path);
+
+    /// <summary>y = max(x, 0); y may be x.</summary>
+    public static void Relu(ReadOnlySpan<float> x, Span<float> y, SimdPath path = SimdPath.Auto) => Unary<ReluOp>(x, y, path);
+
+    /// <summary>y = tanh(x/3)·3 (DecoderTiny's clamp); y may be x.</summary>
+    public static void TanhClamp(ReadOnlySpan<float> x, Span<float> y, SimdPath path = SimdPath.Auto) => Unary<TanhClampOp>(x, y, path);
+
+    /// <summary>y = a·x + b (scalars, one fused multiply-add per value); y may be x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Affine(ReadOnlySpan<float> x, Span<float> y, float scale, float shift, SimdPath path = SimdPath.Auto)
+    {
+        KernelArgs.Length(nameof(y), y.Length, x.Length);
+        path = CpuSimd.Resolve(path);
+        int i = 0, count = x.Length;
+        fixed (float* px = x, py = y)
+        {
+            if (path == SimdPath.Vector512)
+                for (; i <= count - 16; i += 16)
+                    Vector512.FusedMultiplyAdd(Vector512.Load(px + i), Vector512.Create(scale), Vector512.Create(shift)).Store(py + i);
+            if (path != SimdPath.Scalar)
+                for (; i <= count - 8; i += 8)
+                    Vector256.FusedMultiplyAdd(Vector256.Load(px + i), Vector256.Create(scale), Vector256.Create(shift)).Store(py + i);
+            for (; i < count; i++)
+                py[i] = MathF.FusedMultiplyAdd(px[i], scale, shift);
+        }
+    }
 
     private static void Unary<T>(ReadOnlySpan<float> x, Span<float> y, SimdPath path) where T : struct, IActivation
     {
@@ -81,6 +109,20 @@ public static unsafe class ElementwiseCpu
         public static Vector512<float> Apply(Vector512<float> x) => Activations.QuickGelu(x);
         public static Vector256<float> Apply(Vector256<float> x) => Activations.QuickGelu(x);
         public static float Apply(float x) => Activations.QuickGelu(x);
+    }
+
+    private readonly struct ReluOp : IActivation
+    {
+        public static Vector512<float> Apply(Vector512<float> x) => Vector512.Max(x, Vector512<float>.Zero);
+        public static Vector256<float> Apply(Vector256<float> x) => Vector256.Max(x, Vector256<float>.Zero);
+        public static float Apply(float x) => x > 0f ? x : 0f;
+    }
+
+    private readonly struct TanhClampOp : IActivation
+    {
+        public static Vector512<float> Apply(Vector512<float> x) => Activations.TanhClamp(x);
+        public static Vector256<float> Apply(Vector256<float> x) => Activations.TanhClamp(x);
+        public static float Apply(float x) => Activations.TanhClamp(x);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

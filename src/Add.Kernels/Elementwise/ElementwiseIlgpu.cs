@@ -14,6 +14,8 @@ namespace Add.Kernels.Ilgpu;
 /// <item>QuickGELU y = x·σ(1.702·x) (OpenAI CLIP's activation). x, y: any shape, same length.</item>
 /// <item>GEGLU (Shazeer 2020, "GLU Variants", Eq. 5; diffusers' GEGLU): x [M, 2F] split on the last dim into h = x[:, :F],
 /// g = x[:, F:]; y [M, F] = h·gelu(g).</item>
+/// <item>ReLU y = max(x, 0); tanh clamp y = tanh(x/3)·3 as 3·(1 − 2/(e^(2x/3) + 1)) (e^… = +∞ gives 3, 0 gives −3);
+/// affine y = a·x + b (AutoencoderTiny).</item>
 /// <item>Residual add y = a + b (same length; y may alias a or b).</item>
 /// <item>Nearest 2× upsample: x [N, C, H, W] → y [N, C, 2H, 2W], y[n, c, i, j] = x[n, c, ⌊i/2⌋, ⌊j/2⌋].</item>
 /// <item>Channel concat: a [N, Ca, H, W], b [N, Cb, H, W] → y [N, Ca + Cb, H, W] (torch.cat(dim=1), the UNet's skip connections).</item>
@@ -63,6 +65,19 @@ public static class ElementwiseDevice
         y[i] = x[h] * GeluValue(x[h + f]);
     }
 
+    /// <param name="x">[L]</param><param name="y">[L]</param>
+    public static void ReluKernel(Index1D i, ArrayView<float> x, ArrayView<float> y) => y[i] = XMath.Max(x[i], 0f);
+
+    /// <summary>tanh(x/3)·3.</summary>
+    public static float TanhClampValue(float x) =>
+        ElementwiseReference.TanhClampMagnitude * (1f - 2f / (XMath.Exp(x * (2f / ElementwiseReference.TanhClampMagnitude)) + 1f));
+
+    /// <param name="x">[L]</param><param name="y">[L]</param>
+    public static void TanhClampKernel(Index1D i, ArrayView<float> x, ArrayView<float> y) => y[i] = TanhClampValue(x[i]);
+
+    /// <param name="x">[L]</param><param name="y">[L]</param><param name="scale">a</param><param name="shift">b</param>
+    public static void AffineKernel(Index1D i, ArrayView<float> x, ArrayView<float> y, float scale, float shift) => y[i] = scale * x[i] + shift;
+
     /// <param name="a">[L]</param><param name="b">[L]</param><param name="y">[L]</param>
     public static void AddKernel(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> y) => y[i] = a[i] + b[i];
 
@@ -91,7 +106,8 @@ public static class ElementwiseDevice
 public sealed class ElementwiseIlgpu
 {
     private readonly Accelerator _accelerator;
-    private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>> _silu, _gelu, _quickGelu;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>> _silu, _gelu, _quickGelu, _relu, _tanhClamp;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, float, float> _affine;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int> _geglu;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _add;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, int> _upsample;
@@ -103,6 +119,9 @@ public sealed class ElementwiseIlgpu
         _silu = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>>(ElementwiseDevice.SiluKernel);
         _gelu = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>>(ElementwiseDevice.GeluKernel);
         _quickGelu = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>>(ElementwiseDevice.QuickGeluKernel);
+        _relu = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>>(ElementwiseDevice.ReluKernel);
+        _tanhClamp = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>>(ElementwiseDevice.TanhClampKernel);
+        _affine = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, float, float>(ElementwiseDevice.AffineKernel);
         _geglu = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(ElementwiseDevice.GegluKernel);
         _add = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ElementwiseDevice.AddKernel);
         _upsample = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(ElementwiseDevice.Upsample2xKernel);
@@ -133,6 +152,30 @@ public sealed class ElementwiseIlgpu
         KernelArgs.Length(nameof(y), y.Length, x.Length);
         if (x.Length > 0)
             _quickGelu(S(stream), KernelArgs.Index(x.Length), x, y);
+    }
+
+    /// <summary>y = max(x, 0). x, y: [L]; y may alias x.</summary>
+    public void Relu(ArrayView<float> x, ArrayView<float> y, AcceleratorStream? stream = null)
+    {
+        KernelArgs.Length(nameof(y), y.Length, x.Length);
+        if (x.Length > 0)
+            _relu(S(stream), KernelArgs.Index(x.Length), x, y);
+    }
+
+    /// <summary>y = tanh(x/3)·3. x, y: [L]; y may alias x.</summary>
+    public void TanhClamp(ArrayView<float> x, ArrayView<float> y, AcceleratorStream? stream = null)
+    {
+        KernelArgs.Length(nameof(y), y.Length, x.Length);
+        if (x.Length > 0)
+            _tanhClamp(S(stream), KernelArgs.Index(x.Length), x, y);
+    }
+
+    /// <summary>y = a·x + b. x, y: [L]; y may alias x.</summary>
+    public void Affine(ArrayView<float> x, ArrayView<float> y, float scale, float shift, AcceleratorStream? stream = null)
+    {
+        KernelArgs.Length(nameof(y), y.Length, x.Length);
+        if (x.Length > 0)
+            _affine(S(stream), KernelArgs.Index(x.Length), x, y, scale, shift);
     }
 
     /// <summary>y [M, F] = x[:, :F]·gelu(x[:, F:]) for x [M, 2F].</summary>

@@ -15,10 +15,38 @@ namespace Add.Kernels;
 /// <item>Residual add y = a + b (same length; y may alias a or b).</item>
 /// <item>Nearest 2× upsample: x [N, C, H, W] → y [N, C, 2H, 2W], y[n, c, i, j] = x[n, c, ⌊i/2⌋, ⌊j/2⌋].</item>
 /// <item>Channel concat: a [N, Ca, H, W], b [N, Cb, H, W] → y [N, Ca + Cb, H, W] (torch.cat(dim=1), the UNet's skip connections).</item>
+/// <item>ReLU y = max(x, 0) (AutoencoderTiny's activation). x, y: any shape, same length.</item>
+/// <item>Tanh clamp y = tanh(x/3)·3 (diffusers' DecoderTiny.forward and TAESD's <c>Clamp</c>: latents softly limited to
+/// (−3, 3)). x, y: any shape, same length.</item>
+/// <item>Affine y = a·x + b with scalars a, b (AutoencoderTiny's encoder input map [-1, 1] → [0, 1]: a = b = 1/2).</item>
 /// </list>
 /// </summary>
 public static class ElementwiseReference
 {
+    /// <summary>The tanh clamp's magnitude: diffusers' DecoderTiny computes <c>torch.tanh(x / 3) * 3</c> (taesd.py's Clamp).</summary>
+    public const float TanhClampMagnitude = 3f;
+
+    /// <summary>ReLU, plain loop.</summary>
+    public static void Relu(ReadOnlySpan<float> x, Span<float> y)
+    {
+        for (int i = 0; i < x.Length; i++)
+            y[i] = x[i] > 0 ? x[i] : 0f;
+    }
+
+    /// <summary>Tanh clamp tanh(x/3)·3, plain loop in double.</summary>
+    public static void TanhClamp(ReadOnlySpan<float> x, Span<float> y)
+    {
+        for (int i = 0; i < x.Length; i++)
+            y[i] = (float)(Math.Tanh(x[i] / (double)TanhClampMagnitude) * TanhClampMagnitude);
+    }
+
+    /// <summary>Affine a·x + b, plain loop in double.</summary>
+    public static void Affine(ReadOnlySpan<float> x, Span<float> y, float scale, float shift)
+    {
+        for (int i = 0; i < x.Length; i++)
+            y[i] = (float)((double)scale * x[i] + shift);
+    }
+
     /// <summary>SiLU, plain loop in double.</summary>
     public static void Silu(ReadOnlySpan<float> x, Span<float> y)
     {

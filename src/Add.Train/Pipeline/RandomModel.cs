@@ -15,8 +15,8 @@ namespace Add.Train.Pipeline;
 
 /// <summary>
 /// `add-train random-model --config DIR --out DIR [--seed S] [--dtype f32|f16]`: a diffusers pipeline folder with
-/// seeded random weights for the configs in DIR (model_index.json, scheduler/, tokenizer/, and the three networks'
-/// config.json): what engine and reference are validated on at full size when the real weights are not at hand.
+/// seeded random weights for the configs in DIR (model_index.json, scheduler/, tokenizer/, and the networks'
+/// config.json, vae_tiny's included when declared), or an AutoencoderTiny folder from a lone AutoencoderTiny config.json: what engine and reference are validated on at full size when the real weights are not at hand.
 /// <para>
 /// Initialisation, diffusers-style (its models keep PyTorch's module defaults): Linear and Conv2d weight and bias
 /// U(−1/√fan_in, 1/√fan_in) (PyTorch's <c>reset_parameters</c>: kaiming_uniform with a = √5), LayerNorm and GroupNorm
@@ -35,7 +35,7 @@ public static class RandomModel
     /// <summary>The `random-model` command.</summary>
     public static Command Create()
     {
-        var config = Opt.Text("--config", "folder of configs in the diffusers layout: model_index.json, scheduler/, tokenizer/, text_encoder/config.json, unet/config.json, vae/config.json", "DIR");
+        var config = Opt.Text("--config", "folder of configs in the diffusers layout: model_index.json, scheduler/, tokenizer/, text_encoder/config.json, unet/config.json, vae/config.json (and vae_tiny/config.json when declared); or a folder with only an AutoencoderTiny config.json (models/configs/taesd)", "DIR");
         config.Required = true;
         var output = Opt.Text("--out", "pipeline folder to write (must not exist or be empty)", "DIR");
         output.Required = true;
@@ -53,15 +53,22 @@ public static class RandomModel
         return command;
     }
 
-    /// <summary>Writes the folder: copies model_index.json, scheduler/ and tokenizer/, then for text_encoder, unet and vae
-    /// (in that order, one at a time) copies config.json and writes seeded random weights as <paramref name="dtype"/>.</summary>
+    /// <summary>Writes the folder: copies model_index.json, scheduler/ and tokenizer/, then for text_encoder, unet, vae and
+    /// (when declared) vae_tiny, one at a time, copies config.json and writes seeded random weights as <paramref name="dtype"/>.
+    /// A config folder without model_index.json whose config.json is an AutoencoderTiny (models/configs/taesd) gives a
+    /// single-component folder: config.json and diffusion_pytorch_model.safetensors.</summary>
     public static void Write(string configDir, string outDir, long seed, SafeTensorsDType dtype = SafeTensorsDType.F32, Action<string>? log = null)
     {
         if (dtype is not (SafeTensorsDType.F32 or SafeTensorsDType.F16)) throw new ArgumentException($"dtype {dtype}: F32 or F16", nameof(dtype));
         if (!Directory.Exists(configDir)) throw new UsageException($"config folder not found: {configDir}");
         if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
             throw new UsageException($"--out {outDir} is not empty: write a random model to a new folder (files left there could shadow the new weights)");
-        ModelIndex.Load(configDir);   // the folder declares the components the engine runs
+        if (!File.Exists(PipelineLayout.ModelIndex(configDir)) && File.Exists(Path.Combine(configDir, PipelineLayout.ConfigFile)))
+        {
+            WriteTiny(configDir, outDir, seed, dtype, log);
+            return;
+        }
+        var index = ModelIndex.Load(configDir);   // the folder declares the components the engine runs
         Directory.CreateDirectory(outDir);
         File.Copy(PipelineLayout.ModelIndex(configDir), PipelineLayout.ModelIndex(outDir));
         foreach (var component in new[] { PipelineLayout.Scheduler, PipelineLayout.Tokenizer })
@@ -71,6 +78,8 @@ public static class RandomModel
         Network(PipelineLayout.TextEncoder, 1, c => new CLIPTextModel(ConfigJson.Load<CLIPTextConfig>(c, Warn)));
         Network(PipelineLayout.Unet, 2, c => new UNet2DConditionModel(ConfigJson.Load<UNet2DConditionConfig>(c, Warn)));
         Network(PipelineLayout.Vae, 3, c => new AutoencoderKL(ConfigJson.Load<AutoencoderKLConfig>(c, Warn)));
+        if (index.Declares(PipelineLayout.VaeTiny.Name))
+            Network(PipelineLayout.VaeTiny, 4, c => new AutoencoderTiny(ConfigJson.Load<AutoencoderTinyConfig>(c, Warn)));
 
         void Network(PipelineComponent component, int index, Func<string, nn.Module> build)
         {
@@ -89,6 +98,23 @@ public static class RandomModel
             GC.Collect();
             GC.WaitForPendingFinalizers();
         }
+    }
+
+    /// <summary>A standalone AutoencoderTiny folder (config.json + weights, as madebyollin/taesd) from <paramref name="configDir"/>'s
+    /// config.json, seeded as a pipeline's vae_tiny of the same seed.</summary>
+    static void WriteTiny(string configDir, string outDir, long seed, SafeTensorsDType dtype, Action<string>? log)
+    {
+        var source = Path.Combine(configDir, PipelineLayout.ConfigFile);
+        var config = ConfigJson.Load<AutoencoderTinyConfig>(source, m => log?.Invoke($"add-train: warning: {m}"));
+        if (config.DeclaredClass is null)
+            throw new UsageException($"{source}: no model_index.json beside it and no \"_class_name\": \"{AutoencoderTinyConfig.ClassName}\", so neither a pipeline nor an AutoencoderTiny folder");
+        Directory.CreateDirectory(outDir);
+        using var module = new AutoencoderTiny(config);
+        File.Copy(source, Path.Combine(outDir, PipelineLayout.ConfigFile));
+        long parameters = Initialise(module, ComponentSeed(seed, 4));
+        var path = Path.Combine(outDir, PipelineLayout.DiffusersWeightsFile);
+        Save(module, path, dtype);
+        log?.Invoke($"{AutoencoderTinyConfig.ClassName}: {parameters:N0} parameters, {new FileInfo(path).Length / 1e6:F1} MB {dtype} in {path}");
     }
 
     /// <summary>The seed of component <paramref name="index"/>: distinct per component and per seed (a golden-ratio mix,

@@ -1,5 +1,7 @@
 using Add.Engine.Backends;
+using Add.Engine.Configs;
 using Add.Engine.Pipeline;
+using Add.Train.Model;
 using Add.Train.Pipeline;
 using static TorchSharp.torch;
 
@@ -84,10 +86,11 @@ public static class EngineValidation
     /// <summary>The engine's side: load, generate with traces, keep what the comparison needs, dispose. Not inlined, so
     /// nothing of the pipeline stays reachable from the caller's frame when it collects.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private static EngineRun RunEngine(string modelDir, BackendKind backend, GenerationRequest request, Action<string>? log, string? variant)
+    private static EngineRun RunEngine(string modelDir, BackendKind backend, GenerationRequest request, Action<string>? log, string? variant, string? decoder)
     {
         var traces = new Dictionary<string, float[]>();
         using var engine = DiffusionPipeline.Load(modelDir, BackendFactory.Create(backend), log, variant);
+        if (decoder is not null and not TinyDecoder) engine.LoadTinyDecoder(decoder, log);
         log?.Invoke($"engine: loaded in {engine.LoadSeconds:F1} s; working set {Environment.WorkingSet / 1e9:F1} GB");
         engine.Trace = (stage, values) => traces[stage] = values;
         var plan = engine.Plan(request);
@@ -100,11 +103,31 @@ public static class EngineValidation
         return new EngineRun(traces, images, plan, ids, initPixels, width, height, engine.Tokenizer.MaxLength, engine.Backend.Name);
     }
 
-    public static Report Run(string modelDir, BackendKind backend, GenerationRequest request, Action<string>? log = null, string? variant = null)
+    /// <summary>--decoder's keyword for the pipeline's own vae_tiny.</summary>
+    public const string TinyDecoder = "tiny";
+
+    /// <summary>The reference's DecoderTiny of <paramref name="decoder"/> ("tiny": the pipeline's vae_tiny; else an AutoencoderTiny
+    /// folder), loaded from the decoder.* tensors, and the config's scaling_factor.</summary>
+    private static (DecoderTiny Decoder, double ScalingFactor) LoadTinyReference(string modelDir, string decoder, string? variant, Action<string>? log)
     {
+        var (component, parent) = decoder == TinyDecoder ? (PipelineLayout.VaeTiny, modelDir) : PipelineLayout.Standalone(decoder);
+        var config = ConfigJson.Load<AutoencoderTinyConfig>(component.Config(parent), log);
+        var module = new DecoderTiny(config);
+        using (var weights = component.OpenWeights(parent, decoder == TinyDecoder ? variant : null, log)) StateDict.LoadInto(module, weights, "decoder.");
+        module.eval();
+        return (module, config.ScalingFactor);
+    }
+
+    /// <summary>Validates <paramref name="request"/>; with <paramref name="decoder"/> ("tiny" or an AutoencoderTiny folder,
+    /// and the request's <see cref="GenerationRequest.Decoder"/> <see cref="DecoderKind.Tiny"/>) the image stage compares the
+    /// tiny decoders (engine vs the reference's DecoderTiny) instead of the VAEs.</summary>
+    public static Report Run(string modelDir, BackendKind backend, GenerationRequest request, Action<string>? log = null, string? variant = null, string? decoder = null)
+    {
+        if ((decoder is not null) != (request.Decoder == DecoderKind.Tiny))
+            throw new ArgumentException($"decoder '{decoder}' and the request's {request.Decoder} decoder disagree", nameof(decoder));
         // The engine runs first, in its own method, and is collected before the reference loads: at SD-Turbo size each
         // holds ~5 GB of weights (the engine twice that with its packed GEMM panels); only traces, ids and images stay.
-        var (traces, images, plan, ids, initPixels, width, height, length, backendName) = RunEngine(modelDir, backend, request, log, variant);
+        var (traces, images, plan, ids, initPixels, width, height, length, backendName) = RunEngine(modelDir, backend, request, log, variant, decoder);
         System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
@@ -162,8 +185,18 @@ public static class EngineValidation
         x = ReferenceSampler.Sample(reference.Unet, s, guidance, context, x, () => tensor(noise.Draw(), shape),
             (i, eps) => { Add($"unet.{i}", traces.GetValueOrDefault($"unet.{i}", []), eps, UnetRelTolerance); Lap($"unet {i + 1}"); });
         Add("latent", traces["latent"], x, LatentRelTolerance);
-        var decoded = reference.Decode(x);
-        Lap("vae decode");
+        Tensor decoded;
+        if (decoder is null)
+        {
+            decoded = reference.Decode(x);
+            Lap("vae decode");
+        }
+        else
+        {
+            var (tiny, scaling) = LoadTinyReference(modelDir, decoder, variant, log);
+            using (tiny) decoded = tiny.call(x / scaling);   // diffusers: vae.decode(latents / vae.config.scaling_factor), 1 for TAESD
+            Lap("tiny decode");
+        }
         var toGrey = (Tensor p) => (p.clamp(-1, 1) + 1) * 127.5;
         var engineImage = tensor(traces["image"], decoded.shape);
         Add("image", toGrey(engineImage).data<float>().ToArray(), toGrey(decoded), ImageAbsTolerance, relative: false);

@@ -27,14 +27,22 @@ public static class ValidateCommand
             "(text, unet.i, latent, image in 0-255) and fail (exit 1) above the tolerances.");
         var width = CommonOptions.ImageSide("--width");
         var height = CommonOptions.ImageSide("--height");
-        foreach (var o in new Option[] { model, backend, steps, guidance, sampler, seed, prompt, batch, variant, width, height }) command.Add(o);
+        var decoder = Opt.Text("--decoder", "validate the tiny decoder path instead of the VAE's: tiny (the model's vae_tiny) or DIR (an AutoencoderTiny folder)", "tiny|DIR");
+        decoder.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is { } d && d != EngineValidation.TinyDecoder && !Directory.Exists(d))
+                r.AddError($"--decoder {d}: not '{EngineValidation.TinyDecoder}' or an existing AutoencoderTiny folder");
+        });
+        foreach (var o in new Option[] { model, backend, steps, guidance, sampler, seed, prompt, batch, variant, width, height, decoder }) command.Add(o);
         command.SetAction(p =>
         {
             var folder = ModelLocator.Resolve(p.GetValue(model));
             if (!Directory.Exists(folder)) throw new UsageException($"model folder not found: {folder}");
             var request = DefaultRequest(p.GetValue(prompt) ?? "grinning face", p.GetValue(batch), p.GetValue(seed), p.GetValue(steps), p.GetValue(guidance))
                 with { Sampler = p.GetValue(sampler), Width = p.GetValue(width), Height = p.GetValue(height) };
-            var report = EngineValidation.Run(folder, p.GetValue(backend), request, Console.Error.WriteLine, p.GetValue(variant));
+            var tiny = p.GetValue(decoder);
+            if (tiny is not null) request = request with { Decoder = DecoderKind.Tiny };
+            var report = EngineValidation.Run(folder, p.GetValue(backend), request, Console.Error.WriteLine, p.GetValue(variant), tiny);
             Console.WriteLine($"validate {folder} on {report.Backend}");
             foreach (var s in report.Stages) Console.WriteLine("  " + s);
             Console.WriteLine($"  PNG bytes differing from the reference's: {report.DifferingBytes} of {report.TotalBytes}");

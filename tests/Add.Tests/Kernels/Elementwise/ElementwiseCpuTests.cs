@@ -49,6 +49,43 @@ public sealed class ElementwiseCpuTests(ITestOutputHelper log)
         Numerics.AssertClose(quick, reference, Activation, $"quick_gelu reference loop L={length}", log);
     }
 
+    // 3·(1 − 2/(e^(2x/3) + 1)) with the vector exp (≤ 1-2 ulp) and a division, times 3, against libtorch's tanh: a few ulp of 3.
+    private static readonly Tolerance TanhClamp = new(Atol: 2e-6, Rtol: 1e-6);
+    // One FMA against torch's add then div (two roundings): 1 ulp of |y| ≤ 6.5.
+    private static readonly Tolerance Affine = new(Atol: 1e-6, Rtol: 1e-6);
+
+    /// <summary>AutoencoderTiny's ReLU (exact), tanh(x/3)·3 clamp (±90 and ±1e4 push the vector exp to its clamps) and the
+    /// encoder's affine (x + 1)/2 on every SIMD path and length.</summary>
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void ReluTanhClampAndAffineMatchTorch(SimdPath path, int length)
+    {
+        var x = Numerics.Uniform(new Random(42), length, -12f, 12f);
+        float[] extremes = [-90f, 90f, -1e4f, 1e4f];
+        for (int i = 0; i < Math.Min(length, extremes.Length); i++) x[i] = extremes[i];
+        float[] relu, clamp, affine;
+        using (NewDisposeScope())
+        {
+            var t = tensor(x);
+            relu = nn.functional.relu(t).data<float>().ToArray();
+            clamp = (TorchSharp.torch.tanh(t / 3) * 3).data<float>().ToArray();
+            affine = t.add(1).div(2).data<float>().ToArray();
+        }
+        var y = new float[length];
+        ElementwiseCpu.Relu(x, y, path);
+        Assert.Equal(relu, y);
+        ElementwiseCpu.TanhClamp(x, y, path);
+        Numerics.AssertClose(clamp, y, TanhClamp, $"cpu tanh clamp {path} L={length}", log);
+        ElementwiseCpu.Affine(x, y, 0.5f, 0.5f, path);
+        Numerics.AssertClose(affine, y, Affine, $"cpu affine {path} L={length}", log);
+        var inPlace = (float[])x.Clone();
+        ElementwiseCpu.TanhClamp(inPlace, inPlace, path);
+        Numerics.AssertClose(clamp, inPlace, TanhClamp, $"cpu tanh clamp in place {path} L={length}", log);
+        var reference = new float[length];
+        ElementwiseReference.TanhClamp(x, reference);
+        Numerics.AssertClose(clamp, reference, TanhClamp, $"tanh clamp reference loop L={length}", log);
+    }
+
     public static TheoryData<SimdPath, (int M, int F)> GegluShapes => CpuPaths.With((3, 37), (2, 25), (128, 512));
 
     [Theory]

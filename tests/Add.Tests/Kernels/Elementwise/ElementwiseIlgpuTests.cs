@@ -120,6 +120,38 @@ public abstract class ElementwiseIlgpuSuite(IlgpuFixture fixture, ITestOutputHel
         Assert.Equal(up, reference);
     }
 
+    /// <summary>AutoencoderTiny's ReLU (exact), tanh(x/3)·3 clamp (with ±90 and ±1e4, where e^(2x/3) is 0 or +∞) and the
+    /// encoder's affine (x + 1)/2, against torch and the reference loops.</summary>
+    [SkippableFact]
+    public void ReluTanhClampAndAffineMatchTorch()
+    {
+        var x = Numerics.Uniform(new Random(42), 1001, -12f, 12f);
+        (x[0], x[1], x[2], x[3]) = (-90f, 90f, -1e4f, 1e4f);
+        float[] relu, clamp, affine;
+        using (NewDisposeScope())
+        {
+            var t = tensor(x);
+            relu = nn.functional.relu(t).data<float>().ToArray();
+            clamp = (TorchSharp.torch.tanh(t / 3) * 3).data<float>().ToArray();
+            affine = t.add(1).div(2).data<float>().ToArray();
+        }
+        Assert.Equal(relu, Unary(x, (k, a, b) => k.Relu(a, b)));
+        Numerics.AssertClose(clamp, Unary(x, (k, a, b) => k.TanhClamp(a, b)), TanhClamp, "tanh clamp", log);
+        Numerics.AssertClose(affine, Unary(x, (k, a, b) => k.Affine(a, b, 0.5f, 0.5f)), Affine, "affine", log);
+        var reference = new float[x.Length];
+        ElementwiseReference.Relu(x, reference);
+        Assert.Equal(relu, reference);
+        ElementwiseReference.TanhClamp(x, reference);
+        Numerics.AssertClose(clamp, reference, TanhClamp, "tanh clamp reference loop", log);
+        ElementwiseReference.Affine(x, reference, 0.5f, 0.5f);
+        Numerics.AssertClose(affine, reference, Affine, "affine reference loop", log);
+    }
+
+    // 3·(1 − 2/(e^(2x/3) + 1)): the exp's and the division's roundings, times 3, against libtorch's tanh: a few ulp of 3.
+    private static readonly Tolerance TanhClamp = new(Atol: 2e-6, Rtol: 1e-6);
+    // One FMA against torch's add then div (two roundings): 1 ulp of |y| ≤ 6.5.
+    private static readonly Tolerance Affine = new(Atol: 1e-6, Rtol: 1e-6);
+
     private float[] Unary(float[] x, Action<ElementwiseIlgpu, ArrayView<float>, ArrayView<float>> op)
     {
         var accelerator = fixture.Require();
