@@ -15,7 +15,7 @@ public static class Program
     /// <summary>The `add-train` command tree.</summary>
     public static RootCommand Create() => new("add-train: the TorchSharp reference: data preparation, training, export, evaluation and engine validation.")
     {
-        DataCommand.Create(), VaeTrainer.Create(), TeacherTrainer.Create(), CardCommand.Create(), FeatureTrainer.Create(),
+        DataCommand.Create(), VaeTrainer.Create(), TinyDecoderTrainer.Create(), TeacherTrainer.Create(), CardCommand.Create(), FeatureTrainer.Create(),
         AddTrainer.Create(), EvaluatorTrainer.Create(), EvalCommand.Create(), ValidateCommand.Create(), ReproduceCommand.Create(),
         ClipVocabCommand.Create(), Pipeline.RandomModel.Create(),
     };
