@@ -110,7 +110,7 @@ public static class KernelRows
             var tr = residual ? Rand(m, n) : null;
             float[] x = Data(tx), w = Data(tw), bv = tb is null ? [] : Data(tb), r = tr is null ? [] : Data(tr), y = new float[m * n];
             var ws = new float[LinearCpu.WorkspaceFloats(m, n, k)];
-            var packed = m > LinearCpu.MaxDotRows ? PackedWeight.ForLinear(w, n, k) : null;     // as CpuBackend does, once
+            var packed = PackedWeight.ForLinear(w, n, k);     // as CpuBackend does, once
             return (() => LinearCpu.Forward(x, w, bv, r, y, m, n, k, ws, packed: packed),
                 () =>
                 {

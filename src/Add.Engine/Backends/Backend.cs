@@ -14,8 +14,48 @@ public abstract class Backend : IDisposable
     /// <summary>"cpu", "cuda" or "ilgpu-cpu", with the device in words.</summary>
     public abstract string Name { get; }
 
-    /// <summary>When set, every op waits for its kernel and records its time here.</summary>
+    /// <summary>When set, every op waits for its kernel and records its time here. Recording is thread-safe, but with
+    /// concurrent generations the times overlap (each op's wall time includes the others'): profile one at a time.</summary>
     public KernelProfiler? Profiler { get; set; }
+
+    /// <summary>Whether ops may be issued from several threads at once, each thread with its own arena stack and
+    /// <see cref="Scratch"/> bound (the CPU backend). When false (ILGPU: one accelerator stream, a shared residual
+    /// scratch), <see cref="Pipeline.DiffusionPipeline"/> runs one generation at a time.</summary>
+    public virtual bool ConcurrentGenerations => false;
+
+    /// <summary>Host scratch memory of one generation context (the CPU backend's GEMM packing workspace), grown to
+    /// the largest op it has served and reused. A thread's ops use the scratch it has bound (<see cref="Bind"/>),
+    /// else the backend's default one (single-threaded callers).</summary>
+    public sealed class Scratch
+    {
+        internal float[] Host = [];
+
+        /// <summary>Floats held.</summary>
+        public long Floats => Host.Length;
+    }
+
+    [ThreadStatic]
+    private static Scratch? t_scratch;
+
+    /// <summary>Sends this thread's ops' scratch needs to <paramref name="scratch"/> until the scope is disposed.</summary>
+    public static IDisposable Bind(Scratch scratch)
+    {
+        var outer = t_scratch;
+        t_scratch = scratch;
+        return new ScratchScope(outer);
+    }
+
+    private sealed class ScratchScope(Scratch? outer) : IDisposable
+    {
+        public void Dispose() => t_scratch = outer;
+    }
+
+    /// <summary>Called as a generation starts, disposed as it ends (the CPU backend counts concurrent generations, to
+    /// run their ops on their own threads instead of sharing the kernels' fork-join).</summary>
+    public virtual IDisposable? BeginGeneration() => null;
+
+    /// <summary>The scratch bound on this thread, or null.</summary>
+    protected static Scratch? BoundScratch => t_scratch;
 
     public abstract DeviceBuffer Allocate(long length);
 

@@ -5,31 +5,43 @@ namespace Add.Engine.Backends;
 
 /// <summary>
 /// The default backend without a GPU: our SIMD kernels (Add.Kernels.Cpu: Vector512/Vector256/scalar, a fork-join over
-/// the cores). Buffers are managed float arrays; ops run synchronously. GEMM and convolution share one packing
-/// workspace that grows to the largest op seen and is then reused.
+/// the cores). Buffers are managed float arrays; ops run synchronously. GEMM and convolution use a packing workspace
+/// that grows to the largest op seen and is then reused: one per generation context (<see cref="Backend.Scratch"/>),
+/// so generations may run on several threads at once.
 /// <para>Weights (<see cref="Constant"/> buffers) that a linear or a conv uses are packed into the GEMM's panel layout
 /// the first time (<see cref="PackedWeight"/>) and kept with the buffer; an upload into the buffer drops them.
 /// Activations are never packed ahead of time.</para>
 /// </summary>
 public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
 {
-    private float[] _workspace = [];
+    private readonly Scratch _defaultScratch = new();
+    private int _workspaceGrowths, _packedWeights;
 
     public SimdPath Path { get; } = CpuSimd.Resolve(path);
 
     public override string Name => $"cpu ({Path}, {CpuSimd.Threads} threads)";
 
-    /// <summary>Times the packing workspace grew (stays flat once every shape has run).</summary>
-    public int WorkspaceGrowths { get; private set; }
+    /// <summary>Concurrent generations: each runs its ops on its own thread with its own arena stack and workspace;
+    /// the packed weights are shared (packed once under a lock); while two or more generations run, each runs its ops
+    /// inline on its own thread (<see cref="CpuWorkers.Caller"/>; one alone uses the fork-join over all cores), which
+    /// changes no value (every
+    /// kernel's per-output order is independent of how its work is split).</summary>
+    public override bool ConcurrentGenerations => true;
+
+    /// <summary>Declares the generation to <see cref="CpuWorkers.Caller"/>: while two or more run, each runs its ops inline.</summary>
+    public override IDisposable? BeginGeneration() => CpuWorkers.Caller();
+
+    /// <summary>Times a packing workspace grew, over all generation contexts (stays flat once every shape has run in each).</summary>
+    public int WorkspaceGrowths => Volatile.Read(ref _workspaceGrowths);
 
     /// <summary>Weights packed so far (each at most once; tests read it).</summary>
-    public int PackedWeights { get; private set; }
+    public int PackedWeights => Volatile.Read(ref _packedWeights);
 
     private sealed class HostBuffer(long length) : DeviceBuffer(length)
     {
         public readonly float[] Data = new float[checked((int)length)];
         public bool IsConstant;
-        public Dictionary<long, PackedWeight>? Packed;     // by view offset
+        public Dictionary<long, PackedWeight>? Packed;     // by view offset; read and written under lock (this)
         public override void Dispose() { }
     }
 
@@ -42,20 +54,24 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
         return buffer;
     }
 
-    /// <summary>The packed form of weight view <paramref name="w"/> [rows, cols], made on first use; null for a non-constant buffer.</summary>
+    /// <summary>The packed form of weight view <paramref name="w"/> [rows, cols], made on first use (once, under the
+    /// buffer's lock: concurrent generations share it); null for a non-constant buffer.</summary>
     private PackedWeight? Packed(TensorView w, int rows, int cols, bool conv)
     {
         var buffer = (HostBuffer)w.Buffer!;
         if (!buffer.IsConstant)
             return null;
-        buffer.Packed ??= [];
-        if (!buffer.Packed.TryGetValue(w.Offset, out var packed) || packed.Rows != rows || packed.Cols != cols || (conv && !packed.ForConvolution))
+        lock (buffer)
         {
-            packed = conv ? PackedWeight.ForConv(S(w), rows, cols, Path) : PackedWeight.ForLinear(S(w), rows, cols, Path);
-            buffer.Packed[w.Offset] = packed;
-            PackedWeights++;
+            buffer.Packed ??= [];
+            if (!buffer.Packed.TryGetValue(w.Offset, out var packed) || packed.Rows != rows || packed.Cols != cols || (conv && !packed.ForConvolution))
+            {
+                packed = conv ? PackedWeight.ForConv(S(w), rows, cols, Path) : PackedWeight.ForLinear(S(w), rows, cols, Path);
+                buffer.Packed[w.Offset] = packed;
+                Interlocked.Increment(ref _packedWeights);
+            }
+            return packed;
         }
-        return packed;
     }
 
     private static Span<float> S(TensorView v) => v.IsEmpty ? Span<float>.Empty : ((HostBuffer)v.Buffer!).Data.AsSpan((int)v.Offset, (int)v.Length);
@@ -64,7 +80,9 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
     {
         if (source.Length != destination.Length) throw new ArgumentException($"upload of {source.Length} floats into a view of {destination.Length}");
         source.CopyTo(S(destination));
-        ((HostBuffer)destination.Buffer!).Packed = null;     // packed weights of the old values are stale
+        var buffer = (HostBuffer)destination.Buffer!;
+        if (buffer.IsConstant)
+            lock (buffer) buffer.Packed = null;     // packed weights of the old values are stale
     }
 
     public override void Download(TensorView source, Span<float> destination)
@@ -75,19 +93,21 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
 
     public override void Synchronize() { }
 
+    /// <summary>The packing workspace of this thread's generation context (<see cref="Backend.Bind"/>), else the default.</summary>
     private Span<float> Workspace(long floats)
     {
-        if (_workspace.Length < floats)
+        var scratch = BoundScratch ?? _defaultScratch;
+        if (scratch.Host.Length < floats)
         {
-            _workspace = new float[checked((int)floats)];
-            WorkspaceGrowths++;
+            scratch.Host = new float[checked((int)floats)];
+            Interlocked.Increment(ref _workspaceGrowths);
         }
-        return _workspace;
+        return scratch.Host;
     }
 
     protected override void LinearCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, int m, int n, int k)
     {
-        var packed = m > LinearCpu.MaxDotRows ? Packed(w, n, k, conv: false) : null;
+        var packed = Packed(w, n, k, conv: false);
         LinearCpu.Forward(S(x), S(w), S(bias), S(residual), S(y), m, n, k, Workspace(LinearCpu.WorkspaceFloats(m, n, k)), Path, packed);
     }
 

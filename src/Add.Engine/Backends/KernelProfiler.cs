@@ -5,6 +5,8 @@ namespace Add.Engine.Backends;
 /// <summary>
 /// Per-kernel wall time, call count and work of one or more generations. When a backend has a profiler it waits for
 /// each kernel to finish before stopping its clock (so GPU times are real, and the run is slower than unprofiled).
+/// Recording is thread-safe (concurrent generations may share one profiler, their times overlapping); reading
+/// <see cref="Entries"/> or <see cref="Format"/> while generations run is not.
 /// </summary>
 public sealed class KernelProfiler
 {
@@ -25,6 +27,11 @@ public sealed class KernelProfiler
 
     internal void Record(string name, long ticks, double flops, double bytes)
     {
+        lock (_entries) RecordLocked(name, ticks, flops, bytes);
+    }
+
+    private void RecordLocked(string name, long ticks, double flops, double bytes)
+    {
         if (!_entries.TryGetValue(name, out var e)) _entries[name] = e = new Entry(name);
         e.Calls++;
         e.Seconds += ticks / (double)Stopwatch.Frequency;
@@ -32,7 +39,10 @@ public sealed class KernelProfiler
         e.Bytes += bytes;
     }
 
-    public void Clear() => _entries.Clear();
+    public void Clear()
+    {
+        lock (_entries) _entries.Clear();
+    }
 
     /// <summary>A table: kernel, calls, ms, GFLOP/s, GB/s, share of the profiled total, longest first.</summary>
     public string Format()

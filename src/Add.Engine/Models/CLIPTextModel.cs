@@ -19,7 +19,6 @@ public sealed class CLIPTextModel
     private readonly Layer[] _layers;
     private readonly LayerNorm _finalNorm;
     private readonly bool _quickGelu;
-    private float[] _hostHidden = [];
 
     public CLIPTextConfig Config { get; }
 
@@ -52,8 +51,8 @@ public sealed class CLIPTextModel
         int d = Config.HiddenSize, m = n * length;
         if (length > Config.MaxPositionEmbeddings)
             throw new ArgumentException($"{length} tokens exceed max_position_embeddings {Config.MaxPositionEmbeddings}");
-        if (_hostHidden.Length < m * d) _hostHidden = new float[m * d];
-        var host = _hostHidden.AsSpan(0, m * d);
+        var rented = System.Buffers.ArrayPool<float>.Shared.Rent(m * d);     // per call: generations may run concurrently
+        var host = rented.AsSpan(0, m * d);
         for (int i = 0; i < m; i++)
         {
             int id = ids[i], pos = i % length;
@@ -66,6 +65,7 @@ public sealed class CLIPTextModel
         var normed = a.Take((long)m * d);
         var hidden = a.Take((long)m * Config.IntermediateSize);
         b.Upload(host, s);
+        System.Buffers.ArrayPool<float>.Shared.Return(rented);
         foreach (var layer in _layers)
         {
             layer.Norm1.Forward(b, s, normed, m);

@@ -25,7 +25,8 @@ public sealed class UNet2DConditionModel
     private readonly Transformer2DModel _midAttention;
     private readonly UpBlock[] _up;
     private readonly GroupNorm _normOut;
-    private readonly Stack<(TensorView View, int Channels)> _skips = new();
+    [ThreadStatic]
+    private static Stack<(TensorView View, int Channels)>? t_skips;     // per thread: generations may run concurrently
 
     public UNet2DConditionConfig Config { get; }
 
@@ -109,7 +110,7 @@ public sealed class UNet2DConditionModel
 
         var x = a.Take((long)n * ch[0] * h * w);
         _convIn.Forward(b, sample, x, n, h, w);
-        var skips = _skips;   // reused: no allocation per step
+        var skips = t_skips ??= new();   // reused: no allocation per step
         skips.Clear();
         skips.Push((x, ch[0]));
         int channels = ch[0];

@@ -16,7 +16,23 @@ namespace Add.Engine.Pipeline;
 /// <para>
 /// Memory: weights are uploaded once at load; activations come from an <see cref="Arena"/> that the first generation
 /// of a given request shape sizes, and later generations of that shape reuse (no buffer is allocated per step).
-/// Same seed, prompts, settings and backend give bit-identical images.
+/// Same seed, prompts, settings and backend give bit-identical images, and an image's bytes do not depend on what it
+/// was batched with: image i of a batch at Seed s equals a batch of one at Seed s + i (every kernel's reduction order
+/// is independent of the batch size).
+/// </para>
+/// <para>
+/// Thread safety: <see cref="Generate"/> may be called from any number of threads at once on one pipeline, and each
+/// call returns exactly what it returns when the calls run one after another. Each call rents a generation context
+/// from a pool (an arena stack for its activations, the backend's scratch, host staging arrays; the pool grows to the
+/// most calls that have overlapped, <see cref="Contexts"/>) while the weights stay shared and read-only. On the CPU
+/// backend calls run side by side (one call alone spreads each op over all cores; while several run, each runs its ops
+/// on its own thread, which changes no value); on the ILGPU backends (one accelerator stream) whole generations run one
+/// at a time, behind a lock. <see cref="Plan"/>, <see cref="Tokenize"/>, <see cref="SizeOf"/> and <see cref="InitPixels(RgbImage)"/> are
+/// thread-safe too. Not thread-safe: setting <see cref="Trace"/> or <see cref="Backends.Backend.Profiler"/> while
+/// generations run (a call reads them as it starts; a shared trace delegate hears every concurrent call's stages,
+/// interleaved, on their threads; profiler times of overlapping calls overlap), calling the model parts
+/// (<see cref="Unet"/>, <see cref="Arena"/>…) directly from several threads, and <see cref="Dispose"/> while any
+/// call runs (dispose after the last one returns; a call after Dispose throws <see cref="ObjectDisposedException"/>).
 /// </para>
 /// </summary>
 public sealed class DiffusionPipeline : IDisposable
@@ -40,7 +56,7 @@ public sealed class DiffusionPipeline : IDisposable
     public double LoadSeconds { get; private set; }
 
     /// <summary>When set, Generate hands it each stage's values (downloaded): "text", "unet.{i}", "latent", "image".
-    /// For validation against the reference; slows generation.</summary>
+    /// For validation against the reference; slows generation. Read once as a call starts; set it between calls.</summary>
     public Action<string, float[]>? Trace { get; set; }
 
     /// <summary>Whether the model defaults to the ADD re-noising sampler (our students).</summary>
@@ -130,13 +146,27 @@ public sealed class DiffusionPipeline : IDisposable
     /// </summary>
     public List<RgbImage> Generate(GenerationRequest request, Action<int, int>? onStep = null, Action<string>? warn = null,
         Action<string, double>? onStage = null, CancellationToken cancel = default)
-        => _runner.Run(request, Plan(request, warn), onStep, warn, Trace, cancel, onStage);
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _runner.Run(request, Plan(request, warn), onStep, warn, Trace, cancel, onStage);
+    }
+
+    /// <summary>Generation contexts in the pool: the most <see cref="Generate"/> calls that have overlapped (1 when
+    /// calls never overlap). Their activations are <see cref="Arena"/>'s <see cref="Backends.Arena.Capacity"/>.</summary>
+    public int Contexts => _runner.Contexts;
+
+    /// <summary>Floats of backend scratch (the CPU backend's packing workspaces) the pool's contexts hold.</summary>
+    public long ScratchFloats => _runner.ScratchFloats;
 
     /// <summary>Pixels [N, 3, H, W] in [-1, 1] → RGB bytes (<see cref="PipelineImages.ToImages"/>).</summary>
     public static List<RgbImage> ToImages(ReadOnlySpan<float> pixels, int n, int size) => PipelineImages.ToImages(pixels, n, size);
 
+    private volatile bool _disposed;
+
+    /// <summary>Frees the weights, the activations and the backend. Not while a <see cref="Generate"/> call runs.</summary>
     public void Dispose()
     {
+        _disposed = true;
         Arena.Dispose();
         _components.Dispose();
         Backend.Dispose();

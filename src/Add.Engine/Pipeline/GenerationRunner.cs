@@ -9,11 +9,37 @@ namespace Add.Engine.Pipeline;
 /// <summary>
 /// Runs a <see cref="GenerationPlan"/> on loaded components: text encoder, initial latent (noise times the schedule's
 /// initial scale, or the encoded init image noised to the first step's level), the denoising loop (UNet at the float
-/// timestep, then one fused sampler step with guidance), VAE decode. The latent stays in DDPM space (the UNet input). Activations come from the arena (reset per run); host staging arrays grow once and are reused.
+/// timestep, then one fused sampler step with guidance), VAE decode. The latent stays in DDPM space (the UNet input).
+/// <para>Each run rents a <see cref="Context"/> from a pool (its arena stack, the backend's scratch and the host staging
+/// arrays, all grown once and reused) and binds it to its thread, so runs on several threads never share mutable
+/// state; the weights are shared read-only. The pool holds as many contexts as runs have overlapped. A backend
+/// without <see cref="Backend.ConcurrentGenerations"/> runs one generation at a time (a lock around the run).</para>
 /// </summary>
 internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
 {
-    private float[] _hostNoise = [], _hostPixels = [], _hostTimesteps = [], _hostPreview = [];
+    /// <summary>What one run owns while it runs.</summary>
+    internal sealed class Context(Arena arena)
+    {
+        public readonly Arena.Slots Slots = arena.CreateSlots();
+        public readonly Backend.Scratch Scratch = new();
+        public float[] HostNoise = [], HostPixels = [], HostTimesteps = [], HostPreview = [];
+    }
+
+    private readonly Stack<Context> _idle = new();
+    private readonly object _serial = new();
+    private readonly List<Context> _all = [];
+
+    /// <summary>Contexts made so far: the most runs that have overlapped.</summary>
+    public int Contexts
+    {
+        get { lock (_idle) return _all.Count; }
+    }
+
+    /// <summary>Floats of backend scratch held by the pool's contexts.</summary>
+    public long ScratchFloats
+    {
+        get { lock (_idle) return _all.Sum(c => c.Scratch.Floats); }
+    }
 
     /// <summary>Largest width or height accepted, in pixels (a 4096² SD image needs ~10 GB of UNet activations).</summary>
     public const int MaxImageSide = 4096;
@@ -43,10 +69,44 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
         return GenerationPlan.TextRows(prompts, guided).SelectMany(p => m.Tokenizer.Encode(p, once)).ToArray();
     }
 
-    /// <summary>Runs <paramref name="plan"/>. <paramref name="onStage"/>, when set, hears each stage's name and seconds as
+    /// <summary>Runs <paramref name="plan"/> in a pooled context. <paramref name="onStage"/>, when set, hears each stage's name and seconds as
     /// it ends ("tokenize", "text encoder", "unet i/n", "vae decode"; the backend is synchronized for the timing).</summary>
     public List<RgbImage> Run(GenerationRequest request, GenerationPlan plan, Action<int, int>? onStep,
         Action<string>? warn, Action<string, float[]>? trace, CancellationToken cancel, Action<string, double>? onStage = null)
+    {
+        if (b.ConcurrentGenerations)
+            return RunPooled(request, plan, onStep, warn, trace, onStage, cancel);
+        lock (_serial)     // one accelerator stream: whole generations in turn, so the pool stays at one context
+            return RunPooled(request, plan, onStep, warn, trace, onStage, cancel);
+    }
+
+    private List<RgbImage> RunPooled(GenerationRequest request, GenerationPlan plan, Action<int, int>? onStep,
+        Action<string>? warn, Action<string, float[]>? trace, Action<string, double>? onStage, CancellationToken cancel)
+    {
+        Context context;
+        lock (_idle)
+        {
+            if (!_idle.TryPop(out context!))
+            {
+                context = new Context(a);
+                _all.Add(context);
+            }
+        }
+        try
+        {
+            using var stack = a.Bind(context.Slots);
+            using var scratch = Backend.Bind(context.Scratch);
+            using var caller = b.BeginGeneration();
+            return Run(context, request, plan, onStep, warn, trace, onStage, cancel);
+        }
+        finally
+        {
+            lock (_idle) _idle.Push(context);
+        }
+    }
+
+    private List<RgbImage> Run(Context ctx, GenerationRequest request, GenerationPlan plan, Action<int, int>? onStep,
+        Action<string>? warn, Action<string, float[]>? trace, Action<string, double>? onStage, CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
         void Stage(string name)
@@ -69,14 +129,14 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
         cancel.ThrowIfCancellationRequested();
         a.Reset();
 
-        var context = a.Take((long)rows * length * dim);                  // [rows, L, D]
-        m.TextEncoder.Forward(ids, context, rows, length);
-        Trace(trace, "text", context);
+        var text = a.Take((long)rows * length * dim);                     // [rows, L, D]
+        m.TextEncoder.Forward(ids, text, rows, length);
+        Trace(trace, "text", text);
         Stage("text encoder");
 
         var noise = new BatchNoise(request.Seed, n, latent, request.Seeds);
-        if (_hostNoise.Length < n * latent) _hostNoise = new float[n * latent];
-        var hostNoise = _hostNoise.AsSpan(0, n * latent);
+        if (ctx.HostNoise.Length < n * latent) ctx.HostNoise = new float[n * latent];
+        var hostNoise = ctx.HostNoise.AsSpan(0, n * latent);
         var x = a.Take((long)n * latent);                                  // [N, C, h, w]
         var noiseView = a.Take((long)n * latent);
         var x0 = a.Take((long)n * latent);
@@ -103,14 +163,14 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
         var input = guided ? a.Take((long)rows * latent) : x;             // guided: [x; x] as [2N, C, h, w]
         var eps = a.Take((long)rows * latent);                             // guided: [ε̂u; ε̂c]
         var t = a.Take(rows);
-        if (_hostTimesteps.Length < rows) _hostTimesteps = new float[rows];
+        if (ctx.HostTimesteps.Length < rows) ctx.HostTimesteps = new float[rows];
         for (int i = 0; i < timesteps.Length; i++)
         {
             cancel.ThrowIfCancellationRequested();
-            Array.Fill(_hostTimesteps, (float)timesteps[i], 0, rows);
-            b.Upload(_hostTimesteps.AsSpan(0, rows), t);
+            Array.Fill(ctx.HostTimesteps, (float)timesteps[i], 0, rows);
+            b.Upload(ctx.HostTimesteps.AsSpan(0, rows), t);
             if (guided) b.ConcatChannels(x, x, input, 1, n * u.InChannels, n * u.InChannels, lh, lw);
-            m.Unet.Forward(input, t, context, eps, rows, length, lh, lw);
+            m.Unet.Forward(input, t, text, eps, rows, length, lh, lw);
             Trace(trace, $"unet.{i}", eps);
             var c = schedule.Step(i);
             var k = c.ToKernelStep();
@@ -123,7 +183,7 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
             b.SamplerStep(x, guided ? eps.Part(0, 2) : TensorView.Empty, guided ? eps.Part(1, 2) : eps, c.C != 0 ? noiseView : TensorView.Empty, x, x0, k);
             Stage($"unet {i + 1}/{timesteps.Length}");
             onStep?.Invoke(i + 1, timesteps.Length);
-            if (request.OnPreview is { } preview) preview(i + 1, timesteps.Length, Preview(tiny!, x0, n, width, height));
+            if (request.OnPreview is { } preview) preview(i + 1, timesteps.Length, Preview(ctx, tiny!, x0, n, width, height));
         }
         Trace(trace, "latent", x);
         cancel.ThrowIfCancellationRequested();
@@ -132,8 +192,8 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
         var image = a.Take((long)n * pixelsPerImage);                       // [N, 3, H, W]
         if (request.Decoder == DecoderKind.Tiny) tiny!.Decode(x, image, n, lh, lw);
         else m.Vae.Decode(x, image, n, lh, lw);
-        if (_hostPixels.Length < n * pixelsPerImage) _hostPixels = new float[n * pixelsPerImage];
-        var host = _hostPixels.AsSpan(0, n * pixelsPerImage);
+        if (ctx.HostPixels.Length < n * pixelsPerImage) ctx.HostPixels = new float[n * pixelsPerImage];
+        var host = ctx.HostPixels.AsSpan(0, n * pixelsPerImage);
         b.Download(image, host);
         trace?.Invoke("image", host.ToArray());
         var images = PipelineImages.ToImages(host, n, width, height);
@@ -153,15 +213,15 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
     }
 
     /// <summary>x̂0 [N, C, h, w] decoded by the tiny decoder into RGB images (a scratch from the arena, released after).</summary>
-    private List<RgbImage> Preview(AutoencoderTiny tiny, TensorView x0, int n, int width, int height)
+    private List<RgbImage> Preview(Context ctx, AutoencoderTiny tiny, TensorView x0, int n, int width, int height)
     {
         int mark = a.Mark(), f = tiny.DecoderFactor, length = n * 3 * width * height;
         var pixels = a.Take(length);
         tiny.Decode(x0, pixels, n, height / f, width / f);
-        if (_hostPreview.Length < length) _hostPreview = new float[length];
-        b.Download(pixels, _hostPreview.AsSpan(0, length));
+        if (ctx.HostPreview.Length < length) ctx.HostPreview = new float[length];
+        b.Download(pixels, ctx.HostPreview.AsSpan(0, length));
         a.Release(mark);
-        return PipelineImages.ToImages(_hostPreview.AsSpan(0, length), n, width, height);
+        return PipelineImages.ToImages(ctx.HostPreview.AsSpan(0, length), n, width, height);
     }
 
     private void Trace(Action<string, float[]>? trace, string stage, TensorView view)

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 
 namespace Add.Kernels.Cpu;
@@ -18,11 +17,14 @@ namespace Add.Kernels.Cpu;
 /// <item>per image: y[n] [Co, P] = w [Co, K] · im2col(x[n]) [K, P], bias per row, residual in the epilogue; a 1×1
 /// stride-1 unpadded conv reads x[n] as B directly.</item>
 /// <item>batched (planes under <see cref="BatchedPlaneLimit"/> pixels, batch > 1): one GEMM with N = batch·P columns into
-/// a scratch [Co, batch·P], then scattered to y (+ R).</item>
+/// a scratch [Co, batch·P] (R gathered into it first and added in the GEMM's epilogue), then scattered to y.</item>
 /// <item>transposed (small planes where it wastes less of the register tile): Cᵀ [batch·P, Co] = im2col(x)ᵀ · wᵀ, pixels
-/// as the MR side and channels as the NR side (a 2×2 plane fills 4 of 32 columns the other way round), into a scratch,
-/// then transposed into y (+ R).</item>
-/// </list></para>
+/// as the MR side and channels as the NR side (a 2×2 plane fills 4 of 32 columns the other way round), into a scratch
+/// (R gathered transposed into it first), then transposed into y.</item>
+/// </list>
+/// Batch invariance: the arrangement changes with the batch, the value of an output does not. Every arrangement runs
+/// the same micro-kernel FMA chain per output over the same K blocks and adds bias and R in the first block's
+/// epilogue, so an image's bytes are the same alone or in any batch.</para>
 /// </summary>
 public static unsafe class Conv2dCpu
 {
@@ -173,38 +175,50 @@ public static unsafe class Conv2dCpu
             }
         }
 
-        /// <summary>C [Co, N·P] for all images at once (bias in the epilogue), then scattered to [N, Co, P] (+ R).</summary>
+        /// <summary>C [Co, N·P] for all images at once, then scattered to [N, Co, P]. R is first gathered into C's layout
+        /// and added in the GEMM's epilogue (R may be C there), so each value sums as a per-image GEMM sums it
+        /// ((acc₀ + b + R) + acc₁ + … over K blocks): an image's bytes do not depend on the batch it came in.</summary>
         public void Batched<TW>(TW weights) where TW : struct, IPanelSource
         {
             int columns = s.Batch * Plane;
             float* scratch = Split(columns, out var ws);
+            if (residual != null)
+                for (int n = 0; n < s.Batch; n++)
+                    for (int co = 0; co < s.OutChannels; co++)
+                        new ReadOnlySpan<float>(residual + n * OutImage + (long)co * Plane, Plane)
+                            .CopyTo(new Span<float>(scratch + (long)co * columns + n * Plane, Plane));
             GemmCpu.Run(s.OutChannels, columns, s.ReductionLength, weights, new Im2ColPanels(x, s, InImage),
-                scratch, columns, new GemmEpilogue(bias, true, null, 0), ws, path);
+                scratch, columns, new GemmEpilogue(bias, true, residual == null ? null : scratch, columns), ws, path);
             for (int n = 0; n < s.Batch; n++)
                 for (int co = 0; co < s.OutChannels; co++)
-                {
-                    var c = new ReadOnlySpan<float>(scratch + (long)co * columns + n * Plane, Plane);
-                    long o = n * OutImage + (long)co * Plane;
-                    var target = new Span<float>(y + o, Plane);
-                    if (residual == null) c.CopyTo(target);
-                    else TensorPrimitives.Add(c, new ReadOnlySpan<float>(residual + o, Plane), target);
-                }
+                    new ReadOnlySpan<float>(scratch + (long)co * columns + n * Plane, Plane)
+                        .CopyTo(new Span<float>(y + n * OutImage + (long)co * Plane, Plane));
         }
 
-        /// <summary>Cᵀ [N·P, Co] = im2col(x)ᵀ · wᵀ (bias per column), then transposed into [N, Co, P] (+ R).</summary>
+        /// <summary>Cᵀ [N·P, Co] = im2col(x)ᵀ · wᵀ (bias per column), then transposed into [N, Co, P]; R is gathered
+        /// transposed into Cᵀ first and added in the epilogue, for the summation order of <see cref="Batched{TW}"/>.</summary>
         public void Transposed<TW>(TW weightsT) where TW : struct, IPanelSource
         {
             int pixels = s.Batch * Plane, co = s.OutChannels;
             float* scratch = Split(pixels, out var ws);
+            if (residual != null)
+                for (int n = 0; n < s.Batch; n++)
+                    for (int c = 0; c < co; c++)
+                    {
+                        long o = n * OutImage + (long)c * Plane;
+                        float* dst = scratch + (long)n * Plane * co + c;
+                        for (int p = 0; p < Plane; p++)
+                            dst[(long)p * co] = residual[o + p];
+                    }
             GemmCpu.Run(pixels, co, s.ReductionLength, new Im2ColPanels(x, s, InImage), weightsT,
-                scratch, co, new GemmEpilogue(bias, false, null, 0), ws, path);
+                scratch, co, new GemmEpilogue(bias, false, residual == null ? null : scratch, co), ws, path);
             for (int n = 0; n < s.Batch; n++)
                 for (int c = 0; c < co; c++)
                 {
                     long o = n * OutImage + (long)c * Plane;
                     float* src = scratch + (long)n * Plane * co + c;
                     for (int p = 0; p < Plane; p++)
-                        y[o + p] = src[(long)p * co] + (residual == null ? 0f : residual[o + p]);
+                        y[o + p] = src[(long)p * co];
                 }
         }
 

@@ -12,7 +12,8 @@ namespace Add.Kernels.Cpu;
 /// <para>Items are claimed one at a time from a shared counter, caller included, so a worker that the OS has not
 /// scheduled (another process spinning on the other core, as libtorch's OpenMP threads do for milliseconds after each
 /// op) costs nothing: the caller takes its items. A call made while another job runs (parallel tests, two pipelines
-/// on two threads, or from inside a body) runs its items inline on its own thread. An exception in any item is
+/// on two threads, or from inside a body), or while several <see cref="Caller"/>s (concurrent generations) are open,
+/// runs its items inline on its own thread. An exception in any item is
 /// rethrown on the caller once every item has finished.</para>
 /// <para><see cref="Slot"/> says which thread runs the current item (0 = the caller, 1 .. Threads−1 = the workers),
 /// so an item can use that thread's share of a workspace.</para>
@@ -23,6 +24,7 @@ public static class CpuWorkers
     public const int SpinMicroseconds = 200;
 
     private static int busy;            // 1 while a job uses the workers
+    private static int callers;         // open Caller scopes: concurrent generations
     private static Worker[]? pool;
 
     [ThreadStatic]
@@ -36,7 +38,7 @@ public static class CpuWorkers
     {
         if (count <= 0)
             return;
-        if (count == 1 || CpuSimd.Threads == 1 || Interlocked.CompareExchange(ref busy, 1, 0) != 0)
+        if (count == 1 || CpuSimd.Threads == 1 || Volatile.Read(ref callers) > 1 || Interlocked.CompareExchange(ref busy, 1, 0) != 0)
         {
             for (int i = 0; i < count; i++)
                 body(i);
@@ -59,6 +61,22 @@ public static class CpuWorkers
         {
             Volatile.Write(ref busy, 0);
         }
+    }
+
+    /// <summary>Declares a caller (a generation) that may run at the same time as others, until disposed. While more
+    /// than one is open, every <see cref="For"/> runs inline on its caller's thread: the callers already keep the cores
+    /// busy, and a caller spinning for a worker that the OS has descheduled (to run another caller) would wait a
+    /// whole time slice per op. Results do not change: no kernel's per-output order depends on how its items are split.</summary>
+    public static CallerScope Caller()
+    {
+        Interlocked.Increment(ref callers);
+        return new CallerScope();
+    }
+
+    /// <summary>An open <see cref="Caller"/> declaration.</summary>
+    public readonly struct CallerScope : IDisposable
+    {
+        public void Dispose() => Interlocked.Decrement(ref callers);
     }
 
     private static Worker[] Start()

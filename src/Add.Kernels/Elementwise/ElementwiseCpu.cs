@@ -10,7 +10,8 @@ namespace Add.Kernels.Cpu;
 /// <see cref="ElementwiseReference.Geglu"/>, <see cref="ElementwiseReference.Upsample2x"/>):
 /// <list type="bullet">
 /// <item>SiLU, GELU (erf form), QuickGELU x·σ(1.702·x), GEGLU y [M, F] = x[:, :F]·gelu(x[:, F:]) for x [M, 2F]: one pass at the chosen width
-/// (<see cref="Activations"/>), parallel above 8k values per core.</item>
+/// (<see cref="Activations"/>), parallel above 8k values per core; the tail of the flattened tensor goes through the
+/// vector code zero-padded, so every value's result is the same wherever it sits (batch invariance).</item>
 /// <item>ReLU max(x, 0) and the tanh clamp tanh(x/3)·3 (AutoencoderTiny): one pass at the chosen width like the activations
 /// above; the clamp as 3·(1 − 2/(e^(2x/3) + 1)) with the vector exp. Affine a·x + b: TensorPrimitives.MultiplyAdd.</item>
 /// <item>Residual add y = a + b: TensorPrimitives.Add.</item>
@@ -132,11 +133,24 @@ public static unsafe class ElementwiseCpu
         if (path == SimdPath.Vector512)
             for (; i <= count - 16; i += 16)
                 T.Apply(Vector512.Load(x + i)).Store(y + i);
-        if (path != SimdPath.Scalar)
-            for (; i <= count - 8; i += 8)
-                T.Apply(Vector256.Load(x + i)).Store(y + i);
-        for (; i < count; i++)
-            y[i] = T.Apply(x[i]);
+        if (path == SimdPath.Scalar)
+        {
+            for (; i < count; i++)
+                y[i] = T.Apply(x[i]);
+            return;
+        }
+        for (; i <= count - 8; i += 8)
+            T.Apply(Vector256.Load(x + i)).Store(y + i);
+        if (i < count)
+        {
+            // The last count mod 8 values through the same vector code, zero-padded (not the scalar MathF.Exp form): a
+            // value's result must not depend on where the flattened tensor ends, which moves with the batch size.
+            Span<float> tail = stackalloc float[8];
+            tail.Clear();
+            new ReadOnlySpan<float>(x + i, count - i).CopyTo(tail);
+            T.Apply(Vector256.Create<float>(tail)).CopyTo(tail);
+            tail[..(count - i)].CopyTo(new Span<float>(y + i, count - i));
+        }
     }
 
     /// <summary>GEGLU: y [M, F] = x[:, :F]·gelu(x[:, F:]) for x [M, 2F] (the projection output of diffusers' GEGLU).</summary>

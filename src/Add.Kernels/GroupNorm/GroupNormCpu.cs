@@ -9,8 +9,8 @@ namespace Add.Kernels.Cpu;
 /// <c>μ = mean(x)</c>, <c>σ² = mean((x − μ)²)</c>, <c>y = (x − μ)/√(σ² + ε)·γ[c] + β[c]</c>, then <c>y ← y·σ(y)</c> if fused.
 /// <para>Legend: N batch, C channels, H W size, G groups, Cg = C/G. x, y [N, C, H, W]; γ, β [C].</para>
 /// <para>Versions: reference <see cref="GroupNormReference.Forward"/> (double statistics); <see cref="Forward"/>: fp32 statistics by two
-/// passes, deterministic (fixed summation order for a given path and machine): μ = TensorPrimitives.Sum / L; y = x − μ
-/// (TensorPrimitives.Subtract), σ² = TensorPrimitives.SumOfSquares(y) / L, never E[x²] − μ²; then one fused pass per channel
+/// passes, deterministic (a summation order fixed by L and the path, not by the address or the batch): μ = CpuSimd.Sum / L;
+/// y = x − μ (TensorPrimitives.Subtract), σ² = CpuSimd.Sum of squares(y) / L, never E[x²] − μ²; then one fused pass per channel
 /// y = y·(rstd·γ) + β (+ SiLU) at the chosen width. Groups run in parallel above 32k values per core. y may be x.</para>
 /// </summary>
 public static unsafe class GroupNormCpu
@@ -53,9 +53,9 @@ public static unsafe class GroupNormCpu
         {
             var src = new ReadOnlySpan<float>(x + (long)ng * len, len);
             var dst = new Span<float>(y + (long)ng * len, len);
-            float mean = TensorPrimitives.Sum(src) / len;
+            float mean = CpuSimd.Sum(x + (long)ng * len, len, path, squares: false) / len;
             TensorPrimitives.Subtract(src, mean, dst);
-            float rstd = 1f / MathF.Sqrt(TensorPrimitives.SumOfSquares<float>(dst) / len + epsilon);
+            float rstd = 1f / MathF.Sqrt(CpuSimd.Sum(y + (long)ng * len, len, path, squares: true) / len + epsilon);
             int channel0 = (ng % groups) * cg;
             for (int ch = 0; ch < cg; ch++)
                 ScaleShift(y + (long)ng * len + (long)ch * hw, hw, rstd * gamma[channel0 + ch], beta[channel0 + ch], fuseSilu, path);

@@ -9,7 +9,7 @@ namespace Add.Kernels.Cpu;
 /// per row <c>μ = mean(x)</c>, <c>σ² = mean((x − μ)²)</c>, <c>y = (x − μ)/√(σ² + ε)·γ + β</c>.
 /// <para>Legend: M rows (B·L tokens), D features. x, y [M, D]; γ, β [D].</para>
 /// <para>Versions: reference <see cref="LayerNormReference.Forward"/> (double statistics); <see cref="Forward"/>: the two-pass fp32
-/// statistics of <see cref="GroupNormCpu"/> (TensorPrimitives Sum, Subtract, SumOfSquares), then one fused pass
+/// statistics of <see cref="GroupNormCpu"/> (CpuSimd.Sum in a fixed order, TensorPrimitives.Subtract), then one fused pass
 /// y = (y·rstd)·γ + β at the chosen width. Rows run in parallel above 32k values per core. y may be x.</para>
 /// </summary>
 public static unsafe class LayerNormCpu
@@ -49,9 +49,9 @@ public static unsafe class LayerNormCpu
             var src = new ReadOnlySpan<float>(x + (long)r * d, d);
             float* v = y + (long)r * d;
             var dst = new Span<float>(v, d);
-            float mean = TensorPrimitives.Sum(src) / d;
+            float mean = CpuSimd.Sum(x + (long)r * d, d, path, squares: false) / d;
             TensorPrimitives.Subtract(src, mean, dst);
-            float rstd = 1f / MathF.Sqrt(TensorPrimitives.SumOfSquares<float>(dst) / d + epsilon);
+            float rstd = 1f / MathF.Sqrt(CpuSimd.Sum(v, d, path, squares: true) / d + epsilon);
             int i = 0;
             if (path == SimdPath.Vector512)
             {
