@@ -16,8 +16,8 @@ public static class LoadReport
         sb.AppendLine($"student (1 step, 32×32) behind `add serve` on 127.0.0.1, {clients} closed-loop HTTP clients × {requests} requests each (a client sends");
         sb.AppendLine("its next request when the previous answer arrived), both modes in one process one after the other, after warm-up. Latency is");
         sb.AppendLine("the client's (request sent → PNG received, decoded afterwards); every image is compared byte for byte with a direct");
-        sb.AppendLine("sequential `DiffusionPipeline.Generate` of the same prompt and seed. Run once, briefly: the machine's 2 cores were shared");
-        sb.AppendLine("with other jobs at the time (the clients also run on them), so absolute numbers are noisy; compare the rows of this run.");
+        sb.AppendLine("sequential `DiffusionPipeline.Generate` of the same prompt and seed. The clients run on the same 2 cores as the server,");
+        sb.AppendLine("and the load average below says how busy the machine was; compare the rows of one run, not runs of different days.");
         sb.AppendLine();
         sb.AppendLine($"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, backend {backend}{LoadAverage()}");
         sb.AppendLine();
