@@ -26,10 +26,11 @@ public static class Program
     public static int Run(string[] args, TextWriter output, TextWriter error)
         => CommandLineApp.Run("add-train", Create(), args, output, error, ExitCode);
 
-    /// <summary>2 for bad input (arguments, requests, a model or data file that is missing or malformed, a backend this
+    /// <summary>0 for --resume on a finished run (nothing to do; the message says so); 2 for bad input (arguments, requests, a model or data file that is missing or malformed, a backend this
     /// machine lacks); 1 for other I/O failures; null (a crash with its stack trace) for anything else.</summary>
     public static int? ExitCode(Exception e) => e switch
     {
+        RunFinishedException => 0,
         UsageException or InvalidRequestException or SafeTensorsFormatException or NotSupportedException
             or InvalidDataException or FileNotFoundException or DirectoryNotFoundException => 2,
         UnauthorizedAccessException or InvalidOperationException or IOException => 1,

@@ -36,6 +36,20 @@ public static class Checkpoint
         if (Directory.Exists(old)) Directory.Delete(old, true);
     }
 
+    const string Remedy = "delete the run's checkpoint folder to start over, or choose another --run";
+
+    /// <summary>state.json, checked: a JSON object with a step ≥ 0 and finite extras; anything else is an
+    /// <see cref="InvalidDataException"/> naming the file (a crash or a full disk can leave it truncated).</summary>
+    public static State ReadState(string path)
+    {
+        State? state;
+        try { state = JsonSerializer.Deserialize<State>(File.ReadAllText(path)); }
+        catch (JsonException e) { throw new InvalidDataException($"{path} is not a valid checkpoint state ({e.Message}); {Remedy}", e); }
+        if (state is null || state.Extra is null) throw new InvalidDataException($"{path} holds no checkpoint state; {Remedy}");
+        if (state.Step < 0) throw new InvalidDataException($"{path}: step {state.Step} is negative; {Remedy}");
+        return state;
+    }
+
     /// <summary>True when <paramref name="runDir"/> holds a complete checkpoint.</summary>
     public static bool Exists(string runDir) => File.Exists(Path.Combine(runDir, Folder, "state.json"));
 
@@ -50,11 +64,19 @@ public static class Checkpoint
             if (File.Exists(Path.Combine(old, "state.json"))) Directory.Move(old, dir);
             else throw new InvalidDataException($"no checkpoint in {runDir} to resume from");
         }
-        var state = JsonSerializer.Deserialize<State>(File.ReadAllText(Path.Combine(dir, "state.json")))
-                    ?? throw new InvalidDataException($"{dir}/state.json is empty");
+        var state = ReadState(Path.Combine(dir, "state.json"));
         using (var file = SafeTensorsFile.Open(Path.Combine(dir, "weights.safetensors")))
             foreach (var (name, module) in modules) StateDict.LoadInto(module, file, name + ".");
-        for (int i = 0; i < optimizers.Count; i++) optimizers[i].load_state_dict(Path.Combine(dir, $"optimizer-{i}.bin"));
+        for (int i = 0; i < optimizers.Count; i++)
+        {
+            var path = Path.Combine(dir, $"optimizer-{i}.bin");
+            if (!File.Exists(path)) throw new InvalidDataException($"{path} is missing: the checkpoint is incomplete; {Remedy}");
+            try { optimizers[i].load_state_dict(path); }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                throw new InvalidDataException($"{path} is not a readable optimizer state ({e.GetType().Name}: {e.Message}); {Remedy}", e);
+            }
+        }
         return state;
     }
 }

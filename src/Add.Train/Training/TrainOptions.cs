@@ -16,7 +16,8 @@ public sealed record TrainOptions
     public int? Steps { get; init; }
     public int? Batch { get; init; }
     public int Seed { get; init; }
-    public TimeSpan CheckpointEvery { get; init; } = TimeSpan.FromMinutes(3);
+    /// <summary>Periodic checkpoints (besides the one at the end): every few minutes or every N steps.</summary>
+    public CheckpointInterval CheckpointEvery { get; init; } = CheckpointInterval.Default;
     /// <summary>Stop (as on Ctrl-C) after this step; tests use it to simulate a kill.</summary>
     public int? StopAfter { get; init; }
 
@@ -32,6 +33,7 @@ public sealed record TrainOptions
         readonly Option<int> _seed;
         readonly Option<int> _threads = Opt.IntRange("--threads", "TorchSharp CPU threads, 0 to 256 (0 = its default)", 0, 0, 256, "T");
         readonly Option<string?> _cache = CommonOptions.Cache();
+        readonly Option<string?> _checkpointEvery = CheckpointEveryOption();
 
         /// <param name="name">Names the default run folder (runs/NAME).</param>
         /// <param name="defaultSeed">The seed without --seed.</param>
@@ -44,7 +46,7 @@ public sealed record TrainOptions
         /// <summary>Adds the shared options to <paramref name="command"/>.</summary>
         public void AddTo(Command command)
         {
-            foreach (var o in new Option[] { _preset, _run, _resume, _steps, _batch, _seed, _threads, _cache }) command.Add(o);
+            foreach (var o in new Option[] { _preset, _run, _resume, _steps, _batch, _seed, _threads, _checkpointEvery, _cache }) command.Add(o);
         }
 
         /// <summary>The parsed options (and the cache folder); sets TorchSharp's thread count when --threads is given.</summary>
@@ -61,9 +63,21 @@ public sealed record TrainOptions
                 Steps = p.GetValue(_steps),
                 Batch = p.GetValue(_batch),
                 Seed = p.GetValue(_seed),
+                CheckpointEvery = p.GetValue(_checkpointEvery) is { } every ? CheckpointInterval.Parse(every) : CheckpointInterval.Default,
             };
             return (options, p.GetValue(_cache));
         }
+    }
+
+    static Option<string?> CheckpointEveryOption()
+    {
+        var option = Opt.Text("--checkpoint-every", $"periodic checkpoints: every N steps (500) or every N minutes (5m, 0.5m) (default: {CheckpointInterval.Default})", "N|Nm");
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is { } text && !CheckpointInterval.TryParse(text, out _))
+                r.AddError($"--checkpoint-every {text}: not a step count (500) or minutes (5m); both must be positive");
+        });
+        return option;
     }
 
     /// <summary>Where a run exports when --out is not given: RUN/export for the tiny preset (never over a shipped
@@ -73,4 +87,57 @@ public sealed record TrainOptions
 
     /// <summary>The full emoji-32 data set, prepared if the cache lacks it.</summary>
     public static Emoji32 LoadData(string? cache) => DataCommand.Prepare(DataCommand.DataFolder(cache), Console.Error.WriteLine);
+}
+
+/// <summary>How often a training run writes its periodic checkpoint: every <see cref="Steps"/> steps, or every
+/// <see cref="Time"/> of wall time (exactly one is set). `--checkpoint-every 500` or `--checkpoint-every 5m`.</summary>
+public readonly record struct CheckpointInterval
+{
+    public int? Steps { get; }
+    public TimeSpan? Time { get; }
+
+    CheckpointInterval(int? steps, TimeSpan? time) { Steps = steps; Time = time; }
+
+    static readonly TimeSpan DefaultTime = TimeSpan.FromMinutes(3);
+
+    /// <summary>Every 3 minutes.</summary>
+    public static CheckpointInterval Default => EveryTime(DefaultTime);
+
+    public static CheckpointInterval EverySteps(int steps)
+        => steps >= 1 ? new(steps, null) : throw new ArgumentOutOfRangeException(nameof(steps), steps, "at least 1");
+
+    public static CheckpointInterval EveryTime(TimeSpan time)
+        => time > TimeSpan.Zero ? new(null, time) : throw new ArgumentOutOfRangeException(nameof(time), time, "must be positive");
+
+    public static implicit operator CheckpointInterval(TimeSpan time) => EveryTime(time);
+
+    /// <summary>Whether a checkpoint is due after <paramref name="stepsSince"/> steps and <paramref name="sinceLast"/>
+    /// of wall time since the last one.</summary>
+    public bool Due(int stepsSince, TimeSpan sinceLast) => Steps is int n ? stepsSince >= n : sinceLast >= (Time ?? DefaultTime);
+
+    /// <summary>"500" (steps) or "5m", "0.5m" (minutes, positive, at most a week).</summary>
+    public static bool TryParse(string text, out CheckpointInterval interval)
+    {
+        interval = Default;
+        text = text.Trim();
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        if (text.EndsWith('m') && double.TryParse(text[..^1], System.Globalization.NumberStyles.Float, inv, out var minutes))
+        {
+            if (!(minutes > 0 && minutes <= 7 * 24 * 60)) return false;
+            interval = EveryTime(TimeSpan.FromMinutes(minutes));
+            return true;
+        }
+        if (int.TryParse(text, System.Globalization.NumberStyles.None, inv, out var steps) && steps >= 1)
+        {
+            interval = EverySteps(steps);
+            return true;
+        }
+        return false;
+    }
+
+    public static CheckpointInterval Parse(string text)
+        => TryParse(text, out var interval) ? interval : throw new UsageException($"--checkpoint-every {text}: not a step count (500) or minutes (5m)");
+
+    public override string ToString()
+        => Steps is int n ? $"{n}" : $"{(Time ?? DefaultTime).TotalMinutes.ToString(System.Globalization.CultureInfo.InvariantCulture)}m";
 }
