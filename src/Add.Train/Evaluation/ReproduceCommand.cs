@@ -14,7 +14,9 @@ namespace Add.Train.Evaluation;
 /// teacher with DDIM at 1, 2, 4, 8, 25, 50 steps (guidance 4) against the shipped student at 1, 2, 4 steps, n images
 /// each. Ablations (Table 1 analogues), each a fresh ADD run with a reduced budget and scored at 1 step: L_adv only,
 /// L_distill only, both with c(t) = exp, both with sds, random init, teacher guidance in the target off/on.
-/// Writes docs/reproduction/results.json, tables.md and figure7.png (FID-emoji against seconds per image).
+/// Writes docs/reproduction/results.json, tables.md and figure7.png (FID-emoji against seconds per image); every row
+/// is also appended to docs/reproduction/eval.jsonl. Each FID carries its 95 % bootstrap interval (fid_ci_low,
+/// fid_ci_high: <see cref="FidBootstrap"/>).
 /// </summary>
 public static class ReproduceCommand
 {
@@ -59,7 +61,7 @@ public static class ReproduceCommand
         EvalRecord Eval(ReferencePipeline p, string name, SamplingSpec spec, int images)
         {
             var r = Evaluator.Evaluate(p, name, spec, evaluator, data, images, Console.Error.WriteLine);
-            Console.WriteLine($"{name,-28} {spec.Sampler,-15} {spec.Steps,3} steps  FID {r.Fid,8:F2}  acc {r.Acc:P1}  diversity {r.Diversity:F3}  {r.SecPerImage * 1e3:F1} ms/image");
+            Console.WriteLine($"{name,-28} {spec.Sampler,-15} {spec.Steps,3} steps  FID {r.Fid,8:F2} [{r.FidCiLow:F2}, {r.FidCiHigh:F2}]  acc {r.Acc:P1}  diversity {r.Diversity:F3}  {r.SecPerImage * 1e3:F1} ms/image");
             File.AppendAllText(Path.Combine(outDir, "eval.jsonl"), JsonSerializer.Serialize(r, ResultJson.Line) + "\n");
             return r;
         }
@@ -67,6 +69,7 @@ public static class ReproduceCommand
         {
             ["fid"] = Math.Round(r.Fid, 4), ["acc"] = Math.Round(r.Acc, 4), ["diversity"] = Math.Round(r.Diversity, 4),
             ["sec_per_image"] = Math.Round(r.SecPerImage, 6), ["images"] = r.Images, ["budget"] = budget,
+            ["fid_ci_low"] = r.FidCiLow is double low ? Math.Round(low, 4) : null, ["fid_ci_high"] = r.FidCiHigh is double high ? Math.Round(high, 4) : null,
         };
 
         if (!skipMain)
@@ -99,7 +102,10 @@ public static class ReproduceCommand
                 var options = new TrainOptions { RunDir = runDir, Steps = ablationSteps, Resume = Directory.Exists(Path.Combine(runDir, "checkpoint")) };
                 var export = Path.Combine(runDir, "export");
                 if (!File.Exists(PipelineLayout.ModelIndex(export)))
-                    AddTrainer.Train(options, ab.Settings, ab.Init, data, teacher, features, export, Console.Error.WriteLine, ema);
+                {
+                    try { AddTrainer.Train(options, ab.Settings, ab.Init, data, teacher, features, export, Console.Error.WriteLine, ema); }
+                    catch (RunFinishedException) { throw new InvalidDataException($"{runDir} finished training but has no export: delete {runDir} to rerun the ablation"); }
+                }
                 var pipeline = ReferencePipeline.Load(export);
                 var budget = $"{ablationSteps} ADD steps x 32, EMA {ema}, seed 0; {ab.What}";
                 var record = Eval(pipeline, ab.Name, new SamplingSpec(SamplerKind.StudentRenoise, 1, 0), ablationN);
@@ -119,7 +125,7 @@ public static class ReproduceCommand
 
     static void WriteTables(JsonObject results, string path)
     {
-        var lines = new List<string> { "<!-- written by add-train reproduce from results.json -->", "", "| model | steps | FID-emoji | acc | diversity | ms/image | images | budget |", "|---|---:|---:|---:|---:|---:|---:|---|" };
+        var lines = new List<string> { "<!-- written by add-train reproduce from results.json; FID-emoji [95 % bootstrap interval] -->", "", "| model | steps | FID-emoji | acc | diversity | ms/image | images | budget |", "|---|---:|---:|---:|---:|---:|---:|---|" };
         foreach (var group in new[] { "teacher", "student" })
             foreach (var (steps, cell) in results[group]!.AsObject().OrderBy(kv => int.Parse(kv.Key)))
                 lines.Add(Row(group, steps, cell!));
@@ -129,8 +135,12 @@ public static class ReproduceCommand
         File.WriteAllText(path, string.Join("\n", lines) + "\n");
 
         static string Row(string name, string? steps, JsonNode c) =>
-            $"| {name} |{(steps is null ? "" : $" {steps} |")} {(double)c["fid"]!:F2} | {(double)c["acc"]!:P1} | {(double)c["diversity"]!:F3} | {(double)c["sec_per_image"]! * 1e3:F1} | {(int)c["images"]!} | {(string?)c["budget"]} |";
+            $"| {name} |{(steps is null ? "" : $" {steps} |")} {(double)c["fid"]!:F2}{Interval(c)} | {(double)c["acc"]!:P1} | {(double)c["diversity"]!:F3} | {(double)c["sec_per_image"]! * 1e3:F1} | {(int)c["images"]!} | {(string?)c["budget"]} |";
     }
+
+    /// <summary>" [low, high]" when the cell has a bootstrap interval (older results.json cells do not).</summary>
+    static string Interval(JsonNode cell)
+        => cell["fid_ci_low"] is JsonNode low && cell["fid_ci_high"] is JsonNode high ? $" [{(double)low:F2}, {(double)high:F2}]" : "";
 
     static void WritePlot(JsonObject results, string path)
     {

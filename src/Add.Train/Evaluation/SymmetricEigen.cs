@@ -11,6 +11,7 @@ public static class SymmetricEigen
     public static (double[] Values, double[] Vectors) Decompose(double[] a, int d, int maxSweeps = 64)
     {
         if (a.Length != d * d) throw new ArgumentException($"expected a {d}x{d} matrix, got {a.Length} entries");
+        if (!Array.TrueForAll(a, double.IsFinite)) throw new ArgumentException($"the {d}x{d} matrix holds NaN or infinite entries: no eigen-decomposition");
         var m = (double[])a.Clone();
         var v = new double[d * d];
         for (int i = 0; i < d; i++) v[i * d + i] = 1;
