@@ -26,7 +26,7 @@ public sealed record EvalRecord(string Model, string Sampler, int Steps, double 
 /// FID-emoji = Fréchet distance between evaluator features of generated and real test images,
 /// acc = evaluator top-1 subcategory accuracy against each caption's label,
 /// diversity = mean pairwise feature distance among 8 seeds of each of 16 captions;
-/// fid_ci_low / fid_ci_high = the 95 % percentile-bootstrap interval of FID-emoji (<see cref="FidBootstrap"/>, B resamples
+/// fid_ci_low / fid_ci_high = the 95 % basic-bootstrap interval (bias-corrected) of FID-emoji (<see cref="FidBootstrap"/>, B resamples
 /// of both feature sets, seed 0). Images are decoded by the chosen <see cref="EvalDecoder"/> (the full VAE by default).
 /// Non-finite features (a model whose outputs overflow) are an <see cref="InvalidDataException"/>, not a NaN FID.
 /// </summary>

@@ -4,7 +4,8 @@ using static TorchSharp.torch;
 namespace Add.Tests.Evaluation;
 
 /// <summary>FID-emoji's bootstrap interval: the libtorch FID it resamples equals <see cref="FeatureStatistics.Fid"/>,
-/// the interval is seeded, ordered, and narrows as the sets grow (about as 1/√n).</summary>
+/// the interval is seeded, ordered, narrows as the sets grow (about as 1/√n), and covers the true distance where the
+/// plain percentile interval would not.</summary>
 public class FidBootstrapTests
 {
     const double FidTolerance = 1e-8;   // both in float64; eigh and Jacobi agree to ~1e-12 relative on these matrices
@@ -47,8 +48,20 @@ public class FidBootstrapTests
         // 16× the rows: the width should shrink about 4×; 2× is a loose bound that a broken resampler fails.
         var (bigLow, bigHigh) = FidBootstrap.Interval(Gaussian(1600, D, 3), 1600, Gaussian(1600, D, 4, 0.5), 1600, D, B);
         Assert.True((high - low) > 2 * (bigHigh - bigLow), $"n 100: [{low}, {high}]; n 1600: [{bigLow}, {bigHigh}]");
-        double fid = FeatureStatistics.Fid(Gaussian(1600, D, 3), 1600, Gaussian(1600, D, 4, 0.5), 1600, D);
-        Assert.InRange(fid, bigLow - (bigHigh - bigLow), bigHigh);   // the point estimate sits in or just below the interval
+        // Both sets share one covariance, so the true FID is ‖Δμ‖², Δμ following Gaussian's recurrence m_j = s + 0.5·m_{j−1}.
+        double truth = 0, m = 0;
+        for (int j = 0; j < D; j++) { m = 0.5 + (j == 0 ? 0 : 0.5 * m); truth += m * m; }
+        Assert.InRange(truth, bigLow, bigHigh);
+    }
+
+    [Fact]
+    public void TwoSamplesOfOneDistributionGetAnIntervalFromZero()
+    {
+        const int D = 16, N = 300;
+        var (low, high) = FidBootstrap.Interval(Gaussian(N, D, 5), N, Gaussian(N, D, 6), N, D, 100);
+        // The true distance, 0, is inside; a percentile interval never holds 0 (every resampled FID is positive).
+        Assert.Equal(0, low);
+        Assert.True(high > 0, $"[{low}, {high}]");
     }
 
     [Fact]
