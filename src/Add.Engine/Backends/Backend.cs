@@ -76,6 +76,12 @@ public abstract class Backend : IDisposable
         return b;
     }
 
+    /// <summary>A GEMM weight W [<paramref name="rows"/>, <paramref name="cols"/>] (a linear's [out, in], or a conv's
+    /// [Co, Ci·kh·kw] when <paramref name="conv"/>), uploaded once, that only <see cref="Linear"/> (conv false) or
+    /// <see cref="Conv2d"/> (conv true) reads. The CPU backend keeps it only as the GEMM's packed panels (no plain copy);
+    /// others keep the plain values (<see cref="Constant"/>).</summary>
+    public virtual DeviceBuffer GemmWeight(ReadOnlySpan<float> values, int rows, int cols, bool conv) => Constant(values);
+
     // ---- ops: each public op times itself (when profiled) and runs the backend's kernel --------------------------
 
     /// <summary>y [M, N] = x [M, K]·wᵀ (w [N, K]) + bias [N] (or Empty) + residual [M, N] (or Empty; may be y).</summary>

@@ -8,9 +8,11 @@ namespace Add.Engine.Backends;
 /// the cores). Buffers are managed float arrays; ops run synchronously. GEMM and convolution use a packing workspace
 /// that grows to the largest op seen and is then reused: one per generation context (<see cref="Backend.Scratch"/>),
 /// so generations may run on several threads at once.
-/// <para>Weights (<see cref="Constant"/> buffers) that a linear or a conv uses are packed into the GEMM's panel layout
-/// the first time (<see cref="PackedWeight"/>) and kept with the buffer; an upload into the buffer drops them.
-/// Activations are never packed ahead of time.</para>
+/// <para>GEMM weights loaded through <see cref="GemmWeight"/> (every linear and conv layer of the models) are packed at
+/// load into the GEMM's panel layout (<see cref="PackedWeight"/>) and the panels are the only copy: the buffer holds no
+/// plain floats (a download unpacks them; an upload into it is refused). Other <see cref="Constant"/> buffers that a
+/// linear or a conv uses are packed the first time and kept beside the plain values; an upload into such a buffer
+/// drops them. Activations are never packed ahead of time.</para>
 /// </summary>
 public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
 {
@@ -37,15 +39,34 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
     /// <summary>Weights packed so far (each at most once; tests read it).</summary>
     public int PackedWeights => Volatile.Read(ref _packedWeights);
 
-    private sealed class HostBuffer(long length) : DeviceBuffer(length)
+    private sealed class HostBuffer : DeviceBuffer
     {
-        public readonly float[] Data = new float[checked((int)length)];
+        public readonly float[] Data;
         public bool IsConstant;
         public Dictionary<long, PackedWeight>? Packed;     // by view offset; read and written under lock (this)
+        public readonly PackedWeight? Prepacked;           // a GemmWeight: the panels are the values, Data is empty
+
+        public HostBuffer(long length) : base(length) => Data = new float[checked((int)length)];
+
+        public HostBuffer(PackedWeight prepacked) : base((long)prepacked.Rows * prepacked.Cols)
+        {
+            Data = [];
+            IsConstant = true;
+            Prepacked = prepacked;
+        }
+
         public override void Dispose() { }
     }
 
     public override DeviceBuffer Allocate(long length) => new HostBuffer(length);
+
+    /// <summary>Packs W at once (panels for a linear, or for a conv) and keeps only the panels.</summary>
+    public override DeviceBuffer GemmWeight(ReadOnlySpan<float> values, int rows, int cols, bool conv)
+    {
+        var packed = conv ? PackedWeight.ForConv(values, rows, cols, Path) : PackedWeight.ForLinear(values, rows, cols, Path);
+        Interlocked.Increment(ref _packedWeights);
+        return new HostBuffer(packed);
+    }
 
     public override DeviceBuffer Constant(ReadOnlySpan<float> values)
     {
@@ -59,12 +80,14 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
     private PackedWeight? Packed(TensorView w, int rows, int cols, bool conv)
     {
         var buffer = (HostBuffer)w.Buffer!;
+        if (buffer.Prepacked is { } prepacked)
+            return prepacked;
         if (!buffer.IsConstant)
             return null;
         lock (buffer)
         {
             buffer.Packed ??= [];
-            if (!buffer.Packed.TryGetValue(w.Offset, out var packed) || packed.Rows != rows || packed.Cols != cols || (conv && !packed.ForConvolution))
+            if (!buffer.Packed.TryGetValue(w.Offset, out var packed) || packed.Rows != rows || packed.Cols != cols)
             {
                 packed = conv ? PackedWeight.ForConv(S(w), rows, cols, Path) : PackedWeight.ForLinear(S(w), rows, cols, Path);
                 buffer.Packed[w.Offset] = packed;
@@ -74,11 +97,24 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
         }
     }
 
-    private static Span<float> S(TensorView v) => v.IsEmpty ? Span<float>.Empty : ((HostBuffer)v.Buffer!).Data.AsSpan((int)v.Offset, (int)v.Length);
+    private static Span<float> S(TensorView v)
+    {
+        if (v.IsEmpty)
+            return Span<float>.Empty;
+        var buffer = (HostBuffer)v.Buffer!;
+        if (buffer.Prepacked is { } p)
+            throw new InvalidOperationException($"weight [{p.Rows}, {p.Cols}] is held only as GEMM panels (CpuBackend.GemmWeight): only a linear or a conv can read it");
+        return buffer.Data.AsSpan((int)v.Offset, (int)v.Length);
+    }
+
+    /// <summary>A GEMM operand: the plain floats, or none when the buffer is a packed-at-load weight.</summary>
+    private static Span<float> Weight(TensorView w) => ((HostBuffer)w.Buffer!).Prepacked is null ? S(w) : Span<float>.Empty;
 
     public override void Upload(ReadOnlySpan<float> source, TensorView destination)
     {
         if (source.Length != destination.Length) throw new ArgumentException($"upload of {source.Length} floats into a view of {destination.Length}");
+        if (((HostBuffer)destination.Buffer!).Prepacked is not null)
+            throw new InvalidOperationException("a weight packed at load (CpuBackend.GemmWeight) cannot be overwritten: load it again");
         source.CopyTo(S(destination));
         var buffer = (HostBuffer)destination.Buffer!;
         if (buffer.IsConstant)
@@ -88,7 +124,10 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
     public override void Download(TensorView source, Span<float> destination)
     {
         if (source.Length != destination.Length) throw new ArgumentException($"download of a view of {source.Length} floats into {destination.Length}");
-        S(source).CopyTo(destination);
+        if (((HostBuffer)source.Buffer!).Prepacked is { } packed && source.Offset == 0 && source.Length == packed.Rows * (long)packed.Cols)
+            packed.CopyTo(destination);     // the whole weight, unpacked
+        else
+            S(source).CopyTo(destination);
     }
 
     public override void Synchronize() { }
@@ -108,13 +147,13 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
     protected override void LinearCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, int m, int n, int k)
     {
         var packed = Packed(w, n, k, conv: false);
-        LinearCpu.Forward(S(x), S(w), S(bias), S(residual), S(y), m, n, k, Workspace(LinearCpu.WorkspaceFloats(m, n, k)), Path, packed);
+        LinearCpu.Forward(S(x), Weight(w), S(bias), S(residual), S(y), m, n, k, Workspace(LinearCpu.WorkspaceFloats(m, n, k)), Path, packed);
     }
 
     protected override void Conv2dCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2dShape s)
     {
         var packed = Packed(w, s.OutChannels, s.ReductionLength, conv: true);
-        Conv2dCpu.Forward(S(x), S(w), S(bias), S(residual), S(y), s, Workspace(Conv2dCpu.WorkspaceFloats(s)), Path, packed);
+        Conv2dCpu.Forward(S(x), Weight(w), S(bias), S(residual), S(y), s, Workspace(Conv2dCpu.WorkspaceFloats(s)), Path, packed);
     }
 
     protected override void GroupNormCore(TensorView x, TensorView gamma, TensorView beta, TensorView y, int n, int c, int spatial, int groups, float epsilon, bool silu)

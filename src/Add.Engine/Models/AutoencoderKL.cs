@@ -74,7 +74,7 @@ public sealed class AutoencoderKL
         // decoder
         var pq = w.Host("post_quant_conv.weight", lc, lc, 1, 1);
         System.Numerics.Tensors.TensorPrimitives.Divide(pq, sf, pq);
-        _postQuantConv = new Conv2d(w.Upload(pq), w.Device("post_quant_conv.bias", lc), lc, lc, 1, 1, 0);
+        _postQuantConv = new Conv2d(Conv2d.UploadWeight(w, pq, lc, lc, 1), w.Device("post_quant_conv.bias", lc), lc, lc, 1, 1, 0);
         var rev = ch.Reverse().ToArray();
         _decConvIn = Conv2d.Load(w, "decoder.conv_in", lc, rev[0], 3);
         _decMid = LoadMid("decoder.mid_block", rev[0]);
@@ -98,7 +98,7 @@ public sealed class AutoencoderKL
         var meanBias = qb.AsSpan(0, lc).ToArray();
         System.Numerics.Tensors.TensorPrimitives.Multiply(mean, sf, mean);
         System.Numerics.Tensors.TensorPrimitives.Multiply(meanBias, sf, meanBias);
-        _quantConvMean = new Conv2d(w.Upload(mean), w.Upload(meanBias), 2 * lc, lc, 1, 1, 0);
+        _quantConvMean = new Conv2d(Conv2d.UploadWeight(w, mean, 2 * lc, lc, 1), w.Upload(meanBias), 2 * lc, lc, 1, 1, 0);
     }
 
     private void MidForward(Mid mid, TensorView x, TensorView y, int n, int h, int w)
@@ -118,42 +118,66 @@ public sealed class AutoencoderKL
     }
 
     /// <summary>latents [N, C, h, w] (scaled; h = <paramref name="height"/>, w = <paramref name="width"/>, any positive size)
-    /// → pixels [N, 3, h·f, w·f] in about [-1, 1], f = <see cref="AutoencoderKLConfig.DownsampleFactor"/>.</summary>
+    /// → pixels [N, 3, h·f, w·f] in about [-1, 1], f = <see cref="AutoencoderKLConfig.DownsampleFactor"/>.
+    /// <para>Memory: the activations alternate between two buffers of the largest one's size (at 512² the upsampled
+    /// [N, 256, 512, 512], 268 MB per image), each op reading one and writing the other, instead of a new arena slot per
+    /// block output (which held every level's outputs at once: 2.4 GB at 512²); the resnets' and the mid block's own
+    /// temporaries are taken above them and released as each returns.</para></summary>
     public void Decode(TensorView latents, TensorView pixels, int n, int height, int width)
     {
         var (b, a) = (_rt.Backend, _rt.Arena);
         var ch = Config.BlockOutChannels;
         if (height <= 0 || width <= 0) throw new ArgumentException($"latent size {height}×{width} must be positive");
         int mark = a.Mark(), h = height, w = width, channels = ch[^1];
-        var z = a.Take(latents.Length);
+        long largest = DecoderLargestActivation(height, width);
+        var (x, y) = (a.Take(n * largest), a.Take(n * largest));     // ping-pong: each op reads x and writes y, then they swap
+        var z = y.Slice(0, latents.Length);
         _postQuantConv.Forward(b, latents, z, n, h, w);
-        var x = a.Take((long)n * channels * h * w);
-        _decConvIn.Forward(b, z, x, n, h, w);
-        var y = a.Take(x.Length);
-        MidForward(_decMid, x, y, n, h, w);
-        x = y;
+        _decConvIn.Forward(b, z, x.Slice(0, (long)n * channels * h * w), n, h, w);
+        long size = (long)n * channels * h * w;
+        MidForward(_decMid, x.Slice(0, size), y.Slice(0, size), n, h, w);
+        (x, y) = (y, x);
         foreach (var block in _decUp)
         {
             foreach (var r in block.Resnets)
             {
-                y = a.Take((long)n * r.Out * h * w);
-                r.Forward(x, y, n, h, w, TensorView.Empty);
-                (x, channels) = (y, r.Out);
+                r.Forward(x.Slice(0, (long)n * channels * h * w), y.Slice(0, (long)n * r.Out * h * w), n, h, w, TensorView.Empty);
+                (x, y, channels) = (y, x, r.Out);
             }
             if (block.Resample is { } conv)
             {
-                var big = a.Take(x.Length * 4);
-                b.Upsample2x(x, big, n, channels, h, w);
+                size = (long)n * channels * h * w;
+                var big = y.Slice(0, 4 * size);
+                b.Upsample2x(x.Slice(0, size), big, n, channels, h, w);
                 (h, w) = (h * 2, w * 2);
-                y = a.Take(big.Length);
-                conv.Forward(b, big, y, n, h, w);
-                x = y;
+                conv.Forward(b, big, x.Slice(0, big.Length), n, h, w);     // x is free once upsampled
             }
         }
-        var normed = a.Take(x.Length);
-        _decNormOut.Forward(b, x, normed, n, h * w, silu: true);
+        size = (long)n * channels * h * w;
+        var normed = y.Slice(0, size);
+        _decNormOut.Forward(b, x.Slice(0, size), normed, n, h * w, silu: true);
         _decConvOut.Forward(b, normed, pixels, n, h, w);
         a.Release(mark);
+    }
+
+    /// <summary>Floats per image of the decoder's largest activation (a block's output, or an upsampled input) for an
+    /// h×w latent.</summary>
+    private long DecoderLargestActivation(int height, int width)
+    {
+        var rev = Config.BlockOutChannels.Reverse().ToArray();
+        long hw = (long)height * width, largest = Config.LatentChannels * hw;
+        int channels = rev[0];
+        for (int i = 0; i < _decUp.Length; i++)
+        {
+            foreach (var r in _decUp[i].Resnets)
+                (largest, channels) = (Math.Max(largest, r.Out * hw), r.Out);
+            if (_decUp[i].Resample is not null)
+            {
+                hw *= 4;
+                largest = Math.Max(largest, channels * hw);
+            }
+        }
+        return Math.Max(largest, (long)rev[0] * height * width);
     }
 
     /// <summary>pixels [N, 3, H, W] in [-1, 1] (H = <paramref name="height"/>, W = <paramref name="width"/>, multiples of the

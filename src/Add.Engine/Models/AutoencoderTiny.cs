@@ -89,7 +89,7 @@ public sealed class AutoencoderTiny
             {
                 // x·2 − 1 of DecoderTiny.forward folded into the final conv: 2·(w∗x + b) − 1 = (2w)∗x + (2b − 1).
                 string p = $"decoder.layers.{k++}";
-                var weight = w.Device(p + ".weight", [c.OutChannels, ch, 3, 3], v => System.Numerics.Tensors.TensorPrimitives.Multiply(v, 2f, v));
+                var weight = Conv2d.LoadWeight(w, p + ".weight", ch, c.OutChannels, 3, v => System.Numerics.Tensors.TensorPrimitives.Multiply(v, 2f, v));
                 var bias = w.Device(p + ".bias", [c.OutChannels], v => { for (int i = 0; i < v.Length; i++) v[i] = 2f * v[i] - 1f; });
                 layers.Add(new ConvLayer(new Conv2d(weight, bias, ch, c.OutChannels, 3, 1, 1), Relu: false));
             }
@@ -111,7 +111,7 @@ public sealed class AutoencoderTiny
         // latents × scaling_factor (what diffusers' img2img multiplies the encoder output by) folded into the last conv.
         float sf = (float)c.ScalingFactor;
         string p = $"encoder.layers.{k}";
-        var weight = w.Device(p + ".weight", [c.LatentChannels, ch, 3, 3], v => System.Numerics.Tensors.TensorPrimitives.Multiply(v, sf, v));
+        var weight = Conv2d.LoadWeight(w, p + ".weight", ch, c.LatentChannels, 3, v => System.Numerics.Tensors.TensorPrimitives.Multiply(v, sf, v));
         var bias = w.Device(p + ".bias", [c.LatentChannels], v => System.Numerics.Tensors.TensorPrimitives.Multiply(v, sf, v));
         layers.Add(new ConvLayer(new Conv2d(weight, bias, ch, c.LatentChannels, 3, 1, 1), Relu: false));
         return [.. layers];

@@ -13,16 +13,21 @@ public sealed class Linear(TensorView weight, TensorView bias, int inFeatures, i
     public int Out { get; } = outFeatures;
 
     public static Linear Load(Weights w, string prefix, int inFeatures, int outFeatures, bool bias = true) =>
-        new(w.Device(prefix + ".weight", outFeatures, inFeatures), bias ? w.Device(prefix + ".bias", outFeatures) : TensorView.Empty, inFeatures, outFeatures);
+        new(LoadWeight(w, prefix + ".weight", [outFeatures, inFeatures], inFeatures, outFeatures), bias ? w.Device(prefix + ".bias", outFeatures) : TensorView.Empty, inFeatures, outFeatures);
 
     /// <summary>A linear layer stored either as Linear [out, in] or as a 1×1 Conv2d [out, in, 1, 1] (the same [out, in] layout
     /// and arithmetic on tokens): the shape the file holds decides; any other shape names both accepted ones.</summary>
     public static Linear LoadPointwise(Weights w, string prefix, int inFeatures, int outFeatures, bool bias = true)
     {
         bool conv = w.ShapeOf(prefix + ".weight") is { Length: 4 } s && s[2] == 1 && s[3] == 1;
-        var weight = conv ? w.Device(prefix + ".weight", outFeatures, inFeatures, 1, 1) : w.Device(prefix + ".weight", outFeatures, inFeatures);
+        var weight = LoadWeight(w, prefix + ".weight", conv ? [outFeatures, inFeatures, 1, 1] : [outFeatures, inFeatures], inFeatures, outFeatures);
         return new(weight, bias ? w.Device(prefix + ".bias", outFeatures) : TensorView.Empty, inFeatures, outFeatures);
     }
+
+    /// <summary>The weight <paramref name="key"/> of the file's <paramref name="shape"/> ([out, in] or [out, in, 1, 1]),
+    /// loaded for this op only (<see cref="Weights.GemmWeight"/>: on the CPU, packed panels and no plain copy).</summary>
+    public static TensorView LoadWeight(Weights w, string key, int[] shape, int inFeatures, int outFeatures, Action<float[]>? transform = null) =>
+        w.GemmWeight(key, shape, outFeatures, inFeatures, conv: false, transform);
 
     /// <summary>x [M, In] → y [M, Out]; residual [M, Out] or Empty (may be y).</summary>
     public void Forward(Backend b, TensorView x, TensorView y, int m, TensorView residual = default) =>
@@ -37,8 +42,17 @@ public sealed class Conv2d(TensorView weight, TensorView bias, int inChannels, i
     public int Stride { get; } = stride;
 
     public static Conv2d Load(Weights w, string prefix, int inChannels, int outChannels, int kernel, int stride = 1, int padding = -1, bool bias = true) =>
-        new(w.Device(prefix + ".weight", outChannels, inChannels, kernel, kernel), bias ? w.Device(prefix + ".bias", outChannels) : TensorView.Empty,
+        new(LoadWeight(w, prefix + ".weight", inChannels, outChannels, kernel), bias ? w.Device(prefix + ".bias", outChannels) : TensorView.Empty,
             inChannels, outChannels, kernel, stride, padding < 0 ? kernel / 2 : padding);
+
+    /// <summary>The weight <paramref name="key"/> [Co, Ci, k, k] (after an optional host-side <paramref name="transform"/>),
+    /// loaded for this op only (<see cref="Weights.GemmWeight"/>: on the CPU, packed panels and no plain copy).</summary>
+    public static TensorView LoadWeight(Weights w, string key, int inChannels, int outChannels, int kernel, Action<float[]>? transform = null) =>
+        w.GemmWeight(key, [outChannels, inChannels, kernel, kernel], outChannels, inChannels * kernel * kernel, conv: true, transform);
+
+    /// <summary>Host weights w [Co, Ci, k, k] uploaded for this op only (a weight with a scale folded in on the host).</summary>
+    public static TensorView UploadWeight(Weights w, ReadOnlySpan<float> values, int inChannels, int outChannels, int kernel) =>
+        w.UploadGemmWeight(values, outChannels, inChannels * kernel * kernel, conv: true);
 
     public Conv2dShape Shape(int n, int h, int w) => new(n, In, h, w, Out, kernel, kernel, Stride, padding, hasBias: !bias.IsEmpty);
 

@@ -74,7 +74,7 @@ public sealed class Transformer2DModel
     /// <summary>proj_in / proj_out: weight [C, C] (Linear) or [C, C, 1, 1] (1×1 conv), the same [out, in] layout; bias [C].</summary>
     private static Linear Projection(Weights w, string prefix, int channels, bool linear) => linear
         ? Linear.Load(w, prefix, channels, channels)
-        : new Linear(w.Device(prefix + ".weight", channels, channels, 1, 1), w.Device(prefix + ".bias", channels), channels, channels);
+        : new Linear(Linear.LoadWeight(w, prefix + ".weight", [channels, channels, 1, 1], channels, channels), w.Device(prefix + ".bias", channels), channels, channels);
 
     /// <summary>x [N, C, H, W] → y [N, C, H, W]; context [N, Lk, Cctx].</summary>
     public void Forward(TensorView x, TensorView y, TensorView context, int n, int h, int w, int contextLength)

@@ -11,6 +11,9 @@ namespace Add.Engine.Models;
 /// <see cref="InvalidDataException"/> naming the key and both shapes; so is a tensor the model never asked for
 /// (<see cref="ThrowIfUnused"/>), which catches a config that describes a different model, except the known
 /// non-parameter buffers (<see cref="NonParameterBuffers"/>).
+/// <para>Memory: a tensor bound for the backend is read into one staging array, reused for every tensor (grown to the
+/// largest), so loading leaves no per-tensor host copy behind; a linear or conv weight goes through
+/// <see cref="GemmWeight"/>, which the CPU backend keeps only as packed GEMM panels (one copy of each weight).</para>
 /// </summary>
 public sealed class Weights : IDisposable
 {
@@ -18,6 +21,7 @@ public sealed class Weights : IDisposable
     private readonly Backend _backend;
     private readonly HashSet<string> _used = [];
     private readonly List<DeviceBuffer> _buffers;
+    private float[] _staging = [];
 
     /// <summary>Buffers that checkpoints carry but no computation reads: transformers' CLIP text model saved
     /// <c>text_model.embeddings.position_ids</c> (the constant 0..L−1, [1, L]) until it stopped persisting it.</summary>
@@ -41,15 +45,32 @@ public sealed class Weights : IDisposable
     /// <summary>The tensor <paramref name="key"/> as fp32 on the host, shape-checked and finite.</summary>
     public float[] Host(string key, params int[] shape)
     {
+        var values = new float[Info(key, shape).ElementCount];
+        _tensors.ReadFloat32(_tensors.Get(key), values);
+        return values;
+    }
+
+    /// <summary>The tensor <paramref name="key"/> read into the staging array: valid until the next read.</summary>
+    private Span<float> Staged(string key, int[] shape)
+    {
+        var info = Info(key, shape);
+        if (_staging.LongLength < info.ElementCount)
+            _staging = GC.AllocateUninitializedArray<float>(checked((int)info.ElementCount));
+        var values = _staging.AsSpan(0, (int)info.ElementCount);
+        _tensors.ReadFloat32(info, values);
+        return values;
+    }
+
+    /// <summary>Checks that <paramref name="key"/> exists with <paramref name="shape"/> and marks it used.</summary>
+    private SafeTensors.SafeTensorInfo Info(string key, int[] shape)
+    {
         if (!_tensors.Contains(key))
             throw new InvalidDataException($"{FileName}: missing tensor '{key}' (config expects shape [{string.Join(", ", shape)}])");
         var info = _tensors.Get(key);
         if (!info.Shape.SequenceEqual(shape.Select(s => (long)s)))
             throw new InvalidDataException($"{_tensors.FileOf(key)}: tensor '{key}' has shape {info.ShapeText} but the config implies [{string.Join(", ", shape)}]");
         _used.Add(key);
-        var values = new float[info.ElementCount];
-        _tensors.ReadFloat32(info, values);
-        return values;
+        return info;
     }
 
     /// <summary>The shape of tensor <paramref name="key"/>, or null when the file has no such tensor.</summary>
@@ -58,9 +79,34 @@ public sealed class Weights : IDisposable
     /// <summary>The tensor uploaded to the backend (after an optional host-side <paramref name="transform"/> in place).</summary>
     public TensorView Device(string key, int[] shape, Action<float[]>? transform = null)
     {
+        if (transform is null)
+            return Upload(Staged(key, shape));
         var values = Host(key, shape);
-        transform?.Invoke(values);
+        transform(values);
         return Upload(values);
+    }
+
+    /// <summary>A linear weight ([out, in] = [<paramref name="rows"/>, <paramref name="cols"/>]) or, when
+    /// <paramref name="conv"/>, a conv weight ([Co, Ci, kh, kw] as [rows = Co, cols = Ci·kh·kw]) of the file's
+    /// <paramref name="shape"/>, uploaded as <see cref="Backend.GemmWeight"/> (after an optional host-side
+    /// <paramref name="transform"/>): only that op may read it.</summary>
+    public TensorView GemmWeight(string key, int[] shape, int rows, int cols, bool conv, Action<float[]>? transform = null)
+    {
+        if (transform is null)
+            return UploadGemmWeight(Staged(key, shape), rows, cols, conv);
+        var values = Host(key, shape);
+        transform(values);
+        return UploadGemmWeight(values, rows, cols, conv);
+    }
+
+    /// <summary>Host floats W [rows, cols] uploaded as a GEMM weight (<see cref="Backend.GemmWeight"/>) owned by the model.</summary>
+    public TensorView UploadGemmWeight(ReadOnlySpan<float> values, int rows, int cols, bool conv)
+    {
+        if (values.Length != (long)rows * cols)
+            throw new ArgumentException($"{FileName}: a [{rows}, {cols}] weight from {values.Length} floats");
+        var buffer = _backend.GemmWeight(values, rows, cols, conv);
+        _buffers.Add(buffer);
+        return buffer.View.Slice(0, values.Length);
     }
 
     public TensorView Device(string key, params int[] shape) => Device(key, shape, null);

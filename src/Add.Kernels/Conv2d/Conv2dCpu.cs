@@ -78,7 +78,7 @@ public static unsafe class Conv2dCpu
 
     /// <summary>y = conv2d(x, w) (+ b) (+ R).</summary>
     /// <param name="x">[N, Ci, H, W]</param>
-    /// <param name="w">[Co, Ci, kh, kw]</param>
+    /// <param name="w">[Co, Ci, kh, kw], or empty when <paramref name="packed"/> is given (the panels hold every value)</param>
     /// <param name="bias">[Co], or empty (must match <see cref="Conv2dShape.HasBias"/>)</param>
     /// <param name="residual">[N, Co, Ho, Wo], or empty; may be <paramref name="y"/> itself</param>
     /// <param name="y">[N, Co, Ho, Wo]; may not overlap x</param>
@@ -93,7 +93,8 @@ public static unsafe class Conv2dCpu
         long inImage = (long)s.InChannels * s.Height * s.Width;
         long outImage = (long)s.OutChannels * s.OutHeight * s.OutWidth;
         KernelArgs.Length(nameof(x), x.Length, s.Batch * inImage);
-        KernelArgs.Length(nameof(w), w.Length, (long)s.OutChannels * s.ReductionLength);
+        if (packed is null || !w.IsEmpty)
+            KernelArgs.Length(nameof(w), w.Length, (long)s.OutChannels * s.ReductionLength);
         KernelArgs.Length(nameof(y), y.Length, s.Batch * outImage);
         KernelArgs.Length(nameof(bias), bias.Length, s.HasBias != 0 ? s.OutChannels : 0);
         if (!residual.IsEmpty)

@@ -11,11 +11,20 @@ namespace Add.Kernels.Cpu;
 /// <para>Layout for panel width w: per K block pc (<see cref="GemmCpu.KC"/> values of k), the ⌈Rows/w⌉ panels of w
 /// rows, each [kc][w] (row r of the panel at k·w + r, zero past Rows); block pc starts at pc·⌈Rows/w⌉·w. Arrays are
 /// pinned, so the GEMM takes their address once.</para>
+/// <para>Memory: only the panels of the role the weight was packed for (NR for a linear, MR for a conv) are made up
+/// front; they hold every value of W, so the caller may drop the plain weight (the CPU backend keeps no other copy).
+/// The other width is derived from them the first time a call asks for it (a conv that runs transposed, a 1×1 conv
+/// weight used as a linear), once, under a lock; the panels are the same values in the same places as packing W
+/// directly, so results do not depend on which way they were made. On the scalar path MR = NR: one array serves both.</para>
 /// <para>The packing is a copy: writing into the original weight afterwards does not change it.</para>
 /// </summary>
 public sealed unsafe class PackedWeight
 {
-    private readonly float[]? _mrPanels, _nrPanels;
+    private readonly float[] _panels;       // width _width
+    private readonly int _width;
+    private float[]? _other;                // width _otherWidth, made on first use
+    private readonly int _otherWidth;
+    private readonly Lock _lock = new();
 
     /// <summary>Rows of W (output features or channels).</summary>
     public int Rows { get; }
@@ -26,8 +35,11 @@ public sealed unsafe class PackedWeight
     /// <summary>The SIMD path whose register tile fixed the panel widths.</summary>
     public SimdPath Path { get; }
 
-    /// <summary>True when packed by <see cref="ForConv"/> (panels for both GEMM sides).</summary>
-    public bool ForConvolution => _mrPanels is not null;
+    /// <summary>True when packed by <see cref="ForConv"/> (MR panels up front).</summary>
+    public bool ForConvolution { get; }
+
+    /// <summary>Floats held (the panels made so far, row padding included): what this weight costs in memory.</summary>
+    public long Floats => _panels.LongLength + (Volatile.Read(ref _other) is { } o && !ReferenceEquals(o, _panels) ? o.LongLength : 0);
 
     private PackedWeight(ReadOnlySpan<float> w, int rows, int cols, SimdPath path, bool asA)
     {
@@ -37,10 +49,12 @@ public sealed unsafe class PackedWeight
         Rows = rows;
         Cols = cols;
         Path = CpuSimd.Resolve(path);
+        ForConvolution = asA;
         var (mr, nr) = GemmCpu.Tile(Path);
-        _nrPanels = Pack(w, rows, cols, nr);
-        if (asA)
-            _mrPanels = mr == nr ? _nrPanels : Pack(w, rows, cols, mr);     // the scalar path's 4×4 tile: one packing serves both sides
+        (_width, _otherWidth) = asA ? (mr, nr) : (nr, mr);
+        _panels = Pack(w, rows, cols, _width);
+        if (mr == nr)
+            _other = _panels;     // the scalar path's 4×4 tile: one packing serves both sides
     }
 
     /// <summary>Packs a linear weight W [N, K] for <see cref="LinearCpu.Forward"/>.</summary>
@@ -50,9 +64,11 @@ public sealed unsafe class PackedWeight
     public static PackedWeight ForConv(ReadOnlySpan<float> w, int outChannels, int reductionLength, SimdPath path = SimdPath.Auto) =>
         new(w, outChannels, reductionLength, path, asA: true);
 
+    private static int Padded(int rows, int width) => (rows + width - 1) / width * width;
+
     private static float[] Pack(ReadOnlySpan<float> w, int rows, int cols, int width)
     {
-        int padded = (rows + width - 1) / width * width;
+        int padded = Padded(rows, width);
         var panels = GC.AllocateUninitializedArray<float>(checked(padded * cols), pinned: true);
         fixed (float* src = w)
         {
@@ -64,16 +80,53 @@ public sealed unsafe class PackedWeight
         return panels;
     }
 
+    /// <summary>W [Rows, Cols] row-major, read back from the panels (the inverse of <see cref="Pack"/>).</summary>
+    public void CopyTo(Span<float> w)
+    {
+        KernelArgs.Length(nameof(w), w.Length, (long)Rows * Cols);
+        int padded = Padded(Rows, _width);
+        for (int pc = 0; pc < Cols; pc += GemmCpu.KC)
+        {
+            int kc = Math.Min(GemmCpu.KC, Cols - pc);
+            for (int r = 0; r < Rows; r++)
+            {
+                long panel = (long)pc * padded + (long)(r / _width) * _width * kc + r % _width;
+                var row = w.Slice(r * Cols + pc, kc);
+                for (int k = 0; k < kc; k++)
+                    row[k] = _panels[panel + (long)k * _width];
+            }
+        }
+    }
+
     private static float* Address(float[] pinned) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
 
-    /// <summary>Panels of the given width as a GEMM operand; throws when this weight was not packed for that role.</summary>
+    /// <summary>Panels of the given width as a GEMM operand (the other tile width is made on first use); throws for a
+    /// width that is neither of this path's.</summary>
     internal PrepackedPanels Panels(int width)
     {
-        var (mr, nr) = GemmCpu.Tile(Path);
-        var panels = width == nr ? _nrPanels : width == mr ? _mrPanels : null;
-        if (panels is null)
-            throw new InvalidOperationException($"weight [{Rows}, {Cols}] has no panels of width {width} (packed for {Path}{(_mrPanels is null ? ", as a linear" : "")})");
-        return new PrepackedPanels(Address(panels), (Rows + width - 1) / width * width);
+        float[] panels;
+        if (width == _width)
+            panels = _panels;
+        else if (width == _otherWidth)
+            panels = Volatile.Read(ref _other) ?? Derive();
+        else
+            throw new InvalidOperationException($"weight [{Rows}, {Cols}] has no panels of width {width} (packed for {Path}{(ForConvolution ? "" : ", as a linear")})");
+        return new PrepackedPanels(Address(panels), Padded(Rows, width));
+    }
+
+    /// <summary>The panels of the other width, from these (once; concurrent callers wait for the first).</summary>
+    private float[] Derive()
+    {
+        lock (_lock)
+        {
+            if (_other is { } made)
+                return made;
+            var w = GC.AllocateUninitializedArray<float>(checked(Rows * Cols));
+            CopyTo(w);
+            var other = Pack(w, Rows, Cols, _otherWidth);
+            Volatile.Write(ref _other, other);
+            return other;
+        }
     }
 
     /// <summary>Throws unless this packs a [rows, cols] weight for <paramref name="path"/>.</summary>

@@ -18,7 +18,7 @@ public static unsafe class LinearCpu
 
     /// <summary>Y = X·Wᵀ (+ b) (+ R).</summary>
     /// <param name="x">[M, K]</param>
-    /// <param name="w">[N, K]</param>
+    /// <param name="w">[N, K], or empty when <paramref name="packed"/> is given (the panels hold every value)</param>
     /// <param name="bias">[N], or empty</param>
     /// <param name="residual">[M, N], or empty; may be <paramref name="y"/> itself (y += X·Wᵀ + b)</param>
     /// <param name="y">[M, N]; may not overlap x</param>
@@ -29,7 +29,8 @@ public static unsafe class LinearCpu
     {
         packed?.Check(n, k, path);
         KernelArgs.Length(nameof(x), x.Length, (long)m * k);
-        KernelArgs.Length(nameof(w), w.Length, (long)n * k);
+        if (packed is null || !w.IsEmpty)
+            KernelArgs.Length(nameof(w), w.Length, (long)n * k);
         KernelArgs.Length(nameof(y), y.Length, (long)m * n);
         if (!bias.IsEmpty)
             KernelArgs.Length(nameof(bias), bias.Length, n);

@@ -77,10 +77,26 @@ public sealed class LinearCpuTests(ITestOutputHelper log)
         var wrongShape = Assert.Throws<ArgumentException>(() => LinearCpu.Forward(new float[4 * 6], new float[5 * 6], [], [], new float[4 * 5], 4, 5, 6,
             new float[LinearCpu.WorkspaceFloats(4, 5, 6)], SimdPath.Vector256, packed));
         Assert.Contains("[6, 5]", wrongShape.Message);
-        // A linear's packing has no conv (A-side) panels: a conv asking for them is told so, not given wrong data.
+    }
+
+    [Fact]
+    public void LinearPackingServesAConvThroughDerivedPanels()
+    {
+        // A linear's packing holds B-side (NR) panels only; a conv asking for A-side (MR) panels gets them derived from
+        // those, the same values as packing the plain weight: the same bytes out.
+        var random = new Random(8);
+        var w = Enumerable.Range(0, 6 * 5).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        var x = Enumerable.Range(0, 5 * 36).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
         var convShape = new Conv2dShape(1, 5, 6, 6, 6, 1, 1, 1, 0, false);
-        Assert.Throws<InvalidOperationException>(() => Conv2dCpu.Forward(new float[5 * 36], w, [], [], new float[6 * 36], convShape,
-            new float[Conv2dCpu.WorkspaceFloats(convShape)], SimdPath.Vector256, packed));
+        var workspace = new float[Conv2dCpu.WorkspaceFloats(convShape)];
+        var packed = PackedWeight.ForLinear(w, 6, 5, SimdPath.Vector256);
+        long before = packed.Floats;
+        var expected = new float[6 * 36];
+        var actual = new float[6 * 36];
+        Conv2dCpu.Forward(x, w, [], [], expected, convShape, workspace, SimdPath.Vector256);
+        Conv2dCpu.Forward(x, [], [], [], actual, convShape, workspace, SimdPath.Vector256, packed);
+        Assert.Equal(expected, actual);
+        Assert.True(packed.Floats > before, "the A-side panels were made on first use");
     }
 
     [Fact]
