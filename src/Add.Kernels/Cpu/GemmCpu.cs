@@ -173,7 +173,7 @@ public static unsafe class GemmCpu
                                         float* dst = c + (long)(i0 + i) * ldc + j0 + j;
                                         float v = edge[i * nr + j];
                                         v = first ? Epilogue(v, i0 + i, j0 + j, epilogue) : *dst + v;
-                                        *dst = last && epilogue.Relu ? MathF.Max(v, 0f) : v;
+                                        *dst = last && epilogue.Relu && !(v > 0f) ? 0f : v;
                                     }
                             }
                         }
@@ -338,7 +338,7 @@ public static unsafe class GemmCpu
             {
                 float* dst = c + (long)i * ldc + j;
                 float v = first ? Epilogue(t[i * 4 + j], i0 + i, j0 + j, e) : *dst + t[i * 4 + j];
-                *dst = relu ? MathF.Max(v, 0f) : v;
+                *dst = relu && !(v > 0f) ? 0f : v;
             }
     }
 }
