@@ -17,6 +17,8 @@ namespace Add.GpuCheck;
 /// mid attention (D = 64).</item>
 /// <item>Text encoder: batch 2 (prompt and empty prompt), 16 tokens, hidden 128, 4 heads (D = 32), MLP 512, GELU.
 /// Its attention is causal; the ILGPU kernel has no mask yet, so the case checks the unmasked product at that shape.</item>
+/// <item>Tiny decoder (AutoencoderTiny / TAESD, 64 channels): the latent clamp on SD's 4×64×64 latents, ReLU at 64×64 and at
+/// 512×512 (its largest activation), the encoder's affine input map on a 3×512×512 image, and its 3×3 conv at 64×64.</item>
 /// <item>Large: self-attention B2·H4·L1024·D64 (SD-scale 32×32 latents), group norm + SiLU on [2, 128, 64, 64],
 /// a 2048×512×256 GEMM, a 64→64 3×3 conv at 64×64, and the sampler on SD's 4×64×64 latents.</item>
 /// </list>
@@ -93,6 +95,13 @@ public static class Catalog
         yield return LinearCheck.Make("text.fc1", "text encoder MLP fc1", s, 2 * 16, 512, 128);
         yield return MakeGelu("text.gelu", "text encoder MLP GELU", s, 2 * 16, 512);
         yield return LinearCheck.Make("text.fc2", "text encoder MLP fc2", s, 2 * 16, 128, 512);
+
+        // Tiny decoder (TAESD at 512×512: latents 4×64×64, 64 channels from 64×64 to 512×512).
+        yield return TinyDecoderCheck.MakeTanhClamp("taesd.tanh_clamp", "TAESD decoder latent clamp tanh(x/3)·3", s, 1, 4, 64, 64);
+        yield return TinyDecoderCheck.MakeRelu("taesd.relu.64x64", "TAESD decoder ReLU, 64x64", s, 1, 64, 64, 64);
+        yield return TinyDecoderCheck.MakeRelu("taesd.relu.512x512", "TAESD decoder ReLU, 512x512", s, 1, 64, 512, 512);
+        yield return TinyDecoderCheck.MakeAffine("taesd.affine", "TAESD encoder input (x + 1)/2", s, 0.5f, 0.5f, 1, 3, 512, 512);
+        yield return Conv2dCheck.Make("taesd.conv.64-64.64x64", "TAESD block conv, 64x64", s, 1, 64, 64, 64, 64, 3, 1, 1);
 
         // Large cases: GPU-scale work per launch.
         yield return AttentionCheck.Make("large.attention.L1024.D64", "large: SD-scale self-attention", s, 2, 4, 1024, 1024, 64);

@@ -24,5 +24,8 @@ public static class KernelFamilies
         [ElementwiseCheck.Upsample] = ElementwiseCheck.BindUpsample,
         [ElementwiseCheck.Concat] = ElementwiseCheck.BindConcat,
         [ElementwiseCheck.Timestep] = ElementwiseCheck.BindTimestep,
+        [TinyDecoderCheck.Relu] = TinyDecoderCheck.BindRelu,
+        [TinyDecoderCheck.TanhClamp] = TinyDecoderCheck.BindTanhClamp,
+        [TinyDecoderCheck.Affine] = TinyDecoderCheck.BindAffine,
     };
 }

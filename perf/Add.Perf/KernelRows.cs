@@ -14,14 +14,16 @@ namespace Add.Perf;
 /// context 16×128, GEGLU inner 4·C; batch 1 and batch 2 (classifier-free guidance runs uncond and cond together).</item>
 /// <item>VAE decoder: 8×8×4 → 32×32×3, channels 64 (8×8, 16×16) → 32 (32×32), 16 norm groups, one-head mid attention.</item>
 /// <item>Text encoder: 16 tokens, hidden 128, 4 heads, MLP 512, causal; batch 1 and 2.</item>
+/// <item>Tiny decoder (TAESD) at 512×512: <see cref="TinyDecoder"/>.</item>
 /// </list>
 /// Linear and conv weights are packed into the GEMM's panels once, outside the timing (<see cref="PackedWeight"/>: the
 /// engine packs each weight on first use and keeps it); TorchSharp's F.linear / F.conv2d take the plain weights, as the
 /// reference model calls them.
 /// Flops are the formula's: 2·M·N·K for GEMMs and convs, 4·B·H·Lq·Lk·D for attention (the causal rows count the full
-/// square), and per element: norms 7 (+4 with SiLU), SiLU 4, GELU 12, GEGLU 13, add 1, sampler 12; copies count 0.
+/// square), and per element: norms 7 (+4 with SiLU), SiLU 4, GELU 12, GEGLU 13, add 1, sampler 12, ReLU 1, tanh clamp 6,
+/// affine 2; copies count 0.
 /// </summary>
-public static class KernelRows
+public static partial class KernelRows
 {
     private const int Seed = 42;
 
@@ -88,6 +90,9 @@ public static class KernelRows
             yield return Gelu($"{t} gelu", b * 16 * 512);
             yield return Linear($"{t} fc2+residual", b * 16, 128, 512, residual: true);
         }
+
+        foreach (var row in TinyDecoder())
+            yield return row;
     }
 
     // ---- inputs ----

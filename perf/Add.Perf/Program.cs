@@ -13,17 +13,23 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
 // add-perf e2e --json FILE [--md FILE] [--repeats N] [--quiet-ms MS] [--student DIR] [--teacher DIR]
 //   Whole generations, engine (CPU SIMD) vs the TorchSharp reference on the shipped models (E2eBench).
-if (args.Length == 0 || args[0] is not ("kernels" or "e2e"))
+// add-perf decode --json FILE [--md FILE] [--width W] [--height H] [--decoder DIR] [--vae DIR] [--repeats N] [--full-repeats N]
+//                 [--no-torch-full] [--profile] [--seed S] [--quiet-ms MS]
+//   Tiny (AutoencoderTiny) and full (AutoencoderKL) decode, engine vs libtorch, same weights and latents (DecodeBench);
+//   without --decoder / --vae, seeded random TAESD / SD-Turbo-VAE weights are written to a temporary folder.
+if (args.Length == 0 || args[0] is not ("kernels" or "e2e" or "decode"))
 {
-    Console.Error.WriteLine("usage: add-perf kernels --json FILE [--md FILE] [--repeats N] [--filter TEXT] [--quiet-ms MS] [--quick]\n       add-perf e2e --json FILE [--md FILE] [--repeats N] [--quiet-ms MS] [--student DIR] [--teacher DIR]");
+    Console.Error.WriteLine("usage: add-perf kernels --json FILE [--md FILE] [--repeats N] [--filter TEXT] [--quiet-ms MS] [--quick]\n       add-perf e2e --json FILE [--md FILE] [--repeats N] [--quiet-ms MS] [--student DIR] [--teacher DIR]\n" +
+        "       add-perf decode --json FILE [--md FILE] [--width W] [--height H] [--decoder DIR] [--vae DIR] [--repeats N] [--full-repeats N] [--no-torch-full] [--profile] [--seed S] [--quiet-ms MS]");
     return 2;
 }
-bool e2e = args[0] == "e2e";
+bool e2e = args[0] == "e2e", decode = args[0] == "decode";
 string root = Add.CommandLine.RepoPaths.FindRoot() ?? ".";
 string student = Path.Combine(root, "models", "add-emoji-32"), teacher = Path.Combine(root, "models", "emoji-32-teacher");
-string? json = null, md = null, filter = null;
-int repeats = 15, quietMs = 20;
-bool quick = false;
+string? json = null, md = null, filter = null, decoder = null, vae = null;
+int repeats = decode ? 5 : 15, quietMs = 20, width = 512, height = 512, fullRepeats = 1;
+bool quick = false, torchFull = true, profile = false;
+long seed = DecodeBench.DefaultSeed;
 for (int i = 1; i < args.Length; i++)
 {
     switch (args[i])
@@ -36,6 +42,14 @@ for (int i = 1; i < args.Length; i++)
         case "--quick": quick = true; break;
         case "--student": student = args[++i]; break;
         case "--teacher": teacher = args[++i]; break;
+        case "--decoder": decoder = args[++i]; break;
+        case "--vae": vae = args[++i]; break;
+        case "--width": width = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--height": height = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--full-repeats": fullRepeats = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--seed": seed = long.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--no-torch-full": torchFull = false; break;
+        case "--profile": profile = true; break;
         default:
             Console.Error.WriteLine($"unknown option {args[i]}");
             return 2;
@@ -47,6 +61,22 @@ if (json is null)
     return 2;
 }
 md ??= quick ? null : Path.Combine(root, "perf", "RESULTS.md");
+
+if (decode)
+{
+    using var noGradDecode = TorchSharp.torch.no_grad();
+    var options = new DecodeOptions(root, decoder, vae, width, height, repeats, fullRepeats, torchFull, profile, quietMs, seed);
+    var (decodeRows, decodeNotes) = DecodeBench.Run(options, Console.Out);
+    var decodeMachine = Machine.Describe();
+    Report.WriteJson(json, decodeMachine, decodeRows);
+    Console.WriteLine($"wrote {json}");
+    if (md is not null)
+    {
+        Report.WriteDecodeMarkdown(md, decodeMachine, decodeRows, options, decodeNotes);
+        Console.WriteLine($"wrote {md}");
+    }
+    return 0;
+}
 
 if (e2e)
 {
@@ -64,7 +94,7 @@ if (e2e)
     return 0;
 }
 
-var options = quick ? new BenchOptions(Repeats: 1, WarmupCalls: 1, TargetSampleMs: 0, TierUpRounds: 0) : new BenchOptions(Repeats: repeats, WarmupCalls: 5, TargetSampleMs: 2.0, TierUpRounds: 2, QuietMs: quietMs);
+var benchOptions = quick ? new BenchOptions(Repeats: 1, WarmupCalls: 1, TargetSampleMs: 0, TierUpRounds: 0) : new BenchOptions(Repeats: repeats, WarmupCalls: 5, TargetSampleMs: 2.0, TierUpRounds: 2, QuietMs: quietMs);
 var rows = KernelRows.All().Where(r => filter is null || r.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)).ToList();
 if (quick && filter is null)
     rows = rows.Take(2).ToList();
@@ -75,13 +105,13 @@ if (rows.Count == 0)
 }
 
 using var noGrad = TorchSharp.torch.no_grad();
-var results = KernelBench.Run(rows, options, Console.Out);
+var results = KernelBench.Run(rows, benchOptions, Console.Out);
 var machine = Machine.Describe();
 Report.WriteJson(json, machine, results);
 Console.WriteLine($"wrote {json}");
 if (md is not null)
 {
-    Report.WriteMarkdown(md, machine, results, options);
+    Report.WriteMarkdown(md, machine, results, benchOptions, filter);
     Console.WriteLine($"wrote {md}");
 }
 return 0;

@@ -52,12 +52,14 @@ public static class Report
         File.WriteAllText(path, JsonSerializer.Serialize(report, Indented) + "\n");
     }
 
-    public static void WriteMarkdown(string path, string machine, IReadOnlyList<BenchResult> results, BenchOptions options)
+    /// <param name="filter">the run's --filter: its rows go to a section of their own ("kernels FILTER"), so a partial run
+    /// never replaces the full table</param>
+    public static void WriteMarkdown(string path, string machine, IReadOnlyList<BenchResult> results, BenchOptions options, string? filter = null)
     {
         var sb = new StringBuilder();
-        sb.AppendLine("## CPU kernels against libtorch");
+        sb.AppendLine(filter is null ? "## CPU kernels against libtorch" : $"## CPU kernels against libtorch: the rows matching '{filter}'");
         sb.AppendLine();
-        sb.AppendLine("Written by `dotnet run -c Release --project perf/Add.Perf -- kernels --json FILE`: each row times our CPU SIMD kernel");
+        sb.AppendLine($"Written by `dotnet run -c Release --project perf/Add.Perf -- kernels --json FILE{(filter is null ? "" : $" --filter {filter}")}` on {DateTime.UtcNow:yyyy-MM-dd}: each row times our CPU SIMD kernel");
         sb.AppendLine("(src/Add.Kernels/<Family>/<Family>Cpu.cs) and the matching TorchSharp op on the same inputs at a shape the shipped UNet, VAE decoder or");
         sb.AppendLine($"text encoder runs, alternating the two, after warm-up; median of {options.Repeats} samples of about {options.TargetSampleMs} ms each,");
         sb.AppendLine($"each after a {options.QuietMs} ms busy pause (`--quiet-ms`) so that neither side's idle threads are still spinning (libtorch's");
@@ -72,7 +74,7 @@ public static class Report
         sb.AppendLine("|---|---|---:|---:|---:|---:|");
         foreach (var r in results)
             sb.AppendLine($"| {r.Name} | {r.Shape} | {r.OursMs:F4} | {r.TorchMs:F4} | {r.Ratio:F2} | {r.OursGflops:F1} |");
-        WriteSection(path, "kernels", sb.ToString());
+        WriteSection(path, filter is null ? "kernels" : $"kernels {filter}", sb.ToString());
     }
 
     public static void WriteE2eMarkdown(string path, string machine, IReadOnlyList<BenchResult> results, int repeats, int quietMs, string notes)
@@ -95,6 +97,29 @@ public static class Report
         sb.AppendLine();
         sb.AppendLine(notes);
         WriteSection(path, "e2e", sb.ToString());
+    }
+
+    public static void WriteDecodeMarkdown(string path, string machine, IReadOnlyList<BenchResult> results, DecodeOptions o, string notes)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"## Decoding at {o.Width}×{o.Height}: tiny decoder (AutoencoderTiny) and full VAE (AutoencoderKL), engine against libtorch");
+        sb.AppendLine();
+        sb.AppendLine($"Written by `dotnet run -c Release --project perf/Add.Perf -- decode --json perf/decode.json --width {o.Width} --height {o.Height}` on {DateTime.UtcNow:yyyy-MM-dd}:");
+        sb.AppendLine("one process, the same seeded latents and the same weights on both sides: " +
+                      (o.Decoder is null ? "random TAESD-shaped weights (models/configs/taesd, `random-model`'s initialisation)" : $"the tiny decoder in {o.Decoder}") + " and " +
+                      (o.Vae is null ? "a random SD-Turbo VAE (models/configs/sd-turbo/vae)" : $"the VAE in {o.Vae}") + $", seed {o.Seed}.");
+        sb.AppendLine("The engine runs the CPU SIMD backend; libtorch runs the reference modules (src/Add.Train/Model) under no_grad.");
+        sb.AppendLine($"Each call follows a {o.QuietMs} ms busy pause (`--quiet-ms`). ratio = engine / libtorch (below 1: the engine is faster); the last row is engine full / engine tiny.");
+        sb.AppendLine();
+        sb.AppendLine($"Machine: {machine}");
+        sb.AppendLine();
+        sb.AppendLine("| decode | size | engine ms | libtorch ms | ratio | engine GFLOP/s |");
+        sb.AppendLine("|---|---|---:|---:|---:|---:|");
+        foreach (var r in results)
+            sb.AppendLine($"| {r.Name} | {r.Shape} | {r.OursMs:F1} | {r.TorchMs:F1} | {r.Ratio:F2} | {(r.OursGflops > 0 ? r.OursGflops.ToString("F1") : "")} |");
+        sb.AppendLine();
+        sb.AppendLine(notes);
+        WriteSection(path, "decode", sb.ToString());
     }
 
     /// <summary>Replaces the section between <c>&lt;!-- NAME:begin --&gt;</c> and <c>&lt;!-- NAME:end --&gt;</c> (appends it when absent),

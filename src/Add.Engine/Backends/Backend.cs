@@ -91,12 +91,13 @@ public abstract class Backend : IDisposable
         LinearCore(x, w, bias, residual, y, m, n, k);
     }
 
-    /// <summary>y = conv2d(x, w) + bias + residual (residual of y's shape, or Empty); shapes in <paramref name="s"/>.</summary>
-    public void Conv2d(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2dShape s)
+    /// <summary>y = conv2d(x, w) + bias + residual (residual of y's shape, or Empty), then max(·, 0) when
+    /// <paramref name="relu"/>; shapes in <paramref name="s"/>.</summary>
+    public void Conv2d(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2dShape s, bool relu = false)
     {
-        using var _ = Profile(s.KernelH == 1 ? "conv2d 1x1" : "conv2d 3x3", 2.0 * s.Batch * s.OutChannels * s.OutHeight * s.OutWidth * s.ReductionLength,
+        using var _ = Profile(s.KernelH == 1 ? "conv2d 1x1" : relu ? "conv2d 3x3+relu" : "conv2d 3x3", 2.0 * s.Batch * s.OutChannels * s.OutHeight * s.OutWidth * s.ReductionLength,
             Bytes(x.Length, w.Length, y.Length, residual.Length));
-        Conv2dCore(x, w, bias, residual, y, s);
+        Conv2dCore(x, w, bias, residual, y, s, relu);
     }
 
     /// <summary>y [N, C, S] = group_norm(x) (fp32 statistics, two passes), then SiLU when <paramref name="silu"/>.</summary>
@@ -229,7 +230,7 @@ public abstract class Backend : IDisposable
     // ---- what a backend implements: the kernels behind the ops above (contracts as there) --------------------------
 
     protected abstract void LinearCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, int m, int n, int k);
-    protected abstract void Conv2dCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2dShape s);
+    protected abstract void Conv2dCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2dShape s, bool relu);
     protected abstract void GroupNormCore(TensorView x, TensorView gamma, TensorView beta, TensorView y, int n, int c, int spatial, int groups, float epsilon, bool silu);
     protected abstract void LayerNormCore(TensorView x, TensorView gamma, TensorView beta, TensorView y, int m, int d, float epsilon);
     protected abstract void AttentionCore(TensorView q, TensorView k, TensorView v, TensorView o, int batch, int heads, int queryLength, int keyLength, int headDim,

@@ -150,10 +150,10 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
         LinearCpu.Forward(S(x), Weight(w), S(bias), S(residual), S(y), m, n, k, Workspace(LinearCpu.WorkspaceFloats(m, n, k)), Path, packed);
     }
 
-    protected override void Conv2dCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2dShape s)
+    protected override void Conv2dCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2dShape s, bool relu)
     {
         var packed = Packed(w, s.OutChannels, s.ReductionLength, conv: true);
-        Conv2dCpu.Forward(S(x), Weight(w), S(bias), S(residual), S(y), s, Workspace(Conv2dCpu.WorkspaceFloats(s)), Path, packed);
+        Conv2dCpu.Forward(S(x), Weight(w), S(bias), S(residual), S(y), s, Workspace(Conv2dCpu.WorkspaceFloats(s)), Path, packed, relu);
     }
 
     protected override void GroupNormCore(TensorView x, TensorView gamma, TensorView beta, TensorView y, int n, int c, int spatial, int groups, float epsilon, bool silu)

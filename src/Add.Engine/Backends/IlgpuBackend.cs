@@ -123,11 +123,12 @@ public sealed class IlgpuBackend : Backend
         if (!residual.IsEmpty) _elementwise.Add(target, V(residual), V(y));
     }
 
-    protected override void Conv2dCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2dShape s)
+    protected override void Conv2dCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2dShape s, bool relu)
     {
         var target = Target(y, residual);
         _conv(V(x), V(w), V(bias), target, s);
         if (!residual.IsEmpty) _elementwise.Add(target, V(residual), V(y));
+        if (relu) _elementwise.Relu(V(y), V(y));      // not fused on ILGPU: a pass after the conv
     }
 
     private MemoryBuffer1D<float, Stride1D.Dense>? _scratch;

@@ -28,12 +28,9 @@ public sealed class AutoencoderTinyBlock
         int mark = a.Mark();
         var t0 = a.Take(x.Length);
         var t1 = a.Take(x.Length);
-        _conv0.Forward(b, x, t0, n, h, w);
-        b.Relu(t0, t0);
-        _conv2.Forward(b, t0, t1, n, h, w);
-        b.Relu(t1, t1);
-        _conv4.Forward(b, t1, y, n, h, w, residual: x);   // conv(x) + skip(x), the skip fused into the conv's store
-        b.Relu(y, y);
+        _conv0.Forward(b, x, t0, n, h, w, relu: true);                 // each ReLU fused into its conv's store
+        _conv2.Forward(b, t0, t1, n, h, w, relu: true);
+        _conv4.Forward(b, t1, y, n, h, w, residual: x, relu: true);   // ReLU(conv(x) + skip(x)), the skip added in the same store
         a.Release(mark);
     }
 }
@@ -171,8 +168,7 @@ public sealed class AutoencoderTiny
                     var y = last ? output : a.Take((long)n * conv.Out * s.OutHeight * s.OutWidth);
                     if (y.Length != (long)n * conv.Out * s.OutHeight * s.OutWidth)
                         throw new ArgumentException($"output has {y.Length} values, the tiny autoencoder writes [{n}, {conv.Out}, {s.OutHeight}, {s.OutWidth}]");
-                    conv.Forward(b, x, y, n, h, w);
-                    if (relu) b.Relu(y, y);
+                    conv.Forward(b, x, y, n, h, w, relu: relu);
                     (x, h, w, c) = (y, s.OutHeight, s.OutWidth, conv.Out);
                     break;
                 }

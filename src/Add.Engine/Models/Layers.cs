@@ -56,9 +56,9 @@ public sealed class Conv2d(TensorView weight, TensorView bias, int inChannels, i
 
     public Conv2dShape Shape(int n, int h, int w) => new(n, In, h, w, Out, kernel, kernel, Stride, padding, hasBias: !bias.IsEmpty);
 
-    /// <summary>x [N, In, H, W] → y [N, Out, Ho, Wo]; residual of y's shape or Empty.</summary>
-    public void Forward(Backend b, TensorView x, TensorView y, int n, int h, int w, TensorView residual = default) =>
-        b.Conv2d(x, weight, bias, residual, y, Shape(n, h, w));
+    /// <summary>x [N, In, H, W] → y [N, Out, Ho, Wo]; residual of y's shape or Empty; ReLU after (fused) when <paramref name="relu"/>.</summary>
+    public void Forward(Backend b, TensorView x, TensorView y, int n, int h, int w, TensorView residual = default, bool relu = false) =>
+        b.Conv2d(x, weight, bias, residual, y, Shape(n, h, w), relu);
 }
 
 /// <summary>torch.nn.GroupNorm. Keys PREFIX.weight [C], PREFIX.bias [C].</summary>

@@ -5,14 +5,15 @@ namespace Add.Kernels.Cpu;
 /// <summary>
 /// 2-D convolution on the CPU: <c>y[n, co, oy, ox] = b[co] + Σ_{ci, ky, kx} w[co, ci, ky, kx]·x[n, ci, oy·s + ky − p, ox·s + kx − p]
 /// (+ R[n, co, oy, ox])</c>, zero outside the image (torch.nn.functional.conv2d, dilation 1, groups 1), then an optional
-/// residual add fused into the store (the resnets' <c>input + conv2(h)</c>).
+/// residual add fused into the store (the resnets' <c>input + conv2(h)</c>), then an optional ReLU fused into the last
+/// store (AutoencoderTiny's <c>ReLU(conv(x))</c> and <c>ReLU(conv(h) + x)</c>: no separate pass over the activations).
 /// <para>Legend: N batch, Ci / Co channels, H W input, Ho Wo output (<see cref="Conv2dShape"/>), K = Ci·kh·kw, P = Ho·Wo.
 /// x [N, Ci, H, W], w [Co, Ci, kh, kw], b [Co], R and y [N, Co, Ho, Wo].</para>
 /// <para>Versions: reference <see cref="Conv2dReference.Forward"/> (direct loops, double); <see cref="Forward"/>: GEMMs through
 /// <see cref="GemmCpu"/>, with w as panels packed once at load (<see cref="PackedWeight.ForConv"/>) or per call. The
 /// im2col matrix is never formed: the GEMM's packing gathers it straight from the image into its panel buffer (for
-/// stride 1 a vector copy per (k, run of one output row); stride 2 a strided gather), from a zero-padded copy of x in
-/// the workspace, so no copy tests bounds. Three arrangements, by shape:
+/// stride 1 a vector copy per (k, run of one output row); stride 2 a strided gather), writing the zero border itself
+/// per run (no padded copy of x: <see cref="Im2ColPanels"/>). Three arrangements, by shape:
 /// <list type="bullet">
 /// <item>per image: y[n] [Co, P] = w [Co, K] · im2col(x[n]) [K, P], bias per row, residual in the epilogue; a 1×1
 /// stride-1 unpadded conv reads x[n] as B directly.</item>
@@ -54,15 +55,7 @@ public static unsafe class Conv2dCpu
     private static long RoundUp(long value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
     /// <summary>Floats of workspace <see cref="Forward"/> needs for this shape (on any path).</summary>
-    public static long WorkspaceFloats(Conv2dShape s) => PaddedFloats(s) + GemmFloats(s);
-
-    /// <summary>The zero-padded copy of x, [N, Ci, H + 2p, W + 2p], when p > 0.</summary>
-    private static long PaddedFloats(Conv2dShape s) =>
-        s.Padding == 0 ? 0 : (long)s.Batch * s.InChannels * (s.Height + 2 * s.Padding) * (s.Width + 2 * s.Padding);
-
-    /// <summary>The same conv on the padded copy: p = 0, same output size.</summary>
-    private static Conv2dShape Unpadded(Conv2dShape s) => s.Padding == 0 ? s :
-        new(s.Batch, s.InChannels, s.Height + 2 * s.Padding, s.Width + 2 * s.Padding, s.OutChannels, s.KernelH, s.KernelW, s.Stride, 0, s.HasBias != 0);
+    public static long WorkspaceFloats(Conv2dShape s) => GemmFloats(s);
 
     private static long GemmFloats(Conv2dShape s)
     {
@@ -84,8 +77,9 @@ public static unsafe class Conv2dCpu
     /// <param name="y">[N, Co, Ho, Wo]; may not overlap x</param>
     /// <param name="workspace">at least <see cref="WorkspaceFloats"/> floats</param>
     /// <param name="packed">w packed ahead of time (<see cref="PackedWeight.ForConv"/>, same path), or null to pack it per call</param>
+    /// <param name="relu">y = max(conv + b + R, 0), applied as the GEMM stores its last K block</param>
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual,
-        Span<float> y, Conv2dShape s, Span<float> workspace, SimdPath path = SimdPath.Auto, PackedWeight? packed = null)
+        Span<float> y, Conv2dShape s, Span<float> workspace, SimdPath path = SimdPath.Auto, PackedWeight? packed = null, bool relu = false)
     {
         if (s.Stride < 1 || s.Padding < 0 || s.OutHeight < 1 || s.OutWidth < 1
             || s.Height + 2 * s.Padding < s.KernelH || s.Width + 2 * s.Padding < s.KernelW)
@@ -107,15 +101,7 @@ public static unsafe class Conv2dCpu
         var arrangement = Choose(s, path);
         fixed (float* px = x, pw = w, pb = bias, pr = residual, py = y, pws = workspace)
         {
-            // im2col reads a zero-padded copy of x, so its packing never tests bounds.
-            long padded = PaddedFloats(s);
-            float* image = px;
-            if (padded > 0)
-            {
-                Pad(px, pws, s);
-                image = pws;
-            }
-            var op = new Operands(image, pb, residual.IsEmpty ? null : pr, py, pws + padded, (int)(workspace.Length - padded), Unpadded(s), path);
+            var op = new Operands(px, pb, residual.IsEmpty ? null : pr, py, pws, workspace.Length, s, path, relu);
             var rowsOfW = new StridedPanels(pw, 1, s.ReductionLength);
             switch (arrangement)
             {
@@ -129,32 +115,8 @@ public static unsafe class Conv2dCpu
         }
     }
 
-    /// <summary>xp [N, Ci, H + 2p, W + 2p] = x with a border of p zeros.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Pad(float* x, float* xp, Conv2dShape s)
-    {
-        int p = s.Padding, h = s.Height, w = s.Width, hp = h + 2 * p, wp = w + 2 * p;
-        long planes = (long)s.Batch * s.InChannels;
-        for (long c = 0; c < planes; c++)
-        {
-            float* src = x + c * h * w, dst = xp + c * hp * wp;
-            new Span<float>(dst, p * wp).Clear();
-            for (int iy = 0; iy < h; iy++)
-            {
-                float* row = dst + (long)(iy + p) * wp;
-                for (int t = 0; t < p; t++)
-                {
-                    row[t] = 0f;
-                    row[wp - 1 - t] = 0f;
-                }
-                Unsafe.CopyBlockUnaligned(row + p, src + (long)iy * w, (uint)(w * sizeof(float)));
-            }
-            new Span<float>(dst + (long)(h + p) * wp, p * wp).Clear();
-        }
-    }
-
     /// <summary>One call's pointers and shape; each arrangement is generic over where w's panels come from.</summary>
-    private readonly struct Operands(float* x, float* bias, float* residual, float* y, float* workspace, int workspaceFloats, Conv2dShape s, SimdPath path)
+    private readonly struct Operands(float* x, float* bias, float* residual, float* y, float* workspace, int workspaceFloats, Conv2dShape s, SimdPath path, bool relu)
     {
         private long InImage => (long)s.InChannels * s.Height * s.Width;
         private int Plane => s.OutHeight * s.OutWidth;
@@ -166,7 +128,7 @@ public static unsafe class Conv2dCpu
             for (int n = 0; n < s.Batch; n++)
             {
                 float* image = x + n * InImage;
-                var epilogue = new GemmEpilogue(bias, true, residual == null ? null : residual + n * OutImage, Plane);
+                var epilogue = new GemmEpilogue(bias, true, residual == null ? null : residual + n * OutImage, Plane, relu);
                 if (Direct(s))
                     GemmCpu.Run(s.OutChannels, Plane, s.ReductionLength, weights, new StridedPanels(image, Plane, 1),
                         y + n * OutImage, Plane, epilogue, ws, path);
@@ -189,7 +151,7 @@ public static unsafe class Conv2dCpu
                         new ReadOnlySpan<float>(residual + n * OutImage + (long)co * Plane, Plane)
                             .CopyTo(new Span<float>(scratch + (long)co * columns + n * Plane, Plane));
             GemmCpu.Run(s.OutChannels, columns, s.ReductionLength, weights, new Im2ColPanels(x, s, InImage),
-                scratch, columns, new GemmEpilogue(bias, true, residual == null ? null : scratch, columns), ws, path);
+                scratch, columns, new GemmEpilogue(bias, true, residual == null ? null : scratch, columns, relu), ws, path);
             for (int n = 0; n < s.Batch; n++)
                 for (int co = 0; co < s.OutChannels; co++)
                     new ReadOnlySpan<float>(scratch + (long)co * columns + n * Plane, Plane)
@@ -212,7 +174,7 @@ public static unsafe class Conv2dCpu
                             dst[(long)p * co] = residual[o + p];
                     }
             GemmCpu.Run(pixels, co, s.ReductionLength, new Im2ColPanels(x, s, InImage), weightsT,
-                scratch, co, new GemmEpilogue(bias, false, residual == null ? null : scratch, co), ws, path);
+                scratch, co, new GemmEpilogue(bias, false, residual == null ? null : scratch, co, relu), ws, path);
             for (int n = 0; n < s.Batch; n++)
                 for (int c = 0; c < co; c++)
                 {

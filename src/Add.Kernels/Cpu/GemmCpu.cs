@@ -3,13 +3,15 @@ using System.Runtime.Intrinsics;
 
 namespace Add.Kernels.Cpu;
 
-/// <summary>What the GEMM adds when it writes C: a bias per row or per column, and a residual of C's layout.</summary>
-internal readonly unsafe struct GemmEpilogue(float* bias, bool biasPerRow, float* residual, int residualStride)
+/// <summary>What the GEMM adds when it writes C: a bias per row or per column, and a residual of C's layout (both on the
+/// first K block); then, when <see cref="Relu"/>, max(·, 0) on the last K block's store (AutoencoderTiny's conv + ReLU).</summary>
+internal readonly unsafe struct GemmEpilogue(float* bias, bool biasPerRow, float* residual, int residualStride, bool relu = false)
 {
     public readonly float* Bias = bias;             // [M] (per row) or [N] (per column), or null
     public readonly bool BiasPerRow = biasPerRow;
     public readonly float* Residual = residual;     // R[i, j] at i·ResidualStride + j, or null
     public readonly int ResidualStride = residualStride;
+    public readonly bool Relu = relu;
 }
 
 /// <summary>
@@ -34,7 +36,8 @@ internal readonly unsafe struct GemmEpilogue(float* bias, bool biasPerRow, float
 /// Threads: the N or the M range (<see cref="SplitN"/>) is cut into chunks of whole panels (up to four per core when the
 /// other operand is prepacked, else one per core), claimed by the cores through <see cref="CpuWorkers.For"/>; each core
 /// runs the loops above with its own packing buffers. Problems under 2^18 flops stay on one core.
-/// Epilogue: on the first K block the tile is stored as acc + bias + R, later blocks add to C.
+/// Epilogue: on the first K block the tile is stored as acc + bias + R, later blocks add to C; ReLU (when asked) is
+/// applied as the last K block stores, so C is never read again for it.
 /// </para>
 /// </summary>
 public static unsafe class GemmCpu
@@ -144,7 +147,7 @@ public static unsafe class GemmCpu
             for (int pc = 0; pc < k; pc += KC)
             {
                 int kc = Math.Min(KC, k - pc);
-                bool first = pc == 0;
+                bool first = pc == 0, last = pc + kc >= k;
                 float* bp = b.Panels(bScratch, pc, kc, jc, nc, nr);
                 for (int ic = m0; ic < m1; ic += MC)
                 {
@@ -160,16 +163,17 @@ public static unsafe class GemmCpu
                             int rows = Math.Min(mr, mc - ir);
                             int i0 = ic + ir, j0 = jc + jr;
                             if (rows == mr && cols == nr)
-                                MicroKernel(path, kc, aPanel, bPanel, c + (long)i0 * ldc + j0, ldc, first, i0, j0, epilogue);
+                                MicroKernel(path, kc, aPanel, bPanel, c + (long)i0 * ldc + j0, ldc, first, last, i0, j0, epilogue);
                             else
                             {
-                                MicroKernel(path, kc, aPanel, bPanel, edge, nr, true, 0, 0, default);
+                                MicroKernel(path, kc, aPanel, bPanel, edge, nr, true, false, 0, 0, default);
                                 for (int i = 0; i < rows; i++)
                                     for (int j = 0; j < cols; j++)
                                     {
                                         float* dst = c + (long)(i0 + i) * ldc + j0 + j;
                                         float v = edge[i * nr + j];
-                                        *dst = first ? Epilogue(v, i0 + i, j0 + j, epilogue) : *dst + v;
+                                        v = first ? Epilogue(v, i0 + i, j0 + j, epilogue) : *dst + v;
+                                        *dst = last && epilogue.Relu && !(v > 0f) ? 0f : v;
                                     }
                             }
                         }
@@ -193,18 +197,20 @@ public static unsafe class GemmCpu
     /// One MR×NR tile: C[i, j] (=, or += when not <paramref name="first"/>) Σ_k a[k·MR + i]·b[k·NR + j]; when first,
     /// plus the epilogue's bias and residual at global row i0 + i, column j0 + j.
     /// </summary>
-    private static void MicroKernel(SimdPath path, int kc, float* a, float* b, float* c, int ldc, bool first, int i0, int j0, GemmEpilogue e)
+    private static void MicroKernel(SimdPath path, int kc, float* a, float* b, float* c, int ldc, bool first, bool last, int i0, int j0, GemmEpilogue e)
     {
+        // ReLU only on the last K block's store.
+        var relu = last && e.Relu;
         switch (path)
         {
-            case SimdPath.Vector512: Kernel8x32(kc, a, b, c, ldc, first, i0, j0, e); break;
-            case SimdPath.Vector256: Kernel6x16(kc, a, b, c, ldc, first, i0, j0, e); break;
-            default: Kernel4x4(kc, a, b, c, ldc, first, i0, j0, e); break;
+            case SimdPath.Vector512: Kernel8x32(kc, a, b, c, ldc, first, relu, i0, j0, e); break;
+            case SimdPath.Vector256: Kernel6x16(kc, a, b, c, ldc, first, relu, i0, j0, e); break;
+            default: Kernel4x4(kc, a, b, c, ldc, first, relu, i0, j0, e); break;
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store512(float* c, Vector512<float> v, bool first, int i, int j, GemmEpilogue e)
+    private static void Store512(float* c, Vector512<float> v, bool first, bool relu, int i, int j, GemmEpilogue e)
     {
         if (!first)
             v += Vector512.Load(c);
@@ -215,11 +221,13 @@ public static unsafe class GemmCpu
             if (e.Residual != null)
                 v += Vector512.Load(e.Residual + (long)i * e.ResidualStride + j);
         }
+        if (relu)
+            v = Vector512.Max(v, Vector512<float>.Zero);
         v.Store(c);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store256(float* c, Vector256<float> v, bool first, int i, int j, GemmEpilogue e)
+    private static void Store256(float* c, Vector256<float> v, bool first, bool relu, int i, int j, GemmEpilogue e)
     {
         if (!first)
             v += Vector256.Load(c);
@@ -230,11 +238,13 @@ public static unsafe class GemmCpu
             if (e.Residual != null)
                 v += Vector256.Load(e.Residual + (long)i * e.ResidualStride + j);
         }
+        if (relu)
+            v = Vector256.Max(v, Vector256<float>.Zero);
         v.Store(c);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel8x32(int kc, float* a, float* b, float* c, int ldc, bool first, int i0, int j0, GemmEpilogue e)
+    private static void Kernel8x32(int kc, float* a, float* b, float* c, int ldc, bool first, bool relu, int i0, int j0, GemmEpilogue e)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
@@ -261,18 +271,18 @@ public static unsafe class GemmCpu
             a += 8;
             b += 32;
         }
-        Store512(c, c00, first, i0, j0, e); Store512(c + 16, c01, first, i0, j0 + 16, e); c += ldc;
-        Store512(c, c10, first, i0 + 1, j0, e); Store512(c + 16, c11, first, i0 + 1, j0 + 16, e); c += ldc;
-        Store512(c, c20, first, i0 + 2, j0, e); Store512(c + 16, c21, first, i0 + 2, j0 + 16, e); c += ldc;
-        Store512(c, c30, first, i0 + 3, j0, e); Store512(c + 16, c31, first, i0 + 3, j0 + 16, e); c += ldc;
-        Store512(c, c40, first, i0 + 4, j0, e); Store512(c + 16, c41, first, i0 + 4, j0 + 16, e); c += ldc;
-        Store512(c, c50, first, i0 + 5, j0, e); Store512(c + 16, c51, first, i0 + 5, j0 + 16, e); c += ldc;
-        Store512(c, c60, first, i0 + 6, j0, e); Store512(c + 16, c61, first, i0 + 6, j0 + 16, e); c += ldc;
-        Store512(c, c70, first, i0 + 7, j0, e); Store512(c + 16, c71, first, i0 + 7, j0 + 16, e);
+        Store512(c, c00, first, relu, i0, j0, e); Store512(c + 16, c01, first, relu, i0, j0 + 16, e); c += ldc;
+        Store512(c, c10, first, relu, i0 + 1, j0, e); Store512(c + 16, c11, first, relu, i0 + 1, j0 + 16, e); c += ldc;
+        Store512(c, c20, first, relu, i0 + 2, j0, e); Store512(c + 16, c21, first, relu, i0 + 2, j0 + 16, e); c += ldc;
+        Store512(c, c30, first, relu, i0 + 3, j0, e); Store512(c + 16, c31, first, relu, i0 + 3, j0 + 16, e); c += ldc;
+        Store512(c, c40, first, relu, i0 + 4, j0, e); Store512(c + 16, c41, first, relu, i0 + 4, j0 + 16, e); c += ldc;
+        Store512(c, c50, first, relu, i0 + 5, j0, e); Store512(c + 16, c51, first, relu, i0 + 5, j0 + 16, e); c += ldc;
+        Store512(c, c60, first, relu, i0 + 6, j0, e); Store512(c + 16, c61, first, relu, i0 + 6, j0 + 16, e); c += ldc;
+        Store512(c, c70, first, relu, i0 + 7, j0, e); Store512(c + 16, c71, first, relu, i0 + 7, j0 + 16, e);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, bool first, int i0, int j0, GemmEpilogue e)
+    private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, bool first, bool relu, int i0, int j0, GemmEpilogue e)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -295,16 +305,16 @@ public static unsafe class GemmCpu
             a += 6;
             b += 16;
         }
-        Store256(c, c00, first, i0, j0, e); Store256(c + 8, c01, first, i0, j0 + 8, e); c += ldc;
-        Store256(c, c10, first, i0 + 1, j0, e); Store256(c + 8, c11, first, i0 + 1, j0 + 8, e); c += ldc;
-        Store256(c, c20, first, i0 + 2, j0, e); Store256(c + 8, c21, first, i0 + 2, j0 + 8, e); c += ldc;
-        Store256(c, c30, first, i0 + 3, j0, e); Store256(c + 8, c31, first, i0 + 3, j0 + 8, e); c += ldc;
-        Store256(c, c40, first, i0 + 4, j0, e); Store256(c + 8, c41, first, i0 + 4, j0 + 8, e); c += ldc;
-        Store256(c, c50, first, i0 + 5, j0, e); Store256(c + 8, c51, first, i0 + 5, j0 + 8, e);
+        Store256(c, c00, first, relu, i0, j0, e); Store256(c + 8, c01, first, relu, i0, j0 + 8, e); c += ldc;
+        Store256(c, c10, first, relu, i0 + 1, j0, e); Store256(c + 8, c11, first, relu, i0 + 1, j0 + 8, e); c += ldc;
+        Store256(c, c20, first, relu, i0 + 2, j0, e); Store256(c + 8, c21, first, relu, i0 + 2, j0 + 8, e); c += ldc;
+        Store256(c, c30, first, relu, i0 + 3, j0, e); Store256(c + 8, c31, first, relu, i0 + 3, j0 + 8, e); c += ldc;
+        Store256(c, c40, first, relu, i0 + 4, j0, e); Store256(c + 8, c41, first, relu, i0 + 4, j0 + 8, e); c += ldc;
+        Store256(c, c50, first, relu, i0 + 5, j0, e); Store256(c + 8, c51, first, relu, i0 + 5, j0 + 8, e);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel4x4(int kc, float* a, float* b, float* c, int ldc, bool first, int i0, int j0, GemmEpilogue e)
+    private static void Kernel4x4(int kc, float* a, float* b, float* c, int ldc, bool first, bool relu, int i0, int j0, GemmEpilogue e)
     {
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
         float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
@@ -327,7 +337,8 @@ public static unsafe class GemmCpu
             for (int j = 0; j < 4; j++)
             {
                 float* dst = c + (long)i * ldc + j;
-                *dst = first ? Epilogue(t[i * 4 + j], i0 + i, j0 + j, e) : *dst + t[i * 4 + j];
+                float v = first ? Epilogue(t[i * 4 + j], i0 + i, j0 + j, e) : *dst + t[i * 4 + j];
+                *dst = relu && !(v > 0f) ? 0f : v;
             }
     }
 }

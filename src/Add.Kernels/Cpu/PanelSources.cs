@@ -72,13 +72,15 @@ internal readonly unsafe struct PrepackedPanels(float* panels, int padded) : IPa
 }
 
 /// <summary>
-/// im2col(x) of one image or of several side by side, never formed, for an unpadded conv (<see cref="Conv2dCpu"/> pads
-/// the input into its workspace first): element (k, p) = x[n, ci, oy·s + ky, ox·s + kx], with k = (ci·kh + ky)·kw + kx
-/// and p = (n·Ho + oy)·Wo + ox (n = 0 for one image). As B it is the conv's [K, P] right operand; as A (panels of MR
-/// pixels) it is im2colᵀ, for convs whose planes are too small to fill NR columns.
+/// im2col(x) of one image or of several side by side, never formed: element (k, p) = x[n, ci, oy·s + ky − pad, ox·s + kx − pad]
+/// (zero outside the image), with k = (ci·kh + ky)·kw + kx and p = (n·Ho + oy)·Wo + ox (n = 0 for one image). As B it is
+/// the conv's [K, P] right operand; as A (panels of MR pixels) it is im2colᵀ, for convs whose planes are too small to
+/// fill NR columns.
 /// <para>A panel's columns fall into runs of consecutive ox in one output row; the runs are listed once per panel, then
-/// every k of the panel copies each run from one input row (stride 1: a vector copy; stride 2: a strided gather) with
-/// no bounds to test, and (ci, ky, kx) advance by counting, not dividing.</para>
+/// every k of the panel copies each run from one input row (stride 1: a vector copy; stride 2: a strided gather). The
+/// zero border is written here, per run: a run whose input row is outside the image is zeros, and a run's first and
+/// last values are zeros where its columns leave the image, so no padded copy of x is made (at 512×512×64 that copy was
+/// a pass over 67 MB per conv). (ci, ky, kx) advance by counting, not dividing.</para>
 /// </summary>
 internal readonly unsafe struct Im2ColPanels : IPanelSource
 {
@@ -88,8 +90,6 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
 
     public Im2ColPanels(float* image, Conv2dShape s, long imageStride = 0)
     {
-        if (s.Padding != 0)
-            throw new ArgumentException("Im2ColPanels reads an unpadded (already zero-padded) image");
         _image = image;
         _s = s;
         _imageStride = imageStride;
@@ -101,9 +101,11 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
     public float* Panels(float* scratch, int k0, int kc, int start, int count, int width)
     {
         var s = _s;
-        int wo = s.OutWidth, plane = s.OutHeight * wo, stride = s.Stride;
-        long channel = (long)s.Height * s.Width;
-        long* runSource = stackalloc long[width];   // offset of a run's first input value for k = 0
+        int wo = s.OutWidth, plane = s.OutHeight * wo, stride = s.Stride, pad = s.Padding, h = s.Height, w = s.Width;
+        long channel = (long)h * w;
+        long* runImage = stackalloc long[width];    // offset of the run's image
+        int* runRow = stackalloc int[width];        // input row of the run for ky = 0: oy·s − pad
+        int* runCol = stackalloc int[width];        // input column of its first value for kx = 0: ox·s − pad
         int* runColumn = stackalloc int[width];     // where it starts in the panel row
         int* runLength = stackalloc int[width];
         for (int jp = 0; jp < count; jp += width)
@@ -115,7 +117,9 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
             for (int j = 0; j < cols; runs++)
             {
                 int run = Math.Min(wo - ox, cols - j);
-                runSource[runs] = n * _imageStride + (long)oy * stride * s.Width + (long)ox * stride;
+                runImage[runs] = n * _imageStride;
+                runRow[runs] = oy * stride - pad;
+                runCol[runs] = ox * stride - pad;
                 runColumn[runs] = j;
                 runLength[runs] = run;
                 j += run;
@@ -127,16 +131,29 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
             for (int kk = 0; kk < kc; kk++)
             {
                 float* row = panel + kk * width;
-                float* source = _image + ci * channel + (long)ky * s.Width + kx;
+                float* source = _image + ci * channel;
                 for (int r = 0; r < runs; r++)
                 {
-                    float* src = source + runSource[r], dst = row + runColumn[r];
-                    int length = runLength[r];
+                    float* dst = row + runColumn[r];
+                    int length = runLength[r], iy = runRow[r] + ky, ix = runCol[r] + kx;
+                    if ((uint)iy >= (uint)h)
+                    {
+                        new Span<float>(dst, length).Clear();
+                        continue;
+                    }
+                    // Values t in [lo, hi) read columns ix + t·stride inside [0, w); the rest are the zero border.
+                    int lo = ix >= 0 ? 0 : Math.Min(length, (-ix + stride - 1) / stride);
+                    int hi = Math.Max(lo, Math.Min(length, (w - ix + stride - 1) / stride));
+                    for (int t = 0; t < lo; t++)
+                        dst[t] = 0f;
+                    float* src = source + runImage[r] + (long)iy * w + ix;
                     if (stride == 1)
-                        Copy(src, dst, length);
+                        Copy(src + lo, dst + lo, hi - lo);
                     else
-                        for (int t = 0; t < length; t++)
+                        for (int t = lo; t < hi; t++)
                             dst[t] = src[(long)t * stride];
+                    for (int t = hi; t < length; t++)
+                        dst[t] = 0f;
                 }
                 for (int j = cols; j < width; j++)
                     row[j] = 0f;

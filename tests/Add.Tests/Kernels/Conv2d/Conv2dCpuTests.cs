@@ -6,7 +6,8 @@ using static TorchSharp.torch;
 
 namespace Add.Tests.Kernels.Conv2d;
 
-/// <summary>CPU conv2d (+ bias, + residual) against torch.nn.functional.conv2d, on every SIMD path, per call and prepacked.</summary>
+/// <summary>CPU conv2d (+ bias, + residual, then ReLU or not) against torch.nn.functional.conv2d (and relu), on every SIMD
+/// path, per call and prepacked; and the batch invariance of the fused ReLU epilogue.</summary>
 [Trait("Category", "Kernels")]
 public sealed class Conv2dCpuTests(ITestOutputHelper log)
 {
@@ -41,7 +42,11 @@ public sealed class Conv2dCpuTests(ITestOutputHelper log)
         new ConvCase(1, 20, 3, 3, 40, 3, 1, 1, true, true),      // 3×3 plane: transposed (pixels as rows of the tile), residual
         new ConvCase(3, 9, 4, 4, 40, 3, 2, 1, true, true),       // batched 2×2 planes, stride 2: transposed across images
         new ConvCase(1, 256, 2, 2, 128, 3, 1, 1, true, false),   // the UNet's 2×2 resnet conv (K = 2304: nine K blocks)
-        new ConvCase(2, 3, 6, 7, 5, 3, 1, 0, true, true));       // 3×3 without padding: im2col reads x itself, not a padded copy
+        new ConvCase(2, 3, 6, 7, 5, 3, 1, 0, true, true),        // 3×3 without padding
+        new ConvCase(1, 3, 5, 4, 7, 3, 1, 2, true, false),       // padding 2: whole runs outside the image (rows and columns)
+        new ConvCase(2, 4, 3, 5, 6, 1, 1, 1, true, true),        // a padded 1×1: not read directly, its border is all zeros
+        new ConvCase(1, 2, 9, 8, 3, 3, 2, 2, false, false),      // stride 2, padding 2: strided gathers clipped at both sides
+        new ConvCase(1, 4, 40, 37, 9, 3, 1, 1, true, true));     // rows wider than a 32-column panel (TAESD's Cin = 4 conv_in)
 
     [Theory]
     [MemberData(nameof(ConvCases))]
@@ -63,11 +68,46 @@ public sealed class Conv2dCpuTests(ITestOutputHelper log)
                 t = t + tensor(r, [c.N, c.Co, s.OutHeight, s.OutWidth]);
             expected = t.data<float>().ToArray();
         }
+        var expectedRelu = expected.Select(v => Math.Max(v, 0f)).ToArray();
         foreach (var packed in new[] { null, PackedWeight.ForConv(w, c.Co, s.ReductionLength, path) })
+            foreach (bool relu in new[] { false, true })
+            {
+                var y = new float[outCount];
+                Conv2dCpu.Forward(x, w, b, r, y, s, new float[Conv2dCpu.WorkspaceFloats(s)], path, packed, relu);
+                Numerics.AssertClose(relu ? expectedRelu : expected, y, Fp32Conv,
+                    $"cpu conv2d{(relu ? "+relu" : "")}{(packed is null ? "" : " prepacked")} {path} {c}", log);
+            }
+    }
+
+    /// <summary>Shapes whose arrangement changes with the batch (per image, batched, transposed), K over one K block, ReLU
+    /// and residual fused: image i of a batch of 5 equals that image alone, bit for bit.</summary>
+    public static TheoryData<SimdPath, ConvCase> InvarianceCases => CpuPaths.With(
+        new ConvCase(5, 70, 4, 4, 37, 3, 1, 1, true, true),      // batched (N·P = 80 columns), K = 630: ReLU after three K blocks
+        new ConvCase(5, 20, 3, 3, 40, 3, 1, 1, true, true),      // transposed
+        new ConvCase(5, 6, 17, 16, 9, 3, 1, 1, true, true));     // per image
+
+    [Theory]
+    [MemberData(nameof(InvarianceCases))]
+    public void FusedReluConvIsBatchInvariant(SimdPath path, ConvCase c)
+    {
+        var random = new Random(5);
+        var s = new Conv2dShape(c.N, c.Ci, c.H, c.W, c.Co, c.Kernel, c.Kernel, c.Stride, c.Pad, c.Bias);
+        var one = new Conv2dShape(1, c.Ci, c.H, c.W, c.Co, c.Kernel, c.Kernel, c.Stride, c.Pad, c.Bias);
+        int inImage = c.Ci * c.H * c.W, outImage = c.Co * s.OutHeight * s.OutWidth;
+        var x = Numerics.Uniform(random, c.N * inImage);
+        var w = Numerics.Uniform(random, c.Co * s.ReductionLength);
+        var b = Numerics.Uniform(random, c.Co);
+        var r = Numerics.Uniform(random, c.N * outImage);
+        var packed = PackedWeight.ForConv(w, c.Co, s.ReductionLength, path);
+        var batch = new float[c.N * outImage];
+        Conv2dCpu.Forward(x, w, b, r, batch, s, new float[Conv2dCpu.WorkspaceFloats(s)], path, packed, relu: true);
+        Assert.Contains(batch, v => v == 0f);                    // the ReLU clipped something
+        for (int i = 0; i < c.N; i++)
         {
-            var y = new float[outCount];
-            Conv2dCpu.Forward(x, w, b, r, y, s, new float[Conv2dCpu.WorkspaceFloats(s)], path, packed);
-            Numerics.AssertClose(expected, y, Fp32Conv, $"cpu conv2d{(packed is null ? "" : " prepacked")} {path} {c}", log);
+            var single = new float[outImage];
+            Conv2dCpu.Forward(x.AsSpan(i * inImage, inImage), w, b, r.AsSpan(i * outImage, outImage), single, one,
+                new float[Conv2dCpu.WorkspaceFloats(one)], path, packed, relu: true);
+            Assert.True(single.AsSpan().SequenceEqual(batch.AsSpan(i * outImage, outImage)), $"image {i} of {c} {path} differs alone");
         }
     }
 }
