@@ -48,6 +48,9 @@ public static class InfoCommand
             ConfigJson.Load<SchedulerConfig>(PipelineLayout.Scheduler.Config(folder), Warn);
         if (File.Exists(PipelineLayout.TextEncoder.Config(folder)))
             rows.Add(("text_encoder", "CLIPTextModel", ParameterCount.Of(ConfigJson.Load<CLIPTextConfig>(PipelineLayout.TextEncoder.Config(folder), Warn))));
+        if (File.Exists(PipelineLayout.TextEncoder2.Config(folder)))
+            rows.Add(("text_encoder_2", "CLIPTextModelWithProjection",
+                ParameterCount.Of(ConfigJson.Load<CLIPTextConfig>(PipelineLayout.TextEncoder2.Config(folder), Warn), withProjection: true)));
         if (File.Exists(PipelineLayout.Unet.Config(folder)))
             rows.Add(("unet", "UNet2DConditionModel", ParameterCount.Of(ConfigJson.Load<UNet2DConditionConfig>(PipelineLayout.Unet.Config(folder), Warn))));
         if (File.Exists(PipelineLayout.Vae.Config(folder)))
@@ -65,8 +68,8 @@ public static class InfoCommand
         if (rows.Count == 0) return;
         output.WriteLine($"{folder}: parameters from the configs");
         static string N(long v) => v.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
-        foreach (var (name, kind, count) in rows) output.WriteLine($"  {name,-14} {kind,-22} {N(count),15}");
-        output.WriteLine($"  {"total",-14} {"",-22} {N(rows.Sum(r => r.Parameters)),15}");
+        foreach (var (name, kind, count) in rows) output.WriteLine($"  {name,-14} {kind,-28} {N(count),15}");
+        output.WriteLine($"  {"total",-14} {"",-28} {N(rows.Sum(r => r.Parameters)),15}");
     }
 
     /// <summary>Whether a standalone config.json (a folder such as madebyollin/taesd) names the AutoencoderTiny class.</summary>

@@ -24,6 +24,28 @@ public sealed record CLIPTextConfig : ConfigBase
     [JsonPropertyName("pad_token_id")] public int PadTokenId { get; init; } = 1;
     [JsonPropertyName("bos_token_id")] public int BosTokenId { get; init; } = 49406;
     [JsonPropertyName("eos_token_id")] public int EosTokenId { get; init; } = 49407;
+    /// <summary>CLIPTextModelWithProjection's text_projection width (Linear hidden_size → projection_dim, no bias); unused by
+    /// a plain CLIPTextModel.</summary>
+    [JsonPropertyName("projection_dim")] public int ProjectionDim { get; init; } = 512;
+
+    /// <summary>
+    /// The position pooled for each row of <paramref name="ids"/> (length <paramref name="length"/>), as transformers'
+    /// CLIPTextTransformer: with the legacy eos_token_id 2 (configs older than transformers 4.31, SDXL's) the argmax of the
+    /// ids, i.e. the first &lt;|endoftext|&gt; (49407, the largest id); otherwise the first eos_token_id, or position 0
+    /// when there is none (the argmax of an all-false mask). Used for CLIPTextModelWithProjection's text_embeds.
+    /// </summary>
+    public int PooledPosition(ReadOnlySpan<int> ids, int row, int length)
+    {
+        var r = ids.Slice(row * length, length);
+        if (EosTokenId == 2)
+        {
+            int best = 0;
+            for (int i = 1; i < r.Length; i++) if (r[i] > r[best]) best = i;
+            return best;
+        }
+        int at = r.IndexOf(EosTokenId);
+        return at < 0 ? 0 : at;
+    }
 
     /// <summary>The architecture of our emoji-32 text encoders (models/), with the word tokenizer's vocabulary size.</summary>
     public static CLIPTextConfig Emoji32(int vocabSize) => new()
@@ -37,7 +59,7 @@ public sealed record CLIPTextConfig : ConfigBase
     private static readonly HashSet<string> Informational =
     [
         "architectures", "model_type", "torch_dtype", "transformers_version", "attention_dropout", "dropout",
-        "initializer_factor", "initializer_range", "projection_dim",   // projection_dim: CLIPTextModelWithProjection's head only
+        "initializer_factor", "initializer_range",
     ];
 
     public override void Validate()
@@ -47,6 +69,7 @@ public sealed record CLIPTextConfig : ConfigBase
         ConfigJson.Require(NumAttentionHeads > 0 && HiddenSize > 0 && HiddenSize % NumAttentionHeads == 0, $"hidden_size {HiddenSize} is not a multiple of num_attention_heads {NumAttentionHeads}");
         ConfigJson.Require(NumHiddenLayers >= 1 && IntermediateSize > 0 && MaxPositionEmbeddings >= 2, "num_hidden_layers, intermediate_size and max_position_embeddings must be positive");
         ConfigJson.Require(HiddenAct is "gelu" or "quick_gelu", $"hidden_act '{HiddenAct}' is not supported (gelu, quick_gelu)");
+        ConfigJson.Require(ProjectionDim > 0, $"projection_dim must be positive, got {ProjectionDim}");
         ConfigJson.Require(LayerNormEps > 0, $"layer_norm_eps must be positive, got {LayerNormEps}");
     }
 }

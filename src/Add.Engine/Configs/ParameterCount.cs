@@ -34,6 +34,7 @@ public static class ParameterCount
         var t = UNetTopology.From(c);
         long temb = c.TimeEmbedDim, ctx = c.CrossAttentionDim, c0 = t.ConvInOutChannels;
         long total = Conv(c.InChannels, c0, 3) + Linear(c0, temb) + Linear(temb, temb);
+        if (c.TextTime) total += Linear(c.ProjectionClassEmbeddingsInputDim!.Value, temb) + Linear(temb, temb);   // add_embedding (add_time_proj has none)
         foreach (var d in t.Down)
         {
             for (int j = 0; j < d.Layers; j++)
@@ -108,12 +109,14 @@ public static class ParameterCount
     /// <summary>AutoencoderTiny's parameters: encoder and decoder (TAESD: 2,445,063).</summary>
     public static long Of(AutoencoderTinyConfig c) => Encoder(c) + Decoder(c);
 
-    /// <summary>CLIPTextModel's parameters: embeddings, layers × (2 layer norms, q/k/v/out projections, fc1, fc2), final_layer_norm.</summary>
-    public static long Of(CLIPTextConfig c)
+    /// <summary>CLIPTextModel's parameters: embeddings, layers × (2 layer norms, q/k/v/out projections, fc1, fc2), final_layer_norm;
+    /// <paramref name="withProjection"/>: CLIPTextModelWithProjection's text_projection too (hidden → projection_dim, no bias).</summary>
+    public static long Of(CLIPTextConfig c, bool withProjection = false)
     {
         c.Validate();
         long d = c.HiddenSize, f = c.IntermediateSize;
         long layer = 2 * Norm(d) + 4 * Linear(d, d) + Linear(d, f) + Linear(f, d);
-        return (long)c.VocabSize * d + (long)c.MaxPositionEmbeddings * d + c.NumHiddenLayers * layer + Norm(d);
+        return (long)c.VocabSize * d + (long)c.MaxPositionEmbeddings * d + c.NumHiddenLayers * layer + Norm(d)
+            + (withProjection ? Linear(d, c.ProjectionDim, bias: false) : 0);
     }
 }

@@ -37,6 +37,24 @@ public sealed record UNet2DConditionConfig : ConfigBase
     /// <summary>Transformer2DModel's proj_in/proj_out: Linear [C, C] when true, 1×1 Conv2d [C, C, 1, 1] when false (same arithmetic).</summary>
     [JsonPropertyName("use_linear_projection")] public bool UseLinearProjection { get; init; }
 
+    /// <summary>null, or "text_time": SDXL's micro-conditioning (Podell et al. 2023, §2.2): add_time_proj (sinusoidal,
+    /// <see cref="AdditionTimeEmbedDim"/> per id) of the six add_time_ids, concatenated after the pooled text embeds, through
+    /// add_embedding (linear_1, SiLU, linear_2) and added to the time embedding.</summary>
+    [JsonPropertyName("addition_embed_type"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? AdditionEmbedType { get; init; }
+    /// <summary>Sinusoid width per added time id (SDXL: 256).</summary>
+    [JsonPropertyName("addition_time_embed_dim"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? AdditionTimeEmbedDim { get; init; }
+    /// <summary>add_embedding's input width: pooled text width + 6·addition_time_embed_dim (SDXL: 1280 + 1536 = 2816).</summary>
+    [JsonPropertyName("projection_class_embeddings_input_dim"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? ProjectionClassEmbeddingsInputDim { get; init; }
+
+    /// <summary>Whether the UNet takes SDXL's text_time conditioning (pooled text embeds and add_time_ids).</summary>
+    [JsonIgnore] public bool TextTime => AdditionEmbedType == "text_time";
+
+    /// <summary>The number of add_time_ids (original size, crop top-left, target size: two each).</summary>
+    public const int AddTimeIds = 6;
+
+    /// <summary>The pooled text width text_time expects: projection_class_embeddings_input_dim − 6·addition_time_embed_dim.</summary>
+    [JsonIgnore] public int AddTextEmbedsDim => TextTime ? ProjectionClassEmbeddingsInputDim!.Value - AddTimeIds * AdditionTimeEmbedDim!.Value : 0;
+
     [JsonIgnore] public int TimeEmbedDim => BlockOutChannels[0] * 4;   // time_embed_dim = block_out_channels[0]·4 (positional)
 
     /// <summary><see cref="SampleSize"/>, or an error naming the key when the config has none.</summary>
@@ -62,14 +80,11 @@ public sealed record UNet2DConditionConfig : ConfigBase
         "upcast_attention",                      // fp16 overflow guard: we compute in fp32
         "dropout",                               // training only
         "addition_embed_type_num_heads",         // used only by addition_embed_type "text_image"…
-        "addition_time_embed_dim",               // used only by addition_embed_type "text_time"
-        "projection_class_embeddings_input_dim", // used only by class_embed_type "projection" / addition_embed_type
         "mid_block_only_cross_attention",        // used only by UNetMidBlock2DSimpleCrossAttn
     ];
 
     private static readonly Dictionary<string, object?[]> Fixed = new()
     {
-        ["addition_embed_type"] = [null],        // "text_time" is SDXL's added size/pooled-text conditioning
         ["act_fn"] = ["silu"],
         ["center_input_sample"] = [false],
         ["downsample_padding"] = [1],
@@ -128,6 +143,13 @@ public sealed record UNet2DConditionConfig : ConfigBase
         ConfigJson.Require(LayersPerBlock >= 1, $"layers_per_block must be at least 1, got {LayersPerBlock}");
         ConfigJson.Require(InChannels > 0 && OutChannels > 0 && CrossAttentionDim > 0, "in_channels, out_channels and cross_attention_dim must be positive");
         ConfigJson.Require(BlockOutChannels[0] % 2 == 0, $"block_out_channels[0] {BlockOutChannels[0]} must be even (the sinusoidal timestep embedding's width)");
+        ConfigJson.Require(AdditionEmbedType is null or "text_time", $"addition_embed_type '{AdditionEmbedType}' is not supported (null, text_time)");
+        if (TextTime)
+        {
+            ConfigJson.Require(AdditionTimeEmbedDim is int a && a > 0 && a % 2 == 0, $"addition_embed_type text_time needs a positive even addition_time_embed_dim, got {AdditionTimeEmbedDim?.ToString() ?? "none"}");
+            ConfigJson.Require(ProjectionClassEmbeddingsInputDim is int p && p > AddTimeIds * AdditionTimeEmbedDim!.Value,
+                $"addition_embed_type text_time needs projection_class_embeddings_input_dim above 6·addition_time_embed_dim = {AddTimeIds * AdditionTimeEmbedDim!.Value} (the pooled text width is the rest), got {ProjectionClassEmbeddingsInputDim?.ToString() ?? "none"}");
+        }
         if (SampleSize is int s)
             ConfigJson.Require(s > 0 && s % (1 << (n - 1)) == 0, $"sample_size {s} is not a positive multiple of 2^{n - 1}");
     }

@@ -9,7 +9,8 @@ namespace Add.Engine.Models;
 /// time: sinusoidal(t) → linear_1 → SiLU → linear_2 → SiLU (computed once; every ResnetBlock's time_emb_proj reads it);
 /// down blocks (resnet [+ transformer]) × layers [+ stride-2 conv], each output kept as a skip; mid block
 /// (resnet, transformer, resnet); up blocks (cat(x, skip) → resnet [+ transformer]) × (layers + 1) [+ nearest 2× + conv];
-/// GroupNorm+SiLU → conv_out. The channel and skip wiring comes from <see cref="UNetTopology"/>. All skips live on the
+/// GroupNorm+SiLU → conv_out. With addition_embed_type "text_time" (SDXL, Podell et al. 2023 §2.2) the time embedding
+/// gains add_embedding(cat(text_embeds, add_time_proj(time_ids))) before its SiLU. The channel and skip wiring comes from <see cref="UNetTopology"/>. All skips live on the
 /// arena until the forward ends.
 /// </summary>
 public sealed class UNet2DConditionModel
@@ -20,6 +21,7 @@ public sealed class UNet2DConditionModel
     private readonly Runtime _rt;
     private readonly Conv2d _convIn, _convOut;
     private readonly Linear _time1, _time2;
+    private readonly Linear? _add1, _add2;                // add_embedding.linear_1/2 (text_time only)
     private readonly DownBlock[] _down;
     private readonly ResnetBlock2D _midResnet0, _midResnet1;
     private readonly Transformer2DModel _midAttention;
@@ -43,6 +45,11 @@ public sealed class UNet2DConditionModel
         _convIn = Conv2d.Load(w, "conv_in", c.InChannels, c0, 3);
         _time1 = Linear.Load(w, "time_embedding.linear_1", c0, temb);
         _time2 = Linear.Load(w, "time_embedding.linear_2", temb, temb);
+        if (c.TextTime)
+        {
+            _add1 = Linear.Load(w, "add_embedding.linear_1", c.ProjectionClassEmbeddingsInputDim!.Value, temb);
+            _add2 = Linear.Load(w, "add_embedding.linear_2", temb, temb);
+        }
         _down = new DownBlock[topology.Down.Length];
         for (int i = 0; i < _down.Length; i++)
         {
@@ -87,9 +94,14 @@ public sealed class UNet2DConditionModel
     /// <summary>
     /// ε̂ [N, Cout, H, W] = unet(sample [N, Cin, H, W], timesteps [N] (as floats), context [N, Lk, Cctx]). H and W (the
     /// latent size, non-square allowed) must be multiples of 2^(levels − 1), so every skip matches its up block's size.
+    /// A text_time UNet also takes <paramref name="textEmbeds"/> [N, <see cref="UNet2DConditionConfig.AddTextEmbedsDim"/>] (the
+    /// pooled text) and <paramref name="timeIds"/> [N, 6] (original h, w, crop top, left, target h, w); others take neither.
     /// </summary>
-    public void Forward(TensorView sample, TensorView timesteps, TensorView context, TensorView output, int n, int contextLength, int height, int width)
+    public void Forward(TensorView sample, TensorView timesteps, TensorView context, TensorView output, int n, int contextLength, int height, int width,
+        TensorView textEmbeds = default, TensorView timeIds = default)
     {
+        if (Config.TextTime != !textEmbeds.IsEmpty || Config.TextTime != !timeIds.IsEmpty)
+            throw new ArgumentException(Config.TextTime ? "this UNet (addition_embed_type text_time) needs text_embeds and time_ids" : "text_embeds and time_ids are for a text_time UNet only");
         var (b, a) = (_rt.Backend, _rt.Arena);
         var c = Config;
         var ch = c.BlockOutChannels;
@@ -105,7 +117,22 @@ public sealed class UNet2DConditionModel
         var tembSilu = a.Take((long)n * temb);
         _time1.Forward(b, sinusoid, t1, n);
         b.Silu(t1, t1);
-        _time2.Forward(b, t1, tembSilu, n);
+        var aug = TensorView.Empty;
+        if (_add1 is not null)
+        {
+            // aug = add_embedding(cat(text_embeds, add_time_proj(time_ids).reshape(N, 6·A))): [N, P] → [N, T]
+            int ad = c.AdditionTimeEmbedDim!.Value, textDim = c.AddTextEmbedsDim, timeDim = UNet2DConditionConfig.AddTimeIds * ad;
+            var timeProj = a.Take((long)n * timeDim);                   // [N·6, A] = [N, 6·A]
+            b.TimestepEmbedding(timeIds, timeProj, new TimestepEmbeddingShape(ad, c.FlipSinToCos, c.FreqShift));
+            var addEmbeds = a.Take((long)n * (textDim + timeDim));
+            b.ConcatChannels(textEmbeds, timeProj, addEmbeds, n, textDim, timeDim, 1, 1);
+            var a1 = a.Take((long)n * temb);
+            _add1.Forward(b, addEmbeds, a1, n);
+            b.Silu(a1, a1);
+            aug = a.Take((long)n * temb);
+            _add2!.Forward(b, a1, aug, n);
+        }
+        _time2.Forward(b, t1, tembSilu, n, residual: aug);              // emb = time_embedding(t) (+ aug)
         b.Silu(tembSilu, tembSilu);
 
         var x = a.Take((long)n * ch[0] * h * w);

@@ -125,6 +125,9 @@ public sealed class DiffusionPipeline : IDisposable
     /// <summary>Token ids [rows, L]: with guidance the unconditional ("") rows come first, then the prompts.</summary>
     public int[] Tokenize(IReadOnlyList<string> prompts, bool guided, Action<string>? warn = null) => _runner.Tokenize(prompts, guided, warn);
 
+    /// <summary>tokenizer_2's ids [rows, L] in the same layout (SDXL pipelines), or null when the pipeline has one encoder.</summary>
+    public int[]? Tokenize2(IReadOnlyList<string> prompts, bool guided, Action<string>? warn = null) => _runner.Tokenize2(prompts, guided, warn);
+
     /// <summary>The init image as pixels [3, H, W] in [-1, 1], resized by an integer area factor when larger.</summary>
     public float[] InitPixels(RgbImage image) => PipelineImages.InitPixels(image, ImageSize);
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Add.Engine.Backends;
+using Add.Engine.Configs;
 using Add.Engine.Imaging;
 using Add.Engine.Models;
 using Add.Engine.Sampling;
@@ -22,7 +23,7 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
     {
         public readonly Arena.Slots Slots = arena.CreateSlots();
         public readonly Backend.Scratch Scratch = new();
-        public float[] HostNoise = [], HostPixels = [], HostTimesteps = [], HostPreview = [];
+        public float[] HostNoise = [], HostPixels = [], HostTimesteps = [], HostPreview = [], HostZeros = [];
     }
 
     private readonly Stack<Context> _idle = new();
@@ -62,11 +63,17 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
 
     /// <summary>Token ids [rows, L] in the guidance layout of <see cref="GenerationPlan.TextRows"/>; each distinct
     /// tokenizer warning (truncation, unknown words) reaches <paramref name="warn"/> once, not once per batch row.</summary>
-    public int[] Tokenize(IReadOnlyList<string> prompts, bool guided, Action<string>? warn)
+    public int[] Tokenize(IReadOnlyList<string> prompts, bool guided, Action<string>? warn) => Tokenize(m.Tokenizer, prompts, guided, warn);
+
+    /// <summary>tokenizer_2's ids in the same layout, or null without a second encoder.</summary>
+    public int[]? Tokenize2(IReadOnlyList<string> prompts, bool guided, Action<string>? warn) =>
+        m.Tokenizer2 is { } t ? Tokenize(t, prompts, guided, warn) : null;
+
+    private static int[] Tokenize(Text.TextTokenizer tokenizer, IReadOnlyList<string> prompts, bool guided, Action<string>? warn)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         Action<string>? once = warn is null ? null : w => { if (seen.Add(w)) warn(w); };
-        return GenerationPlan.TextRows(prompts, guided).SelectMany(p => m.Tokenizer.Encode(p, once)).ToArray();
+        return GenerationPlan.TextRows(prompts, guided).SelectMany(p => tokenizer.Encode(p, once)).ToArray();
     }
 
     /// <summary>Runs <paramref name="plan"/> in a pooled context. <paramref name="onStage"/>, when set, hears each stage's name and seconds as
@@ -123,15 +130,20 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
         int factor = m.Vae.Config.DownsampleFactor, lh = height / factor, lw = width / factor;
         int n = request.Prompts.Count, latent = m.Unet.Config.InChannels * lh * lw;
         bool guided = plan.Guided;
-        int rows = plan.Rows(n), length = m.Tokenizer.MaxLength, dim = m.TextEncoder.Config.HiddenSize;
+        int rows = plan.Rows(n), length = m.Tokenizer.MaxLength, dim = m.Unet.Config.CrossAttentionDim;
         var ids = Tokenize(request.Prompts, guided, warn);
+        var ids2 = m.Tokenizer2 is null ? null : Tokenize2(request.Prompts, guided, null);   // the same words: warned once
         Stage("tokenize");
         cancel.ThrowIfCancellationRequested();
         a.Reset();
 
         var text = a.Take((long)rows * length * dim);                     // [rows, L, D]
-        m.TextEncoder.Forward(ids, text, rows, length);
+        var (textEmbeds, timeIds) = (TensorView.Empty, TensorView.Empty);
+        if (m.TextEncoder2 is not null)
+            (textEmbeds, timeIds) = EncodeDual(ctx, ids, ids2!, text, rows, n, length, guided, width, height);
+        else m.TextEncoder.Forward(ids, text, rows, length);
         Trace(trace, "text", text);
+        if (!textEmbeds.IsEmpty) Trace(trace, "text_embeds", textEmbeds);
         Stage("text encoder");
 
         var noise = new BatchNoise(request.Seed, n, latent, request.Seeds);
@@ -170,7 +182,7 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
             Array.Fill(ctx.HostTimesteps, (float)timesteps[i], 0, rows);
             b.Upload(ctx.HostTimesteps.AsSpan(0, rows), t);
             if (guided) b.ConcatChannels(x, x, input, 1, n * u.InChannels, n * u.InChannels, lh, lw);
-            m.Unet.Forward(input, t, text, eps, rows, length, lh, lw);
+            m.Unet.Forward(input, t, text, eps, rows, length, lh, lw, textEmbeds, timeIds);
             Trace(trace, $"unet.{i}", eps);
             var c = schedule.Step(i);
             var k = c.ToKernelStep();
@@ -199,6 +211,38 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
         var images = PipelineImages.ToImages(host, n, width, height);
         Stage("vae decode");
         return images;
+    }
+
+    /// <summary>
+    /// SDXL's conditioning (diffusers StableDiffusionXLPipeline.encode_prompt, _get_add_time_ids): context [rows, L, D1 + D2] =
+    /// cat(text_encoder hidden_states[-2], text_encoder_2 hidden_states[-2]) on the last dim; text_embeds [rows, P] =
+    /// text_encoder_2's pooled, projected output; time_ids [rows, 6] = (H, W, 0, 0, H, W) in pixels (original size = target
+    /// size = the request's, no crop). Guided with force_zeros_for_empty_prompt (and no negative prompt, which requests
+    /// cannot give) the unconditional rows of both are zeros, as diffusers'.
+    /// </summary>
+    private (TensorView TextEmbeds, TensorView TimeIds) EncodeDual(Context ctx, int[] ids, int[] ids2, TensorView text, int rows, int n, int length,
+        bool guided, int width, int height)
+    {
+        var encoder2 = m.TextEncoder2!;
+        int d1 = m.TextEncoder.Config.HiddenSize, d2 = encoder2.Config.HiddenSize, p = encoder2.Config.ProjectionDim;
+        var h1 = a.Take((long)rows * length * d1);
+        var h2 = a.Take((long)rows * length * d2);
+        var pooled = a.Take((long)rows * p);
+        m.TextEncoder.Forward(ids, h1, rows, length, penultimate: true);
+        encoder2.Forward(ids2, h2, rows, length, penultimate: true, pooled);
+        b.ConcatChannels(h1, h2, text, rows * length, d1, d2, 1, 1);
+        if (guided && m.Index.ForceZerosForEmptyPrompt)
+        {
+            int zeros = n * length * (d1 + d2);
+            if (ctx.HostZeros.Length < zeros) ctx.HostZeros = new float[zeros];
+            b.Upload(ctx.HostZeros.AsSpan(0, zeros), text.Slice(0, zeros));
+            b.Upload(ctx.HostZeros.AsSpan(0, n * p), pooled.Slice(0, (long)n * p));
+        }
+        var timeIds = a.Take((long)rows * UNet2DConditionConfig.AddTimeIds);
+        var host = new float[rows * UNet2DConditionConfig.AddTimeIds];
+        for (int r = 0; r < rows; r++) new float[] { height, width, 0, 0, height, width }.CopyTo(host, r * UNet2DConditionConfig.AddTimeIds);
+        b.Upload(host, timeIds);
+        return (pooled, timeIds);
     }
 
     /// <summary>The tiny decoder the request needs (tiny decoding or previews), or null; a request that needs one the

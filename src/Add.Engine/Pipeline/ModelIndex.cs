@@ -14,8 +14,9 @@ namespace Add.Engine.Pipeline;
 ///  "unet": ["diffusers", "UNet2DConditionModel"], "vae": ["diffusers", "AutoencoderKL"]}
 /// </code>
 /// The five components the engine runs must be declared with a class it implements; the safety checker, feature
-/// extractor and image encoder are ignored; any other component (e.g. SDXL's <c>text_encoder_2</c>) would change the
-/// image, so it is refused rather than skipped. An optional tiny decoder (<see cref="Optional"/>: <c>"vae_tiny":
+/// extractor and image encoder are ignored; any other component would change the image, so it is refused rather than
+/// skipped. SDXL's second text encoder and tokenizer (<c>text_encoder_2</c> CLIPTextModelWithProjection, <c>tokenizer_2</c>)
+/// come as a pair; an SDXL pipeline class (<see cref="NeedsSecondEncoder"/>) must declare both. An optional tiny decoder (<see cref="Optional"/>: <c>"vae_tiny":
 /// ["diffusers", "AutoencoderTiny"]</c>, TAESD) is accepted: it changes nothing unless asked for (previews, the tiny
 /// decoder choice). The scheduler's class is not checked here: the engine takes it from
 /// <c>scheduler/scheduler_config.json</c>'s <c>_class_name</c>.
@@ -45,7 +46,19 @@ public sealed record ModelIndex(string Path, string? PipelineClass, IReadOnlyDic
     public static readonly IReadOnlyDictionary<string, string[]> Optional = new Dictionary<string, string[]>(StringComparer.Ordinal)
     {
         [PipelineLayout.VaeTiny.Name] = ["AutoencoderTiny"],
+        [PipelineLayout.TextEncoder2.Name] = ["CLIPTextModelWithProjection"],
+        [PipelineLayout.Tokenizer2.Name] = ["CLIPTokenizer", "CLIPTokenizerFast"],
     };
+
+    /// <summary>Whether a pipeline class conditions on two text encoders (diffusers' StableDiffusionXL* pipelines).</summary>
+    public static bool NeedsSecondEncoder(string? pipelineClass) => pipelineClass?.StartsWith("StableDiffusionXL", StringComparison.Ordinal) == true;
+
+    /// <summary>Whether text_encoder_2 and tokenizer_2 are declared (both are, or neither, after <see cref="Load"/>).</summary>
+    public bool DualEncoder => Declares(PipelineLayout.TextEncoder2.Name);
+
+    /// <summary>Whether the uncond rows of classifier-free guidance are zeros rather than the empty prompt's encoding
+    /// (model_index.json's <c>force_zeros_for_empty_prompt</c>, diffusers' SDXL default true; SD pipelines have no such flag).</summary>
+    public bool ForceZerosForEmptyPrompt { get; init; }
 
     /// <summary>Whether the optional component <paramref name="name"/> is declared.</summary>
     public bool Declares(string name) => Components.ContainsKey(name);
@@ -72,10 +85,12 @@ public sealed record ModelIndex(string Path, string? PipelineClass, IReadOnlyDic
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new InvalidDataException($"{path}: must be a JSON object, found {doc.RootElement.ValueKind}");
             string? pipelineClass = null;
+            bool forceZeros = false;
             var components = new Dictionary<string, Component>(StringComparer.Ordinal);
             foreach (var entry in doc.RootElement.EnumerateObject())
             {
                 if (entry.Name == "_class_name" && entry.Value.ValueKind == JsonValueKind.String) pipelineClass = entry.Value.GetString();
+                if (entry.Name == "force_zeros_for_empty_prompt") forceZeros = entry.Value.ValueKind == JsonValueKind.True;
                 if (entry.Name.StartsWith('_')) continue;
                 switch (entry.Value.ValueKind)
                 {
@@ -101,7 +116,13 @@ public sealed record ModelIndex(string Path, string? PipelineClass, IReadOnlyDic
             var extra = components.Keys.FirstOrDefault(k => !Needed.ContainsKey(k) && !Optional.ContainsKey(k));
             if (extra is not null)
                 throw new NotSupportedException($"{path}: component '{extra}' {components[extra]} is not supported (this engine runs {string.Join(", ", Needed.Keys)}, and optionally {string.Join(", ", Optional.Keys)}; it would change the image, so it is not skipped)");
-            return new ModelIndex(path, pipelineClass, components);
+            string te2 = PipelineLayout.TextEncoder2.Name, tok2 = PipelineLayout.Tokenizer2.Name;
+            bool needsPair = NeedsSecondEncoder(pipelineClass) || components.ContainsKey(te2) || components.ContainsKey(tok2);
+            foreach (var name in new[] { te2, tok2 })
+                if (needsPair && !components.ContainsKey(name))
+                    throw new InvalidDataException($"{path}: does not declare the '{name}' component ("
+                        + (NeedsSecondEncoder(pipelineClass) ? $"{pipelineClass} conditions on two text encoders: {te2} and {tok2} are needed)" : $"{te2} and {tok2} come as a pair)"));
+            return new ModelIndex(path, pipelineClass, components) { ForceZerosForEmptyPrompt = forceZeros };
         }
     }
 

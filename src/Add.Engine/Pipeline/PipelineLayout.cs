@@ -87,6 +87,7 @@ public sealed record PipelineComponent(string Name, string ConfigFile, string? W
 /// unet/config.json, unet/diffusion_pytorch_model.safetensors
 /// vae/config.json, vae/diffusion_pytorch_model.safetensors
 /// vae_tiny/config.json, vae_tiny/diffusion_pytorch_model.safetensors   (optional: an AutoencoderTiny, TAESD)
+/// tokenizer_2/…, text_encoder_2/config.json, text_encoder_2/model.safetensors   (SDXL: CLIPTextModelWithProjection)
 /// </code>
 /// </summary>
 public static class PipelineLayout
@@ -111,6 +112,10 @@ public static class PipelineLayout
     public static readonly PipelineComponent Unet = new("unet", ConfigFile, DiffusersWeightsFile);
     public static readonly PipelineComponent Vae = new("vae", ConfigFile, DiffusersWeightsFile);
 
+    /// <summary>SDXL's second text encoder (transformers CLIPTextModelWithProjection) and its tokenizer.</summary>
+    public static readonly PipelineComponent TextEncoder2 = new("text_encoder_2", ConfigFile, TransformersWeightsFile);
+    public static readonly PipelineComponent Tokenizer2 = new("tokenizer_2", "tokenizer_config.json");
+
     /// <summary>The optional tiny decoder (diffusers AutoencoderTiny; declared in model_index.json when present).</summary>
     public static readonly PipelineComponent VaeTiny = new("vae_tiny", ConfigFile, DiffusersWeightsFile);
 
@@ -118,7 +123,7 @@ public static class PipelineLayout
     public static readonly IReadOnlyList<PipelineComponent> Components = [Scheduler, Tokenizer, TextEncoder, Unet, Vae];
 
     /// <summary>Component folders a pipeline may have.</summary>
-    public static readonly IReadOnlyList<PipelineComponent> OptionalComponents = [VaeTiny];
+    public static readonly IReadOnlyList<PipelineComponent> OptionalComponents = [VaeTiny, TextEncoder2, Tokenizer2];
 
     /// <summary>A standalone model folder (config.json and its weights directly inside, as madebyollin/taesd) as a
     /// component: its parent as the "pipeline", its name as the component's, so messages name the folder.</summary>

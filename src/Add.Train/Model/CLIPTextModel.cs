@@ -113,6 +113,15 @@ public sealed class CLIPEncoder : Module<Tensor, Tensor>
         foreach (var layer in layers) x = layer.call(x);
         return x.MoveToOuterDisposeScope();
     }
+
+    /// <summary>transformers' hidden_states[-2] and [-1]: the input and the output of the last layer.</summary>
+    public (Tensor Penultimate, Tensor Last) HiddenStates(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        for (int i = 0; i < layers.Count - 1; i++) x = layers[i].call(x);
+        var last = layers[^1].call(x);
+        return (x.MoveToOuterDisposeScope(), last.MoveToOuterDisposeScope());
+    }
 }
 
 /// <summary>The "text_model" of CLIPTextModel: embeddings, encoder, final_layer_norm.</summary>
@@ -135,34 +144,68 @@ public sealed class CLIPTextTransformer : Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         return final_layer_norm.call(encoder.call(embeddings.call(ids))).MoveToOuterDisposeScope();
     }
+
+    /// <summary>hidden_states[-2] (no final layer norm) and the last hidden state (after final_layer_norm).</summary>
+    public (Tensor Penultimate, Tensor LastHidden) HiddenStates(Tensor ids)
+    {
+        using var scope = NewDisposeScope();
+        var (penultimate, last) = encoder.HiddenStates(embeddings.call(ids));
+        return (penultimate.MoveToOuterDisposeScope(), final_layer_norm.call(last).MoveToOuterDisposeScope());
+    }
 }
 
 /// <summary>
 /// CLIP-shaped text encoder (Radford et al. 2021): ids (N, L) int64 → last hidden state (N, L, hidden), the UNet's
-/// cross-attention context; the state at the first &lt;eos&gt; is the pooled text embedding (N, hidden).
+/// cross-attention context; the state at the first &lt;eos&gt; is the pooled text embedding (N, hidden). With
+/// <c>withProjection</c> it is transformers' CLIPTextModelWithProjection (SDXL's text_encoder_2): text_projection
+/// (hidden → projection_dim, no bias) of the pooled state gives text_embeds.
 /// </summary>
 public sealed class CLIPTextModel : Module<Tensor, Tensor>
 {
     readonly CLIPTextTransformer text_model;
+    readonly Linear? text_projection;
 
     public CLIPTextConfig Config { get; }
 
-    public CLIPTextModel(CLIPTextConfig config) : base(nameof(CLIPTextModel))
+    public CLIPTextModel(CLIPTextConfig config, bool withProjection = false) : base(nameof(CLIPTextModel))
     {
         config.Validate();
         Config = config;
         text_model = new CLIPTextTransformer(config);
+        if (withProjection) text_projection = Linear(config.HiddenSize, config.ProjectionDim, hasBias: false);
         RegisterComponents();
         NormInit.Apply(this);
     }
 
     public override Tensor forward(Tensor ids) => text_model.call(ids);
 
-    /// <summary>Hidden state at each row's first &lt;eos&gt; token: (N, L, C) → (N, C).</summary>
+    /// <summary>Hidden state at each row's first &lt;eos&gt; token: (N, L, C) → (N, C). (Our emoji encoders' eos is id 2.)</summary>
     public Tensor Pooled(Tensor hidden, Tensor ids)
     {
         using var scope = NewDisposeScope();
         var eos = (ids == Config.EosTokenId).to_type(ScalarType.Int64).argmax(1);     // first max = first <eos>
         return hidden[arange(hidden.shape[0]), eos].MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// transformers' CLIPTextTransformer pooling: with the legacy eos_token_id 2 (configs before transformers 4.31, SDXL's)
+    /// the position of the largest id (argmax: the first &lt;|endoftext|&gt; of a CLIP BPE row), else the first eos_token_id.
+    /// (N, L, C) → (N, C).
+    /// </summary>
+    public Tensor PooledAsTransformers(Tensor hidden, Tensor ids)
+    {
+        using var scope = NewDisposeScope();
+        var at = Config.EosTokenId == 2 ? ids.argmax(1) : (ids == Config.EosTokenId).to_type(ScalarType.Int64).argmax(1);
+        return hidden[arange(hidden.shape[0]), at].MoveToOuterDisposeScope();
+    }
+
+    /// <summary>SDXL's use of an encoder (diffusers encode_prompt): hidden_states[-2] (N, L, C) and, for a
+    /// CLIPTextModelWithProjection, text_embeds = text_projection(pooled last hidden state) (N, P); else null.</summary>
+    public (Tensor Penultimate, Tensor? TextEmbeds) Sdxl(Tensor ids)
+    {
+        using var scope = NewDisposeScope();
+        var (penultimate, last) = text_model.HiddenStates(ids);
+        var embeds = text_projection?.call(PooledAsTransformers(last, ids));
+        return (penultimate.MoveToOuterDisposeScope(), embeds?.MoveToOuterDisposeScope());
     }
 }

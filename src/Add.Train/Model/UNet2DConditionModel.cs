@@ -135,6 +135,7 @@ public sealed class UNet2DConditionModel : Module<Tensor, Tensor, Tensor, Tensor
 {
     readonly Conv2d conv_in, conv_out;
     readonly TimestepEmbedding time_embedding;
+    readonly TimestepEmbedding? add_embedding;                     // text_time only (add_time_proj has no parameters)
     readonly ModuleList<UNetDownBlock> down_blocks;
     readonly UNetMidBlock mid_block;
     readonly ModuleList<UNetUpBlock> up_blocks;
@@ -149,6 +150,7 @@ public sealed class UNet2DConditionModel : Module<Tensor, Tensor, Tensor, Tensor
         int c0 = topology.ConvInOutChannels;
         conv_in = Conv2d(c.InChannels, c0, 3, padding: 1);
         time_embedding = new TimestepEmbedding(c0, c.TimeEmbedDim);
+        if (c.TextTime) add_embedding = new TimestepEmbedding(c.ProjectionClassEmbeddingsInputDim!.Value, c.TimeEmbedDim);
         down_blocks = new ModuleList<UNetDownBlock>(topology.Down.Select(b => new UNetDownBlock(b, c)).ToArray());
         mid_block = new UNetMidBlock(topology, c);
         up_blocks = new ModuleList<UNetUpBlock>(topology.Up.Select(b => new UNetUpBlock(b, c)).ToArray());
@@ -158,11 +160,27 @@ public sealed class UNet2DConditionModel : Module<Tensor, Tensor, Tensor, Tensor
         NormInit.Apply(this);
     }
 
-    public override Tensor forward(Tensor sample, Tensor timesteps, Tensor context)
+    public override Tensor forward(Tensor sample, Tensor timesteps, Tensor context) => forward(sample, timesteps, context, null, null);
+
+    /// <summary>
+    /// With addition_embed_type "text_time" (SDXL; Podell et al. 2023, §2.2; diffusers get_aug_embed): text_embeds (N, P)
+    /// and time_ids (N, 6) give aug = add_embedding(cat(text_embeds, add_time_proj(time_ids.flatten()).reshape(N, −1))),
+    /// added to the time embedding. Other UNets take null for both.
+    /// </summary>
+    public Tensor forward(Tensor sample, Tensor timesteps, Tensor context, Tensor? textEmbeds, Tensor? timeIds)
     {
+        if (Config.TextTime != (textEmbeds is not null) || Config.TextTime != (timeIds is not null))
+            throw new ArgumentException(Config.TextTime ? "a text_time UNet needs text_embeds and time_ids" : "text_embeds and time_ids are for a text_time UNet only");
         using var scope = NewDisposeScope();
         var tEmb = TimestepEmbedding.Sinusoidal(timesteps, Config.BlockOutChannels[0], Config.FlipSinToCos, Config.FreqShift);
         var temb = time_embedding.call(tEmb);                          // (N, 4·C0)
+        if (add_embedding is not null)
+        {
+            long n = timeIds!.shape[0];
+            var timeEmbeds = TimestepEmbedding.Sinusoidal(timeIds.flatten(), Config.AdditionTimeEmbedDim!.Value, Config.FlipSinToCos, Config.FreqShift)
+                .reshape(n, -1);                                        // (N, 6·A)
+            temb = temb + add_embedding.call(cat([textEmbeds!, timeEmbeds], 1));
+        }
         var x = conv_in.call(sample);
         var skips = new Stack<Tensor>();
         skips.Push(x);

@@ -16,7 +16,7 @@ namespace Add.Train.Pipeline;
 /// <summary>
 /// `add-train random-model --config DIR --out DIR [--seed S] [--dtype f32|f16]`: a diffusers pipeline folder with
 /// seeded random weights for the configs in DIR (model_index.json, scheduler/, tokenizer/, and the networks'
-/// config.json, vae_tiny's included when declared), or an AutoencoderTiny folder from a lone AutoencoderTiny config.json: what engine and reference are validated on at full size when the real weights are not at hand.
+/// config.json, vae_tiny's and SDXL's text_encoder_2 / tokenizer_2 included when declared), or an AutoencoderTiny folder from a lone AutoencoderTiny config.json: what engine and reference are validated on at full size when the real weights are not at hand.
 /// <para>
 /// Initialisation, diffusers-style (its models keep PyTorch's module defaults): Linear and Conv2d weight and bias
 /// U(−1/√fan_in, 1/√fan_in) (PyTorch's <c>reset_parameters</c>: kaiming_uniform with a = √5), LayerNorm and GroupNorm
@@ -35,7 +35,7 @@ public static class RandomModel
     /// <summary>The `random-model` command.</summary>
     public static Command Create()
     {
-        var config = Opt.Text("--config", "folder of configs in the diffusers layout: model_index.json, scheduler/, tokenizer/, text_encoder/config.json, unet/config.json, vae/config.json (and vae_tiny/config.json when declared); or a folder with only an AutoencoderTiny config.json (models/configs/taesd)", "DIR");
+        var config = Opt.Text("--config", "folder of configs in the diffusers layout: model_index.json, scheduler/, tokenizer/, text_encoder/config.json, unet/config.json, vae/config.json (and vae_tiny/, text_encoder_2/ and tokenizer_2/ when declared); or a folder with only an AutoencoderTiny config.json (models/configs/taesd)", "DIR");
         config.Required = true;
         var output = Opt.Text("--out", "pipeline folder to write (must not exist or be empty)", "DIR");
         output.Required = true;
@@ -71,11 +71,13 @@ public static class RandomModel
         var index = ModelIndex.Load(configDir);   // the folder declares the components the engine runs
         Directory.CreateDirectory(outDir);
         File.Copy(PipelineLayout.ModelIndex(configDir), PipelineLayout.ModelIndex(outDir));
-        foreach (var component in new[] { PipelineLayout.Scheduler, PipelineLayout.Tokenizer })
+        foreach (var component in index.DualEncoder ? [PipelineLayout.Scheduler, PipelineLayout.Tokenizer, PipelineLayout.Tokenizer2] : new[] { PipelineLayout.Scheduler, PipelineLayout.Tokenizer })
             CopyFolder(component.Folder(configDir), component.Folder(outDir));
 
         void Warn(string m) => log?.Invoke($"add-train: warning: {m}");
         Network(PipelineLayout.TextEncoder, 1, c => new CLIPTextModel(ConfigJson.Load<CLIPTextConfig>(c, Warn)));
+        if (index.DualEncoder)
+            Network(PipelineLayout.TextEncoder2, 5, c => new CLIPTextModel(ConfigJson.Load<CLIPTextConfig>(c, Warn), withProjection: true));
         Network(PipelineLayout.Unet, 2, c => new UNet2DConditionModel(ConfigJson.Load<UNet2DConditionConfig>(c, Warn)));
         Network(PipelineLayout.Vae, 3, c => new AutoencoderKL(ConfigJson.Load<AutoencoderKLConfig>(c, Warn)));
         if (index.Declares(PipelineLayout.VaeTiny.Name))

@@ -24,6 +24,11 @@ public sealed class ReferencePipeline
     public required UNet2DConditionModel Unet { get; init; }
     public required AutoencoderKL Vae { get; init; }
     public required SchedulerConfig Scheduler { get; init; }
+    /// <summary>SDXL's tokenizer_2 and text_encoder_2 (a CLIPTextModelWithProjection), or null for one encoder.</summary>
+    public TextTokenizer? Tokenizer2 { get; init; }
+    public CLIPTextModel? TextEncoder2 { get; init; }
+    /// <summary>model_index.json's force_zeros_for_empty_prompt (SDXL): guided runs condition the uncond rows on zeros.</summary>
+    public bool ForceZerosForEmptyPrompt { get; init; }
 
     private ReferenceSchedule? _schedule;
 
@@ -31,8 +36,36 @@ public sealed class ReferencePipeline
     public ReferenceSchedule Schedule => _schedule ??= new(Scheduler);
 
     /// <summary>Token ids (N, L) int64 for prompts.</summary>
-    public Tensor Tokenize(IReadOnlyList<string> prompts, Action<string>? warn = null)
-        => tensor(prompts.SelectMany(p => Tokenizer.Encode(p, warn).Select(i => (long)i)).ToArray(), [prompts.Count, Tokenizer.MaxLength]);
+    public Tensor Tokenize(IReadOnlyList<string> prompts, Action<string>? warn = null) => Tokenize(Tokenizer, prompts, warn);
+
+    static Tensor Tokenize(TextTokenizer tokenizer, IReadOnlyList<string> prompts, Action<string>? warn = null)
+        => tensor(prompts.SelectMany(p => tokenizer.Encode(p, warn).Select(i => (long)i)).ToArray(), [prompts.Count, tokenizer.MaxLength]);
+
+    /// <summary>
+    /// The UNet's conditioning for token rows (the guidance layout: with <paramref name="guided"/> the first
+    /// <paramref name="n"/> rows are the unconditional ones). One encoder: its last hidden state. Two (diffusers
+    /// StableDiffusionXLPipeline.encode_prompt): cat(hidden_states[-2] of both, last dim), text_encoder_2's text_embeds and
+    /// time_ids (H, W, 0, 0, H, W) per row; guided with force_zeros_for_empty_prompt the uncond rows of context and
+    /// text_embeds are zeros.
+    /// </summary>
+    public (Tensor Context, ReferenceSampler.AddedConditioning? Added) Condition(Tensor ids, Tensor? ids2, int n, bool guided, int width, int height)
+    {
+        using var noGrad = no_grad();
+        if (TextEncoder2 is null) return (TextEncoder.forward(ids), null);
+        using var scope = NewDisposeScope();
+        var h1 = TextEncoder.Sdxl(ids).Penultimate;
+        var (h2, pooled) = TextEncoder2.Sdxl(ids2 ?? throw new ArgumentException("two text encoders need tokenizer_2's ids", nameof(ids2)));
+        var context = cat([h1, h2], 2);
+        var embeds = pooled!;
+        if (guided && ForceZerosForEmptyPrompt)
+        {
+            context = cat([zeros_like(context.narrow(0, 0, n)), context.narrow(0, n, context.shape[0] - n)], 0);
+            embeds = cat([zeros_like(embeds.narrow(0, 0, n)), embeds.narrow(0, n, embeds.shape[0] - n)], 0);
+        }
+        long rows = ids.shape[0];
+        var timeIds = tensor(new float[] { height, width, 0, 0, height, width }).unsqueeze(0).expand(rows, -1).contiguous();
+        return (context.MoveToOuterDisposeScope(), new(embeds.MoveToOuterDisposeScope(), timeIds.MoveToOuterDisposeScope()));
+    }
 
     /// <summary>The reference's own diffusers schedule for <paramref name="steps"/> steps of <paramref name="kind"/> on
     /// <see cref="Scheduler"/>.</summary>
@@ -49,10 +82,12 @@ public sealed class ReferencePipeline
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         int n = prompts.Count;
-        var cond = TextEncoder.forward(Tokenize(prompts));
-        var context = guidance > 1 ? cat([TextEncoder.forward(Tokenize(Enumerable.Repeat("", n).ToList())), cond], 0) : cond;
+        var rows = guidance > 1 ? Enumerable.Repeat("", n).Concat(prompts).ToList() : prompts;
+        int factor = Vae.Config.DownsampleFactor;
+        var (context, added) = Condition(Tokenize(rows), Tokenizer2 is null ? null : Tokenize(Tokenizer2, rows), n, guidance > 1,
+            (int)noise.shape[3] * factor, (int)noise.shape[2] * factor);
         var s = Timesteps(kind, steps);
-        return ReferenceSampler.Sample(Unet, s, guidance, context, ReferenceSampler.InitialLatent(s, noise), stepNoise).MoveToOuterDisposeScope();
+        return ReferenceSampler.Sample(Unet, s, guidance, context, ReferenceSampler.InitialLatent(s, noise), stepNoise, added: added).MoveToOuterDisposeScope();
     }
 
     /// <summary>Scaled latents → pixels (N, 3, S, S) in [-1, 1].</summary>
@@ -74,7 +109,7 @@ public sealed class ReferencePipeline
         return ImageTensors.ToImages(Decode(latents));
     }
 
-    public void Eval() { TextEncoder.eval(); Unet.eval(); Vae.eval(); }
+    public void Eval() { TextEncoder.eval(); TextEncoder2?.eval(); Unet.eval(); Vae.eval(); }
 
     /// <summary>Writes the folder: model_index.json, scheduler/, tokenizer/, text_encoder/, unet/, vae/ (weights F32).</summary>
     public void Save(string dir, string pipelineClass)
@@ -114,8 +149,16 @@ public sealed class ReferencePipeline
     public static ReferencePipeline Load(string dir, Action<string>? warn = null, string? variant = null)
     {
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"model folder not found: {dir}");
+        var index = File.Exists(PipelineLayout.ModelIndex(dir)) ? ModelIndex.Load(dir) : null;
         var te = new CLIPTextModel(ConfigJson.Load<CLIPTextConfig>(PipelineLayout.TextEncoder.Config(dir), warn));
         using (var f = PipelineLayout.TextEncoder.OpenWeights(dir, variant, warn)) StateDict.LoadInto(te, f);
+        CLIPTextModel? te2 = null;
+        if (index?.DualEncoder == true)
+        {
+            te2 = new CLIPTextModel(ConfigJson.Load<CLIPTextConfig>(PipelineLayout.TextEncoder2.Config(dir), warn), withProjection: true);
+            using var f = PipelineLayout.TextEncoder2.OpenWeights(dir, variant, warn);
+            StateDict.LoadInto(te2, f);
+        }
         var unet = new UNet2DConditionModel(ConfigJson.Load<UNet2DConditionConfig>(PipelineLayout.Unet.Config(dir), warn));
         using (var f = PipelineLayout.Unet.OpenWeights(dir, variant, warn)) StateDict.LoadInto(unet, f);
         var vae = new AutoencoderKL(ConfigJson.Load<AutoencoderKLConfig>(PipelineLayout.Vae.Config(dir), warn));
@@ -127,6 +170,9 @@ public sealed class ReferencePipeline
             Unet = unet,
             Vae = vae,
             Scheduler = ConfigJson.Load<SchedulerConfig>(PipelineLayout.Scheduler.Config(dir), warn),
+            Tokenizer2 = te2 is null ? null : TextTokenizer.Load(PipelineLayout.Tokenizer2.Folder(dir)),
+            TextEncoder2 = te2,
+            ForceZerosForEmptyPrompt = index?.ForceZerosForEmptyPrompt ?? false,
         };
         pipeline.Eval();
         return pipeline;

@@ -18,6 +18,9 @@ namespace Add.Train.Pipeline;
 /// </summary>
 public static class ReferenceSampler
 {
+    /// <summary>SDXL's added UNet conditioning, one row per context row: text_embeds (rows, P), time_ids (rows, 6).</summary>
+    public sealed record AddedConditioning(Tensor TextEmbeds, Tensor TimeIds);
+
     /// <summary>
     /// Whether step i draws fresh noise: Euler-ancestral while σ_up &gt; 0 and the re-noising sampler before its last
     /// step. (diffusers' Euler-ancestral draws noise on its last step too and multiplies it by σ_up = 0; the engine's
@@ -119,7 +122,7 @@ public static class ReferenceSampler
     /// step's output; the tensor lives until the step ends. Returns the final latent (N, C, h, w).
     /// </summary>
     public static Tensor Sample(UNet2DConditionModel unet, ReferenceScheduler s, double guidance,
-        Tensor context, Tensor latents, Func<Tensor> stepNoise, Action<int, Tensor>? onUnetOutput = null)
+        Tensor context, Tensor latents, Func<Tensor> stepNoise, Action<int, Tensor>? onUnetOutput = null, AddedConditioning? added = null)
     {
         using var _ = no_grad();
         bool cfg = guidance > 1;
@@ -129,7 +132,7 @@ public static class ReferenceSampler
             using var scope = NewDisposeScope();
             var scaled = ScaleModelInput(s, i, x);
             var input = cfg ? cat([scaled, scaled], 0) : scaled;
-            var m = unet.forward(input, full(input.shape[0], s.Timesteps[i], ScalarType.Float32), context);
+            var m = unet.forward(input, full(input.shape[0], s.Timesteps[i], ScalarType.Float32), context, added?.TextEmbeds, added?.TimeIds);
             onUnetOutput?.Invoke(i, m);
             if (cfg)
             {

@@ -9,7 +9,8 @@ namespace Add.Train.Validation;
 
 /// <summary>
 /// Runs the engine (our kernels, any backend) and the TorchSharp reference on identical tokens and noise
-/// (<see cref="BatchNoise"/>) and compares every stage: text-encoder hidden states, the UNet output at each step, the
+/// (<see cref="BatchNoise"/>) and compares every stage: text-encoder hidden states (SDXL: the two encoders' concatenated
+/// context, and text_encoder_2's pooled text_embeds), the UNet output at each step, the
 /// final latent, and the decoded image in 0-255 units. The reference runs its own trajectory (not the engine's), so
 /// the per-step errors include what earlier steps accumulated. It computes its own diffusers schedule
 /// (<see cref="ReferenceScheduler"/>: timesteps compared exactly, sigmas, the levels each step goes to, and
@@ -80,7 +81,7 @@ public static class EngineValidation
         return (abs, abs / Math.Max(range, 1e-30));
     }
 
-    private sealed record EngineRun(Dictionary<string, float[]> Traces, List<Engine.Imaging.RgbImage> Images, GenerationPlan Plan, int[] Ids,
+    private sealed record EngineRun(Dictionary<string, float[]> Traces, List<Engine.Imaging.RgbImage> Images, GenerationPlan Plan, int[] Ids, int[]? Ids2,
         float[]? InitPixels, int Width, int Height, int Length, string BackendName);
 
     /// <summary>The engine's side: load, generate with traces, keep what the comparison needs, dispose. Not inlined, so
@@ -98,9 +99,10 @@ public static class EngineValidation
         var images = engine.Generate(request, onStage: (stage, seconds) => log?.Invoke($"engine: {stage} {seconds:F2} s"));
         log?.Invoke($"engine: working set {Environment.WorkingSet / 1e9:F1} GB");
         var ids = engine.Tokenize(request.Prompts, plan.Guided);
+        var ids2 = engine.Tokenize2(request.Prompts, plan.Guided);
         var initPixels = request.InitImage is { } image ? engine.InitPixels(image, request) : null;
         engine.Trace = null;
-        return new EngineRun(traces, images, plan, ids, initPixels, width, height, engine.Tokenizer.MaxLength, engine.Backend.Name);
+        return new EngineRun(traces, images, plan, ids, ids2, initPixels, width, height, engine.Tokenizer.MaxLength, engine.Backend.Name);
     }
 
     /// <summary>--decoder's keyword for the pipeline's own vae_tiny.</summary>
@@ -127,7 +129,7 @@ public static class EngineValidation
             throw new ArgumentException($"decoder '{decoder}' and the request's {request.Decoder} decoder disagree", nameof(decoder));
         // The engine runs first, in its own method, and is collected before the reference loads: at SD-Turbo size each
         // holds ~5 GB of weights (the engine twice that with its packed GEMM panels); only traces, ids and images stay.
-        var (traces, images, plan, ids, initPixels, width, height, length, backendName) = RunEngine(modelDir, backend, request, log, variant, decoder);
+        var (traces, images, plan, ids, ids2, initPixels, width, height, length, backendName) = RunEngine(modelDir, backend, request, log, variant, decoder);
         System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
@@ -153,8 +155,10 @@ public static class EngineValidation
         int n = request.Prompts.Count;
         bool guided = guidance > 1;
         int rows = guided ? 2 * n : n;
-        var context = reference.TextEncoder.forward(tensor(ids.Select(i => (long)i).ToArray(), [rows, length]));
+        Tensor Ids(int[] values) => tensor(values.Select(i => (long)i).ToArray(), [rows, length]);
+        var (context, added) = reference.Condition(Ids(ids), ids2 is null ? null : Ids(ids2), n, guided, width, height);
         Add("text", traces["text"], context, TextRelTolerance);
+        if (added is not null) Add("text_embeds", traces.GetValueOrDefault("text_embeds", []), added.TextEmbeds, TextRelTolerance);
         Lap("text encoder");
 
         // The reference's own schedule for the request (an init image runs the tail of the list), against the engine's.
@@ -183,7 +187,7 @@ public static class EngineValidation
         }
         else x = ReferenceSampler.InitialLatent(s, x);
         x = ReferenceSampler.Sample(reference.Unet, s, guidance, context, x, () => tensor(noise.Draw(), shape),
-            (i, eps) => { Add($"unet.{i}", traces.GetValueOrDefault($"unet.{i}", []), eps, UnetRelTolerance); Lap($"unet {i + 1}"); });
+            (i, eps) => { Add($"unet.{i}", traces.GetValueOrDefault($"unet.{i}", []), eps, UnetRelTolerance); Lap($"unet {i + 1}"); }, added);
         Add("latent", traces["latent"], x, LatentRelTolerance);
         Tensor decoded;
         if (decoder is null)

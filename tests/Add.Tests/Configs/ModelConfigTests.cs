@@ -102,7 +102,8 @@ public sealed class ModelConfigTests
     [Theory]
     [InlineData("unet", """ "resnet_time_scale_shift": "scale_shift" """, "resnet_time_scale_shift 'scale_shift'")]
     [InlineData("unet", """ "class_embed_type": "timestep" """, "class_embed_type 'timestep'")]
-    [InlineData("unet", """ "addition_embed_type": "text_time" """, "addition_embed_type 'text_time' is not supported yet")]
+    [InlineData("unet", """ "addition_embed_type": "text_image" """, "addition_embed_type 'text_image'")]
+    [InlineData("unet", """ "addition_embed_type": "text_time" """, "text_time needs a positive even addition_time_embed_dim")]
     [InlineData("unet", """ "time_cond_proj_dim": 256 """, "time_cond_proj_dim 256")]
     [InlineData("unet", """ "encoder_hid_dim": 768 """, "encoder_hid_dim 768")]
     [InlineData("unet", """ "conv_in_kernel": 5 """, "conv_in_kernel 5")]
@@ -136,33 +137,6 @@ public sealed class ModelConfigTests
         Assert.Contains(expected, e.Message);
         var err = CliRun.AssertBadInput(CliRun.Add("info", dir.Path), expected);
         Assert.Contains(path, err);
-    }
-
-    [Fact]
-    public void SdxlTurboUnetIsRefusedForItsAddedConditioning()
-    {
-        using var dir = new TempDir();
-        // sdxl-turbo/unet/config.json (sd-turbo.md §1.1): everything else it uses is supported
-        File.WriteAllText(dir.File("config.json"), """
-            {"_class_name": "UNet2DConditionModel", "_diffusers_version": "0.24.0.dev0", "act_fn": "silu", "addition_embed_type": "text_time",
-             "addition_embed_type_num_heads": 64, "addition_time_embed_dim": 256, "attention_head_dim": [5, 10, 20], "attention_type": "default",
-             "block_out_channels": [320, 640, 1280], "center_input_sample": false, "class_embed_type": null, "class_embeddings_concat": false,
-             "conv_in_kernel": 3, "conv_out_kernel": 3, "cross_attention_dim": 2048, "cross_attention_norm": null,
-             "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"], "downsample_padding": 1, "dropout": 0.0,
-             "dual_cross_attention": false, "encoder_hid_dim": null, "encoder_hid_dim_type": null, "flip_sin_to_cos": true, "freq_shift": 0,
-             "in_channels": 4, "layers_per_block": 2, "mid_block_only_cross_attention": null, "mid_block_scale_factor": 1,
-             "mid_block_type": "UNetMidBlock2DCrossAttn", "norm_eps": 1e-05, "norm_num_groups": 32, "num_attention_heads": null,
-             "num_class_embeds": null, "only_cross_attention": false, "out_channels": 4, "projection_class_embeddings_input_dim": 2816,
-             "resnet_out_scale_factor": 1.0, "resnet_skip_time_act": false, "resnet_time_scale_shift": "default",
-             "reverse_transformer_layers_per_block": null, "sample_size": 64, "time_cond_proj_dim": null, "time_embedding_act_fn": null,
-             "time_embedding_dim": null, "time_embedding_type": "positional", "timestep_post_act": null, "transformer_layers_per_block": [1, 2, 10],
-             "up_block_types": ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"], "upcast_attention": null, "use_linear_projection": true}
-            """);
-        var e = Assert.Throws<InvalidDataException>(() => ConfigJson.Load<UNet2DConditionConfig>(dir.File("config.json")));
-        Assert.Contains("addition_embed_type 'text_time' is not supported yet", e.Message);
-        RemoveKey(dir.File("config.json"), "addition_embed_type");
-        var without = ConfigJson.Load<UNet2DConditionConfig>(dir.File("config.json"));
-        Assert.Equal([(1, 5), (2, 10), (10, 20)], UNetTopology.From(without).Down.Select(d => (d.TransformerLayers, d.Heads)));
     }
 
     [Fact]

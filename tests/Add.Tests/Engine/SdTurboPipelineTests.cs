@@ -66,14 +66,14 @@ public sealed class SdTurboPipelineFixture : IDisposable
         return target;
     }
 
-    private static void Edit(string path, Action<JsonObject> edit)
+    internal static void Edit(string path, Action<JsonObject> edit)
     {
         var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
         edit(json);
         File.WriteAllText(path, json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
     }
 
-    private static void CopyTree(string source, string target)
+    internal static void CopyTree(string source, string target)
     {
         foreach (var f in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
         {

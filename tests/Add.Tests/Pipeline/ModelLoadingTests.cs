@@ -85,8 +85,10 @@ public sealed class ModelLoadingTests
         ModelSurgery.EditIndex(model, i => i["vae"] = new JsonArray("diffusers", "AutoencoderTiny"));
         Assert.Contains("'vae' is [\"diffusers\", \"AutoencoderTiny\"]", LoadFails<NotSupportedException>(model).Message);
         ModelSurgery.EditIndex(model, i => { i["vae"] = new JsonArray("diffusers", "AutoencoderKL"); i["text_encoder_2"] = new JsonArray("transformers", "CLIPTextModelWithProjection"); });
-        Assert.Contains("component 'text_encoder_2'", LoadFails<NotSupportedException>(model).Message);
-        ModelSurgery.EditIndex(model, i => { i.Remove("text_encoder_2"); i["unet"] = new JsonArray("diffusers"); });
+        Assert.Contains("does not declare the 'tokenizer_2' component", LoadFails<InvalidDataException>(model).Message);   // SDXL's pair
+        ModelSurgery.EditIndex(model, i => { i.Remove("text_encoder_2"); i["text_encoder_3"] = new JsonArray("transformers", "T5EncoderModel"); });
+        Assert.Contains("component 'text_encoder_3'", LoadFails<NotSupportedException>(model).Message);
+        ModelSurgery.EditIndex(model, i => { i.Remove("text_encoder_3"); i["unet"] = new JsonArray("diffusers"); });
         Assert.Contains("expected [library, class] or [null, null]", LoadFails<InvalidDataException>(model).Message);
     }
 
