@@ -11,15 +11,18 @@ using Add.Perf;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
-// add-perf e2e --json FILE [--md FILE] [--repeats N] [--quiet-ms MS] [--student DIR] [--teacher DIR]
-//   Whole generations, engine (CPU SIMD) vs the TorchSharp reference on the shipped models (E2eBench).
+// add-perf e2e --json FILE [--md FILE] [--repeats N] [--quiet-ms MS] [--student DIR] [--teacher DIR] [--decoder DIR] [--only-decoders]
+//   Whole generations, engine (CPU SIMD) vs the TorchSharp reference on the shipped models (E2eBench); with a tiny
+//   decoder (the student's vae_tiny, or --decoder DIR) also the 1-step rows decoded by it (E2eDecoders).
+//   --only-decoders: just the 1-step full/tiny decoder rows at batch 1 and 16 (about a minute), in their own RESULTS.md
+//   section ("e2e decoders"); give them their own --json (e.g. perf/e2e-decoders.json).
 // add-perf decode --json FILE [--md FILE] [--width W] [--height H] [--decoder DIR] [--vae DIR] [--repeats N] [--full-repeats N]
 //                 [--no-torch-full] [--profile] [--seed S] [--quiet-ms MS]
 //   Tiny (AutoencoderTiny) and full (AutoencoderKL) decode, engine vs libtorch, same weights and latents (DecodeBench);
 //   without --decoder / --vae, seeded random TAESD / SD-Turbo-VAE weights are written to a temporary folder.
 if (args.Length == 0 || args[0] is not ("kernels" or "e2e" or "decode"))
 {
-    Console.Error.WriteLine("usage: add-perf kernels --json FILE [--md FILE] [--repeats N] [--filter TEXT] [--quiet-ms MS] [--quick]\n       add-perf e2e --json FILE [--md FILE] [--repeats N] [--quiet-ms MS] [--student DIR] [--teacher DIR]\n" +
+    Console.Error.WriteLine("usage: add-perf kernels --json FILE [--md FILE] [--repeats N] [--filter TEXT] [--quiet-ms MS] [--quick]\n       add-perf e2e --json FILE [--md FILE] [--repeats N] [--quiet-ms MS] [--student DIR] [--teacher DIR] [--decoder DIR] [--only-decoders]\n" +
         "       add-perf decode --json FILE [--md FILE] [--width W] [--height H] [--decoder DIR] [--vae DIR] [--repeats N] [--full-repeats N] [--no-torch-full] [--profile] [--seed S] [--quiet-ms MS]");
     return 2;
 }
@@ -28,7 +31,7 @@ string root = Add.CommandLine.RepoPaths.FindRoot() ?? ".";
 string student = Path.Combine(root, "models", "add-emoji-32"), teacher = Path.Combine(root, "models", "emoji-32-teacher");
 string? json = null, md = null, filter = null, decoder = null, vae = null;
 int repeats = decode ? 5 : 15, quietMs = 20, width = 512, height = 512, fullRepeats = 1;
-bool quick = false, torchFull = true, profile = false;
+bool quick = false, torchFull = true, profile = false, onlyDecoders = false;
 long seed = DecodeBench.DefaultSeed;
 for (int i = 1; i < args.Length; i++)
 {
@@ -50,6 +53,7 @@ for (int i = 1; i < args.Length; i++)
         case "--seed": seed = long.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--no-torch-full": torchFull = false; break;
         case "--profile": profile = true; break;
+        case "--only-decoders": onlyDecoders = true; break;
         default:
             Console.Error.WriteLine($"unknown option {args[i]}");
             return 2;
@@ -81,14 +85,24 @@ if (decode)
 if (e2e)
 {
     using var noGradE2e = TorchSharp.torch.no_grad();
-    var (e2eRows, notes) = E2eBench.Run(student, teacher, repeats, quietMs, Console.Out);
+    string? tinyChoice = E2eDecoders.TinyChoice(student, decoder);
+    if (onlyDecoders && tinyChoice is null)
+    {
+        Console.Error.WriteLine($"--only-decoders: {student} declares no vae_tiny component; pass --decoder DIR (an AutoencoderTiny folder)");
+        return 2;
+    }
+    var (e2eRows, notes) = onlyDecoders ? E2eDecoders.Run(student, tinyChoice!, repeats, quietMs, Console.Out)
+        : E2eBench.Run(student, teacher, tinyChoice, repeats, quietMs, Console.Out);
     var e2eMachine = Machine.Describe();
     Report.WriteJson(json, e2eMachine, e2eRows);
     Console.WriteLine($"wrote {json}");
     Console.WriteLine(notes);
     if (md is not null)
     {
-        Report.WriteE2eMarkdown(md, e2eMachine, e2eRows, repeats, quietMs, notes);
+        if (onlyDecoders)
+            Report.WriteE2eDecodersMarkdown(md, e2eMachine, e2eRows, repeats, quietMs, notes, json);
+        else
+            Report.WriteE2eMarkdown(md, e2eMachine, e2eRows, repeats, quietMs, notes);
         Console.WriteLine($"wrote {md}");
     }
     return 0;

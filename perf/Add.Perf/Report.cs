@@ -86,7 +86,8 @@ public static class Report
         sb.AppendLine("(tokenize, text encoder, UNet steps, sampler, VAE decode, RGB conversion), the engine and TorchSharp alternating in one");
         sb.AppendLine($"process, after warm-up, each generation after a {quietMs} ms busy pause (`--quiet-ms`); median of {repeats} runs (teacher row: fewer). Load: median");
         sb.AppendLine("of 4 loads after a first one. libtorch's own latency varies up to ±40 % between runs of this command (1 step: 12-22 ms).");
-        sb.AppendLine("ratio = ours / torch (below 1: ours is faster; for the batch-16 row the throughput ratio is its inverse).");
+        sb.AppendLine("ratio = ours / torch (below 1: ours is faster; for the batch-16 rows the throughput ratio is its inverse).");
+        sb.AppendLine("Rows marked (tiny decoder) decode with the student's tiny decoder (AutoencoderTiny) instead of its VAE, on both sides.");
         sb.AppendLine();
         sb.AppendLine($"Machine: {machine}");
         sb.AppendLine();
@@ -97,6 +98,30 @@ public static class Report
         sb.AppendLine();
         sb.AppendLine(notes);
         WriteSection(path, "e2e", sb.ToString());
+    }
+
+    /// <summary>`add-perf e2e --only-decoders`: its own section ("e2e decoders"), so the full e2e table stays.</summary>
+    public static void WriteE2eDecodersMarkdown(string path, string machine, IReadOnlyList<BenchResult> results, int repeats, int quietMs, string notes, string json)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("## End to end, 1 step, full VAE against tiny decoder: engine (CPU SIMD) and the TorchSharp reference");
+        sb.AppendLine();
+        sb.AppendLine($"Written by `dotnet run -c Release --project perf/Add.Perf -- e2e --only-decoders --json {json}` on {DateTime.UtcNow:yyyy-MM-dd}: the shipped student's");
+        sb.AppendLine("whole 1-step generation (tokenize, text encoder, one UNet step, decode, RGB conversion) at batch 1 and 16, decoded by its");
+        sb.AppendLine("VAE (AutoencoderKL) and by its tiny decoder (AutoencoderTiny, the same weights on both sides: the engine's");
+        sb.AppendLine("`GenerationRequest.Decoder = Tiny`, the reference's DecoderTiny). The engine and TorchSharp alternate in one process, after");
+        sb.AppendLine($"warm-up, each generation after a {quietMs} ms busy pause (`--quiet-ms`); median of {repeats} runs.");
+        sb.AppendLine("ratio = ours / torch (below 1: ours is faster; batch-16 rows: time per batch, throughput = 16 / time).");
+        sb.AppendLine();
+        sb.AppendLine($"Machine: {machine}");
+        sb.AppendLine();
+        sb.AppendLine("| run | measure | ours ms | torch ms | ratio |");
+        sb.AppendLine("|---|---|---:|---:|---:|");
+        foreach (var r in results)
+            sb.AppendLine($"| {r.Name} | {r.Shape} | {r.OursMs:F2} | {r.TorchMs:F2} | {r.Ratio:F2} |");
+        sb.AppendLine();
+        sb.AppendLine(notes);
+        WriteSection(path, "e2e decoders", sb.ToString());
     }
 
     public static void WriteDecodeMarkdown(string path, string machine, IReadOnlyList<BenchResult> results, DecodeOptions o, string notes)
