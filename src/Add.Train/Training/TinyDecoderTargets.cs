@@ -66,7 +66,7 @@ public sealed class TinyDecoderTargets : IDisposable
         return result;
     }
 
-    static string Fingerprint(AutoencoderKL vae, int[] indices)
+    internal static string Fingerprint(AutoencoderKL vae, int[] indices)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var (name, t) in vae.state_dict())

@@ -21,14 +21,17 @@ namespace Add.Train.Training;
 /// L = |ŷ − D(z)|₁ + ‖ŷ − D(z)‖² + w_real·(|ŷ − x|₁ + ‖ŷ − x‖²) (means over pixels in [-1, 1]).
 /// Reports PSNR on the test split of the tiny decoder against the full decoder and against the real images (and the full
 /// decoder's own against the real images), and exports a decoder-only AutoencoderTiny folder (config.json +
-/// diffusion_pytorch_model.safetensors, keys <c>decoder.layers.N…</c>).
+/// diffusion_pytorch_model.safetensors, keys <c>decoder.layers.N…</c>). With a student (<c>--student</c>), a share of
+/// each batch is the student's own 1- and 2-step latents against their full decodes (<see cref="StudentLatentTargets"/>),
+/// and the report adds the test-split PSNR on those.
 /// </summary>
 public static class TinyDecoderTrainer
 {
     /// <param name="Channels">decoder_block_out_channels (one width C for every level, as DecoderTiny requires).</param>
     /// <param name="Blocks">num_decoder_blocks; its length − 1 is the number of ×2 upsamples (the emoji VAE's factor 4: 3 levels).</param>
     /// <param name="RealWeight">w_real: the weight of the real-image term against the full-decoder term.</param>
-    public sealed record Settings(int Channels, int[] Blocks, int Steps, int Batch, double Lr, double RealWeight);
+    /// <param name="StudentShare">the fraction of each batch drawn from the student's latents (when a student is given).</param>
+    public sealed record Settings(int Channels, int[] Blocks, int Steps, int Batch, double Lr, double RealWeight, double StudentShare = 0.5);
 
     public static Settings For(Preset preset) => preset switch
     {
@@ -38,7 +41,11 @@ public static class TinyDecoderTrainer
 
     /// <summary>PSNRs are in dB on 8-bit images of the test split; FLOPs are per 32×32 image (2 per multiply-add).</summary>
     public sealed record Result(string ExportDir, double PsnrVsFull, double PsnrVsReal, double FullPsnrVsReal, long Parameters,
-        long FlopsPerImage, long FullDecoderFlopsPerImage, int[] NumDecoderBlocks, int Channels, double Seconds, int Step);
+        long FlopsPerImage, long FullDecoderFlopsPerImage, int[] NumDecoderBlocks, int Channels, double Seconds, int Step,
+        double? StudentPsnrVsFull = null, string? Student = null, string? Init = null);
+
+    /// <summary>--student's value that trains on posterior means only.</summary>
+    public const string NoStudent = "none";
 
     /// <summary>The `tiny-decoder` command.</summary>
     public static Command Create()
@@ -48,9 +55,11 @@ public static class TinyDecoderTrainer
         var output = Opt.Text("--out", "export folder, an AutoencoderTiny folder (default: RUN/export/vae_tiny)", "DIR");
         var channels = Opt.OptionalInt("--channels", "decoder_block_out_channels width C, 1 to 512 (default: the preset's)", 1, 512, "C");
         var blocks = Opt.Text("--blocks", "num_decoder_blocks, comma-separated, one per level: the VAE's factor 4 needs 3 levels (default: the preset's, e.g. 2,2,1)", "LIST");
+        var student = Opt.Text("--student", "a student pipeline whose 1- and 2-step latents join the training data ('none': posterior means only; default: models/add-emoji-32)", "DIR|none");
+        var init = Opt.Text("--init", "start from this AutoencoderTiny folder's decoder (same shape) instead of random weights", "DIR");
         var command = new Command("tiny-decoder", "Distil a tiny decoder (AutoencoderTiny, TAESD-style) from the emoji VAE; exports a vae_tiny folder.");
         train.AddTo(command);
-        command.Add(vae); command.Add(output); command.Add(channels); command.Add(blocks);
+        command.Add(vae); command.Add(output); command.Add(channels); command.Add(blocks); command.Add(student); command.Add(init);
         command.SetAction(p =>
         {
             var (options, cache) = train.Read(p);
@@ -62,7 +71,14 @@ public static class TinyDecoderTrainer
             var full = VaeTrainer.Load(vaeDir);
             ConfigFor(s, full.Config);                                                  // refuses a shape that does not fit before the data loads
             var outDir = p.GetValue(output) ?? Path.Combine(options.RunDir, "export", PipelineLayout.VaeTiny.Name);
-            var result = Train(options, s, TrainOptions.LoadData(cache), full, outDir, Console.Error.WriteLine);
+            var studentDir = p.GetValue(student) ?? Path.Combine(RepoPaths.FindRoot() ?? ".", "models", "add-emoji-32");
+            if (studentDir == NoStudent) studentDir = null;
+            else if (!File.Exists(Path.Combine(studentDir, PipelineLayout.ModelIndexFile)))
+                throw new UsageException($"--student {studentDir}: no {PipelineLayout.ModelIndexFile} there; pass a student pipeline folder or 'none'");
+            var initDir = p.GetValue(init);
+            if (initDir is not null && !File.Exists(Path.Combine(initDir, PipelineLayout.ConfigFile)))
+                throw new UsageException($"--init {initDir}: not an AutoencoderTiny folder (no {PipelineLayout.ConfigFile})");
+            var result = Train(options, s, TrainOptions.LoadData(cache), full, outDir, Console.Error.WriteLine, studentDir, initDir);
             Console.WriteLine(ResultJson.Serialize(result));
             return 0;
         });
@@ -96,7 +112,8 @@ public static class TinyDecoderTrainer
         return config;
     }
 
-    public static Result Train(TrainOptions o, Settings s, Emoji32 data, AutoencoderKL vae, string exportDir, Action<string> log)
+    public static Result Train(TrainOptions o, Settings s, Emoji32 data, AutoencoderKL vae, string exportDir, Action<string> log,
+        string? studentDir = null, string? initDir = null)
     {
         int steps = o.Steps ?? s.Steps, batch = o.Batch ?? s.Batch;
         var config = ConfigFor(s, vae.Config);
@@ -106,13 +123,18 @@ public static class TinyDecoderTrainer
 
         torch.manual_seed(o.Seed);
         var decoder = new DecoderTiny(config);
-        InitOutputBias(decoder, data, train);
+        if (initDir is null) InitOutputBias(decoder, data, train);
+        else LoadInit(decoder, config, initDir);
         var optimizer = optim.AdamW(decoder.parameters(), lr: s.Lr, weight_decay: 0.0);
         using var session = new TrainingSession(o.RunDir, steps, ["loss", "mse_full", "mse_real", "psnr_full", "lr"], [("decoder", decoder)], [optimizer], o.Resume, o.CheckpointEvery);
         var watch = System.Diagnostics.Stopwatch.StartNew();
         using var trainSet = TinyDecoderTargets.Load(vae, data, train, Path.Combine(o.RunDir, "targets-train.safetensors"));
         using var testSet = TinyDecoderTargets.Load(vae, data, test, Path.Combine(o.RunDir, "targets-test.safetensors"));
-        log($"tiny-decoder: full-decoder targets of {train.Length} train and {test.Length} test images ready in {watch.Elapsed.TotalSeconds:F1} s");
+        using var studentTrain = studentDir is null ? null : StudentLatentTargets.Load(studentDir, vae, data, train, Path.Combine(o.RunDir, "student-train.safetensors"), log);
+        using var studentTest = studentDir is null ? null : StudentLatentTargets.Load(studentDir, vae, data, test, Path.Combine(o.RunDir, "student-test.safetensors"), log);
+        log($"tiny-decoder: full-decoder targets of {train.Length} train and {test.Length} test images ready in {watch.Elapsed.TotalSeconds:F1} s"
+            + (studentDir is null ? "" : $" (and as many latents of the student {studentDir})"));
+        int studentRows = studentTrain is null ? 0 : Math.Clamp((int)Math.Round(batch * s.StudentShare), 1, batch - 1);
         long parameters = StateDict.ParameterCount(decoder);
         long flops = FlopsPerImage(decoder, vae, tiny: true), fullFlops = FlopsPerImage(decoder, vae, tiny: false);
         log($"tiny-decoder: C {s.Channels}, blocks [{string.Join(", ", s.Blocks)}], {parameters:N0} parameters, {flops / 1e6:F0} MFLOP per image "
@@ -126,15 +148,22 @@ public static class TinyDecoderTrainer
         {
             using var scope = NewDisposeScope();
             var (rng, _) = TrainingSession.StepRandom(o.Seed, step);
-            var idx = tensor(Enumerable.Range(0, batch).Select(_ => (long)rng.Next(train.Length)).ToArray());
+            int realRows = batch - studentRows;
+            var idx = tensor(Enumerable.Range(0, realRows).Select(_ => (long)rng.Next(train.Length)).ToArray());
             var (z, full, real) = trainSet.Batch(idx);
+            if (studentTrain is not null)
+            {
+                var (zs, fulls) = studentTrain.Batch(tensor(Enumerable.Range(0, studentRows).Select(_ => (long)rng.Next((int)studentTrain.Count)).ToArray()));
+                (z, full) = (cat([z, zs], 0), cat([full, fulls], 0));                   // rows [0, realRows) have a real image
+            }
             double lr = TrainingSession.CosineLr(step, steps, s.Lr, warmup: Math.Min(200, steps / 10 + 1));
             TrainingSession.SetLearningRate(optimizer, lr);
 
             var y = decoder.call(z);                                                        // (B, 3, 32, 32)
+            var yReal = studentRows == 0 ? y : y.narrow(0, 0, realRows);
             var mseFull = nn.functional.mse_loss(y, full);
-            var mseReal = nn.functional.mse_loss(y, real);
-            var loss = nn.functional.l1_loss(y, full) + mseFull + s.RealWeight * (nn.functional.l1_loss(y, real) + mseReal);
+            var mseReal = nn.functional.mse_loss(yReal, real);
+            var loss = nn.functional.l1_loss(y, full) + mseFull + s.RealWeight * (nn.functional.l1_loss(yReal, real) + mseReal);
             optimizer.zero_grad();
             loss.backward();
             nn.utils.clip_grad_norm_(decoder.parameters(), 1.0);
@@ -161,10 +190,12 @@ public static class TinyDecoderTrainer
         }
 
         var (vsFull, vsReal, fullVsReal) = Evaluate(decoder, testSet);
+        double? studentVsFull = studentTest is null ? null : EvaluateStudent(decoder, studentTest);
         Export(decoder, config, exportDir);
-        log($"tiny-decoder: test PSNR {vsFull:F2} dB vs the full decoder, {vsReal:F2} dB vs the real images (full decoder {fullVsReal:F2} dB), "
-            + $"{session.Seconds / 60:F1} min; exported {exportDir}");
-        var result = new Result(exportDir, vsFull, vsReal, fullVsReal, parameters, flops, fullFlops, s.Blocks, s.Channels, session.Seconds, step);
+        log($"tiny-decoder: test PSNR {vsFull:F2} dB vs the full decoder, {vsReal:F2} dB vs the real images (full decoder {fullVsReal:F2} dB)"
+            + (studentVsFull is { } sv ? $", {sv:F2} dB vs the full decoder on the student's latents" : "") + $", {session.Seconds / 60:F1} min; exported {exportDir}");
+        var result = new Result(exportDir, vsFull, vsReal, fullVsReal, parameters, flops, fullFlops, s.Blocks, s.Channels, session.Seconds, step,
+            studentVsFull, studentDir, initDir);
         File.WriteAllText(Path.Combine(o.RunDir, "result.json"), ResultJson.Serialize(result));
         return result;
     }
@@ -180,6 +211,29 @@ public static class TinyDecoderTrainer
             throw new InvalidOperationException($"DecoderTiny's last parameter is '{name}' [{string.Join(", ", bias.shape)}], not the output conv's bias");
         var mean = ImageTensors.ToTensor(data, train.Take(1000).ToList()).mean([0, 2, 3]);
         bias.copy_((mean + 1) / 2);
+    }
+
+    /// <summary>Test-split PSNR (dB, 8-bit) of the tiny decoder against the full one on the student's latents.</summary>
+    static double EvaluateStudent(DecoderTiny decoder, StudentLatentTargets set)
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        decoder.eval();
+        var y = cat(set.Latents.split(256).Select(chunk => decoder.call(chunk)).ToList(), 0);
+        decoder.train();
+        return ImageTensors.Psnr(set.Full, y);
+    }
+
+    /// <summary>Loads the decoder weights of the AutoencoderTiny folder <paramref name="dir"/>, whose config must match.</summary>
+    static void LoadInit(DecoderTiny decoder, AutoencoderTinyConfig config, string dir)
+    {
+        var other = ConfigJson.Load<AutoencoderTinyConfig>(Path.Combine(dir, PipelineLayout.ConfigFile));
+        if (!other.DecoderBlockOutChannels.SequenceEqual(config.DecoderBlockOutChannels) || !other.NumDecoderBlocks.SequenceEqual(config.NumDecoderBlocks)
+            || other.LatentChannels != config.LatentChannels)
+            throw new UsageException($"--init {dir}: its decoder (channels [{string.Join(", ", other.DecoderBlockOutChannels)}], blocks "
+                + $"[{string.Join(", ", other.NumDecoderBlocks)}]) differs from the one being trained");
+        using var weights = SafeTensorsFile.Open(Path.Combine(dir, PipelineLayout.DiffusersWeightsFile));
+        StateDict.LoadInto(decoder, weights, "decoder.");
     }
 
     /// <summary>Test-split PSNRs (dB, 8-bit): tiny vs full decoder, tiny vs real, full vs real.</summary>

@@ -75,6 +75,34 @@ public class TinyDecoderTrainerTests
         Assert.NotEqual(full.Pixels, tiny.Pixels);
     }
 
+    /// <summary>With a student, its 1- and 2-step latents join the batches and the report gains their PSNR; --init
+    /// starts from an exported decoder (a finished run's weights reproduce its PSNR before any step), and a decoder of
+    /// another shape is refused.</summary>
+    [Fact]
+    public void StudentLatentsJoinTheDataAndInitStartsFromAFolder()
+    {
+        using var dir = new TempDir();
+        var data = FixtureData.Emoji;
+        var vae = VaeTrainer.Load(PipelineLayout.Vae.Folder(EmojiModel));
+        var s = TinyDecoderTrainer.For(Preset.Tiny) with { Steps = 12 };
+        string run = dir.File("run"), export = dir.File("vae_tiny");
+        var first = TinyDecoderTrainer.Train(Tiny(run), s, data, vae, export, _ => { }, studentDir: EmojiModel);
+        Assert.True(first.StudentPsnrVsFull is > 0 and < 100, $"student-latent PSNR {first.StudentPsnrVsFull}");
+        Assert.True(File.Exists(Path.Combine(run, "student-train.safetensors")) && File.Exists(Path.Combine(run, "student-test.safetensors")));
+        using (var cached = SafeTensorsFile.Open(Path.Combine(run, "student-test.safetensors")))
+            Assert.Equal(data.Indices(test: true).Count(), (int)cached.Get("latents").Shape[0]);
+
+        // One step at a learning rate of ~0 from the export: the same decoder, so the same test PSNR.
+        var again = TinyDecoderTrainer.Train(Tiny(dir.File("run2")) with { Steps = 1 }, s with { Lr = 1e-12 }, data, vae, dir.File("out2"), _ => { },
+            studentDir: EmojiModel, initDir: export);
+        Assert.Equal(first.PsnrVsFull, again.PsnrVsFull, 2);
+
+        var shipped = Path.Combine(EmojiModel, PipelineLayout.VaeTiny.Name);            // C 32, blocks [2, 2, 1]: not the tiny preset's shape
+        var refused = Assert.Throws<Add.CommandLine.UsageException>(() =>
+            TinyDecoderTrainer.Train(Tiny(dir.File("run3")), s, data, vae, dir.File("out3"), _ => { }, initDir: shipped));
+        Assert.Contains("--init", refused.Message);
+    }
+
     [Theory]
     [InlineData("2,x,1")]
     [InlineData("2,-1,1")]
