@@ -142,8 +142,12 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
                         continue;
                     }
                     // Values t in [lo, hi) read columns ix + t·stride inside [0, w); the rest are the zero border.
-                    int lo = ix >= 0 ? 0 : Math.Min(length, (-ix + stride - 1) / stride);
-                    int hi = Math.Max(lo, Math.Min(length, (w - ix + stride - 1) / stride));
+                    int lo, hi;
+                    if (stride == 1)                                                // no divisions on the common path: runs are short on small planes
+                        (lo, hi) = (ix >= 0 ? 0 : Math.Min(length, -ix), Math.Min(length, w - ix));
+                    else
+                        (lo, hi) = (ix >= 0 ? 0 : Math.Min(length, (-ix + stride - 1) / stride), Math.Min(length, (w - ix + stride - 1) / stride));
+                    hi = Math.Max(lo, hi);
                     for (int t = 0; t < lo; t++)
                         dst[t] = 0f;
                     float* src = source + runImage[r] + (long)iy * w + ix;
