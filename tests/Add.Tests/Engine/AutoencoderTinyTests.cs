@@ -17,6 +17,7 @@ namespace Add.Tests.Engine;
 /// every parameter perturbed; written from the reference's state dict with diffusers keys. Also the config's parameter
 /// counts (TAESD's published 1,222,531 / 1,222,532) and its refusals.
 /// </summary>
+[Collection(TinyPipelineCollection.Name)]   // serial with the other ILGPU-CPU engine tests: in parallel their emulated thread groups thrash 2 cores (13 min for one case)
 public sealed class AutoencoderTinyTests(ITestOutputHelper log)
 {
     /// <summary>Decoded pixels or encoded latents: ~35 3×3 convolutions deep with ReLUs, fp32 GEMMs in another summation
@@ -28,9 +29,8 @@ public sealed class AutoencoderTinyTests(ITestOutputHelper log)
     public static TheoryData<BackendKind, double, int, int> Cases => new()
     {
         { BackendKind.Cpu, 1.0, 8, 8 },          // emoji size: latent 8×8 → 64×64
-        { BackendKind.IlgpuCpu, 1.0, 8, 8 },
         { BackendKind.Cpu, 0.7, 3, 2 },          // non-square, scaling_factor folded / divided
-        { BackendKind.IlgpuCpu, 0.7, 3, 2 },
+        { BackendKind.IlgpuCpu, 0.7, 3, 2 },    // every kernel on ILGPU; the 8×8 case took 13 min of ILGPU's emulated thread groups in CI
     };
 
     [Theory]

@@ -22,6 +22,7 @@ namespace Add.Tests.Engine;
 /// included) perturbed so a swapped or misread tensor shows; written as safetensors from the reference's state dict
 /// and read by the engine through its key binding.
 /// </summary>
+[Collection(TinyPipelineCollection.Name)]   // serial with the other ILGPU-CPU engine tests: in parallel their emulated thread groups thrash 2 cores (13 min for one case)
 public sealed class SdTurboStructureTests(ITestOutputHelper log)
 {
     /// <summary>Text encoder: fp32 GEMMs, layer norms and attention in another summation order than libtorch, 3 layers

@@ -60,6 +60,7 @@ public sealed class SdxlTurboPipelineFixture : IDisposable
 }
 
 /// <summary>Engine vs reference on the tiny SDXL-Turbo-structured pipeline.</summary>
+[Collection(TinyPipelineCollection.Name)]   // serial with the other ILGPU-CPU engine tests: in parallel their emulated thread groups thrash 2 cores (13 min for one case)
 public sealed class SdxlTurboPipelineTests(SdxlTurboPipelineFixture tiny, ITestOutputHelper log) : IClassFixture<SdxlTurboPipelineFixture>
 {
     private void AssertPasses(BackendKind backend, GenerationRequest request)

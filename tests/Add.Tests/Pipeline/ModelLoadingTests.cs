@@ -124,7 +124,7 @@ public sealed class ModelLoadingTests
         var rounded = Generate(half);
         Assert.NotEqual(full, rounded);   // fp16 rounding of the weights moves some pixel
         ModelSurgery.RenameToVariant(half, "fp16");
-        foreach (var c in new[] { PipelineLayout.TextEncoder, PipelineLayout.Unet, PipelineLayout.Vae })
+        foreach (var c in ModelSurgery.WeightedComponents(model))
             File.Copy(Path.Combine(c.Folder(half), PipelineComponent.WithVariant(c.WeightsFile!, "fp16")),
                 Path.Combine(c.Folder(model), PipelineComponent.WithVariant(c.WeightsFile!, "fp16")));
         var notices = new List<string>();
@@ -142,7 +142,7 @@ public sealed class ModelLoadingTests
         ModelSurgery.RenameToVariant(half, "fp16");
         var notices = new List<string>();
         Assert.Equal(expected, Generate(half, notices.Add));
-        Assert.Equal(3, notices.Count(n => n.Contains("fp16 variant") && n.Contains("--variant fp16")));
+        Assert.Equal(ModelSurgery.WeightedComponents(half).Count(), notices.Count(n => n.Contains("fp16 variant") && n.Contains("--variant fp16")));
         Assert.Contains(notices, n => n.Contains("unet/diffusion_pytorch_model.fp16.safetensors"));
     }
 

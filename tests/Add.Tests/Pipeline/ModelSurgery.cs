@@ -82,9 +82,15 @@ public static class ModelSurgery
     }
 
     /// <summary>Renames every network's weights file to its <paramref name="variant"/> name.</summary>
+    /// <summary>The components of <paramref name="model"/> with a weights file: text encoder, UNet, VAE and, when the
+    /// folder has one (the shipped student does), the tiny decoder.</summary>
+    public static IEnumerable<PipelineComponent> WeightedComponents(string model) =>
+        new[] { PipelineLayout.TextEncoder, PipelineLayout.Unet, PipelineLayout.Vae, PipelineLayout.VaeTiny }
+            .Where(c => c != PipelineLayout.VaeTiny || Directory.Exists(c.Folder(model)));
+
     public static void RenameToVariant(string model, string variant)
     {
-        foreach (var c in new[] { PipelineLayout.TextEncoder, PipelineLayout.Unet, PipelineLayout.Vae })
+        foreach (var c in WeightedComponents(model))
             File.Move(c.Weights(model), Path.Combine(c.Folder(model), PipelineComponent.WithVariant(c.WeightsFile!, variant)));
     }
 

@@ -16,7 +16,7 @@ public sealed class RandomModelTests
     {
         var configs = dir.File("configs");
         File.Copy(PipelineLayout.ModelIndex(ModelSurgery.Emoji), PipelineLayout.ModelIndex(Directory.CreateDirectory(configs).FullName));
-        foreach (var c in PipelineLayout.Components)
+        foreach (var c in PipelineLayout.Components.Concat(PipelineLayout.OptionalComponents).Where(c => Directory.Exists(c.Folder(ModelSurgery.Emoji))))
             foreach (var f in Directory.EnumerateFiles(c.Folder(ModelSurgery.Emoji)).Where(f => !f.EndsWith(".safetensors", StringComparison.Ordinal)))
                 File.Copy(f, Path.Combine(Directory.CreateDirectory(c.Folder(configs)).FullName, Path.GetFileName(f)));
         return configs;
