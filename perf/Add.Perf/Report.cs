@@ -89,6 +89,13 @@ public static class Report
         sb.AppendLine("ratio = ours / torch (below 1: ours is faster; for the batch-16 rows the throughput ratio is its inverse).");
         sb.AppendLine("Rows marked (tiny decoder) decode with the student's tiny decoder (AutoencoderTiny) instead of its VAE, on both sides.");
         sb.AppendLine();
+        AppendE2eTable(sb, machine, results, notes);
+        WriteSection(path, "e2e", sb.ToString());
+    }
+
+    /// <summary>The machine line, the e2e rows as a table, and the notes.</summary>
+    static void AppendE2eTable(StringBuilder sb, string machine, IReadOnlyList<BenchResult> results, string notes)
+    {
         sb.AppendLine($"Machine: {machine}");
         sb.AppendLine();
         sb.AppendLine("| run | measure | ours ms | torch ms | ratio |");
@@ -97,7 +104,6 @@ public static class Report
             sb.AppendLine($"| {r.Name} | {r.Shape} | {r.OursMs:F2} | {r.TorchMs:F2} | {r.Ratio:F2} |");
         sb.AppendLine();
         sb.AppendLine(notes);
-        WriteSection(path, "e2e", sb.ToString());
     }
 
     /// <summary>`add-perf e2e --only-decoders`: its own section ("e2e decoders"), so the full e2e table stays.</summary>
@@ -113,14 +119,7 @@ public static class Report
         sb.AppendLine($"warm-up, each generation after a {quietMs} ms busy pause (`--quiet-ms`); median of {repeats} runs.");
         sb.AppendLine("ratio = ours / torch (below 1: ours is faster; batch-16 rows: time per batch, throughput = 16 / time).");
         sb.AppendLine();
-        sb.AppendLine($"Machine: {machine}");
-        sb.AppendLine();
-        sb.AppendLine("| run | measure | ours ms | torch ms | ratio |");
-        sb.AppendLine("|---|---|---:|---:|---:|");
-        foreach (var r in results)
-            sb.AppendLine($"| {r.Name} | {r.Shape} | {r.OursMs:F2} | {r.TorchMs:F2} | {r.Ratio:F2} |");
-        sb.AppendLine();
-        sb.AppendLine(notes);
+        AppendE2eTable(sb, machine, results, notes);
         WriteSection(path, "e2e decoders", sb.ToString());
     }
 

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using Add.Engine.Pipeline;
-using Add.Engine.SafeTensors;
 using Add.Engine.Sampling;
 using Add.Train.Data;
 using Add.Train.Model;
@@ -21,7 +20,6 @@ namespace Add.Train.Training;
 /// </summary>
 public sealed class StudentLatentTargets : IDisposable
 {
-    const string LatentsKey = "latents", FullKey = "full", FingerprintKey = "fingerprint";
     const int Chunk = 128;
 
     public Tensor Latents { get; }   // (N, latent, s, s), UNet space
@@ -36,23 +34,12 @@ public sealed class StudentLatentTargets : IDisposable
     public static StudentLatentTargets Load(string studentDir, AutoencoderKL vae, Emoji32 data, int[] indices, string cacheFile, Action<string> log)
     {
         var fingerprint = Fingerprint(studentDir, indices, TinyDecoderTargets.Fingerprint(vae, indices));
-        if (File.Exists(cacheFile))
-        {
-            using var file = SafeTensorsFile.Open(cacheFile);
-            if (file.Metadata.GetValueOrDefault(FingerprintKey) == fingerprint)
-                return new(Read(file, LatentsKey), Read(file, FullKey));
-        }
+        if (TinyDecoderTargets.ReadCache(cacheFile, fingerprint) is (var cachedLatents, var cachedFull))
+            return new(cachedLatents, cachedFull);
         var (latents, full) = Compute(studentDir, vae, data, indices, log);
-        var writer = new SafeTensorsWriter();
-        writer.Metadata[FingerprintKey] = fingerprint;
-        foreach (var (key, t) in new[] { (LatentsKey, latents), (FullKey, full) }) writer.Add(key, t.contiguous().data<float>().ToArray(), t.shape);
-        var temp = cacheFile + ".tmp";
-        writer.Save(temp);
-        File.Move(temp, cacheFile, overwrite: true);
+        TinyDecoderTargets.WriteCache(cacheFile, fingerprint, latents, full);
         return new(latents, full);
     }
-
-    static Tensor Read(SafeTensorsFile file, string key) => tensor(file.ReadFloat32(key), file.Get(key).Shape);
 
     static (Tensor Latents, Tensor Full) Compute(string studentDir, AutoencoderKL vae, Emoji32 data, int[] indices, Action<string> log)
     {

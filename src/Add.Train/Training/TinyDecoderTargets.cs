@@ -30,20 +30,32 @@ public sealed class TinyDecoderTargets : IDisposable
     {
         var real = ImageTensors.ToTensor(data, indices);
         var fingerprint = Fingerprint(vae, indices);
-        if (File.Exists(cacheFile))
-        {
-            using var file = SafeTensorsFile.Open(cacheFile);
-            if (file.Metadata.GetValueOrDefault(FingerprintKey) == fingerprint)
-                return new(Read(file, LatentsKey), Read(file, FullKey), real);
-        }
+        if (ReadCache(cacheFile, fingerprint) is (var cachedLatents, var cachedFull))
+            return new(cachedLatents, cachedFull, real);
         var (latents, full) = Compute(vae, data, indices);
+        WriteCache(cacheFile, fingerprint, latents, full);
+        return new(latents, full, real);
+    }
+
+    /// <summary>The latents and full decodes cached in <paramref name="cacheFile"/>, or null when it is absent or was
+    /// written for another fingerprint.</summary>
+    internal static (Tensor Latents, Tensor Full)? ReadCache(string cacheFile, string fingerprint)
+    {
+        if (!File.Exists(cacheFile)) return null;
+        using var file = SafeTensorsFile.Open(cacheFile);
+        if (file.Metadata.GetValueOrDefault(FingerprintKey) != fingerprint) return null;
+        return (Read(file, LatentsKey), Read(file, FullKey));
+    }
+
+    /// <summary>Writes the cache atomically (a temporary file moved over the old one).</summary>
+    internal static void WriteCache(string cacheFile, string fingerprint, Tensor latents, Tensor full)
+    {
         var writer = new SafeTensorsWriter();
         writer.Metadata[FingerprintKey] = fingerprint;
         foreach (var (key, t) in new[] { (LatentsKey, latents), (FullKey, full) }) writer.Add(key, t.contiguous().data<float>().ToArray(), t.shape);
         var temp = cacheFile + ".tmp";
         writer.Save(temp);
         File.Move(temp, cacheFile, overwrite: true);
-        return new(latents, full, real);
     }
 
     static Tensor Read(SafeTensorsFile file, string key) => tensor(file.ReadFloat32(key), file.Get(key).Shape);
