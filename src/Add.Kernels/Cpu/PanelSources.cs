@@ -128,6 +128,11 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
             }
             int taps = s.KernelH * s.KernelW;
             int ci = k0 / taps, tap = k0 - ci * taps, ky = tap / s.KernelW, kx = tap - ky * s.KernelW;
+            if (runs == 1 && cols == width && stride == 1 && runCol[0] >= 0 && runCol[0] + width + s.KernelW - 1 <= w)
+            {
+                InteriorPanel(panel, kc, width, _image + runImage[0] + runCol[0], ci, ky, kx, runRow[0], channel);
+                continue;
+            }
             for (int kk = 0; kk < kc; kk++)
             {
                 float* row = panel + kk * width;
@@ -169,6 +174,32 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
             }
         }
         return scratch;
+    }
+
+    /// <summary>
+    /// A panel of <paramref name="width"/> pixels of one output row whose every tap reads inside the image's columns
+    /// (stride 1): per k one contiguous copy of width values from input row runRow + ky, or zeros above/below the image.
+    /// The conv's common case away from the left and right edges, without the general path's per-run bookkeeping.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void InteriorPanel(float* panel, int kc, int width, float* origin, int ci, int ky, int kx, int runRow, long channel)
+    {
+        int h = _s.Height, w = _s.Width, kw = _s.KernelW, kh = _s.KernelH;
+        float* plane = origin + ci * channel;
+        for (int kk = 0; kk < kc; kk++)
+        {
+            float* dst = panel + kk * width;
+            int iy = runRow + ky;
+            if ((uint)iy >= (uint)h)
+                new Span<float>(dst, width).Clear();
+            else
+                Copy(plane + (long)iy * w + kx, dst, width);
+            if (++kx == kw)
+            {
+                kx = 0;
+                if (++ky == kh) { ky = 0; plane += channel; }
+            }
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -46,7 +46,8 @@ public sealed class Conv2dCpuTests(ITestOutputHelper log)
         new ConvCase(1, 3, 5, 4, 7, 3, 1, 2, true, false),       // padding 2: whole runs outside the image (rows and columns)
         new ConvCase(2, 4, 3, 5, 6, 1, 1, 1, true, true),        // a padded 1×1: not read directly, its border is all zeros
         new ConvCase(1, 2, 9, 8, 3, 3, 2, 2, false, false),      // stride 2, padding 2: strided gathers clipped at both sides
-        new ConvCase(1, 4, 40, 37, 9, 3, 1, 1, true, true));     // rows wider than a 32-column panel (TAESD's Cin = 4 conv_in)
+        new ConvCase(1, 4, 40, 37, 9, 3, 1, 1, true, true),      // rows wider than a 32-column panel (TAESD's Cin = 4 conv_in)
+        new ConvCase(1, 40, 5, 70, 7, 3, 1, 1, true, true));     // rows of 70: whole panels inside a row (the interior copy), K = 360 starting a block mid-channel
 
     [Theory]
     [MemberData(nameof(ConvCases))]
