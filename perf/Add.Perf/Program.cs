@@ -6,8 +6,8 @@ using Add.Perf;
 //   alternating the two in one run; writes the JSON rows and a Markdown table (default perf/RESULTS.md).
 //   --scale sd-turbo: instead, every distinct op shape of a 512×512 SD-Turbo generation (KernelRows.SdTurbo, from
 //   models/configs/sd-turbo) and a "peak" row (the FMA peak on all threads, FmaPeak) that the GEMM-type rows are given
-//   as a share of; each row's inputs are built just before it is timed and freed after (the process stays under
-//   ~2 GB); default 5 repeats; its own RESULTS.md section ("kernels sd-turbo"): give it its own --json
+//   as a share of; each row's inputs are built just before it is timed and freed after (peak RSS 1.5 GB, at the
+//   512² VAE rows); default 5 repeats; its own RESULTS.md section ("kernels sd-turbo"): give it its own --json
 //   (e.g. perf/kernels-sd-turbo.json). The peak row runs whatever --filter says.
 //   --quiet-ms: busy pause before each sample (default 20) so libtorch's OpenMP threads, which spin for milliseconds
 //   after an op, are asleep when ours are timed, and ours (0.2 ms) when torch's are.
