@@ -52,7 +52,7 @@ public static partial class KernelRows
                         if (relu)
                             F.relu(o, inplace: true);
                     });
-            });
+            }, Gemm: true);
     }
 
     private static BenchRow Relu(string name, int count) =>

@@ -124,7 +124,7 @@ public static partial class KernelRows
                     if (tr is not null)
                         o.add_(tr);
                 });
-        });
+        }, Gemm: true);
 
     private static BenchRow Conv(string name, int n, int ci, int h, int w, int co, int kernel, int stride, int pad)
     {
@@ -144,7 +144,7 @@ public static partial class KernelRows
                     {
                         using var o = F.conv2d(tx, tw, tb, strides: [stride, stride], padding: [pad, pad]);
                     });
-            });
+            }, Gemm: true);
     }
 
     private static BenchRow GroupNorm(string name, int n, int c, int h, int w, int groups, bool silu) =>
@@ -193,7 +193,7 @@ public static partial class KernelRows
                 {
                     using var r = F.scaled_dot_product_attention(tq, tk, tv, null, 0.0, causal);
                 });
-        });
+        }, Gemm: true);
 
     private static BenchRow Geglu(string name, int m, int f) =>
         new(name, $"x [{m}, {2 * f}] -> [{m}, {f}]", 13.0 * m * f, () =>
@@ -290,14 +290,15 @@ public static partial class KernelRows
             });
         });
 
-    private static BenchRow Sampler(string name, int b, bool guided) =>
-        new(name, $"latent [{b}, 4, 8, 8]{(guided ? " eps [2, 4, 8, 8] CFG" : " + noise")}", 12.0 * b * 256, () =>
+    /// <param name="size">the latent's height and width (4 channels)</param>
+    private static BenchRow Sampler(string name, int b, bool guided, int size = 8) =>
+        new(name, $"latent [{b}, 4, {size}, {size}]{(guided ? $" eps [2, 4, {size}, {size}] CFG" : " + noise")}", 12.0 * b * 4 * size * size, () =>
         {
             Seeded();
-            int count = b * 4 * 8 * 8;
-            var tx = Rand(b, 4, 8, 8);
-            var teps = Rand(guided ? 2 * b : b, 4, 8, 8);   // the UNet's output: [uncond; cond] when guided
-            var tn = Rand(b, 4, 8, 8);
+            int count = b * 4 * size * size;
+            var tx = Rand(b, 4, size, size);
+            var teps = Rand(guided ? 2 * b : b, 4, size, size);   // the UNet's output: [uncond; cond] when guided
+            var tn = Rand(b, 4, size, size);
             float[] x = Data(tx), eps = Data(teps), noise = Data(tn), next = new float[count], x0 = new float[count];
             // Coefficients of one mid-schedule step (values only matter for realism, not speed).
             var step = guided

@@ -1,11 +1,17 @@
 using System.Globalization;
 using Add.Perf;
 
-// add-perf kernels --json FILE [--md FILE] [--repeats N] [--filter TEXT] [--quiet-ms MS] [--quick]
+// add-perf kernels --json FILE [--md FILE] [--scale emoji|sd-turbo] [--repeats N] [--filter TEXT] [--quiet-ms MS] [--quick] [--list]
 //   Times every CPU SIMD kernel against the matching TorchSharp op at the shipped models' shapes (KernelRows),
 //   alternating the two in one run; writes the JSON rows and a Markdown table (default perf/RESULTS.md).
+//   --scale sd-turbo: instead, every distinct op shape of a 512×512 SD-Turbo generation (KernelRows.SdTurbo, from
+//   models/configs/sd-turbo) and a "peak" row (the FMA peak on all threads, FmaPeak) that the GEMM-type rows are given
+//   as a share of; each row's inputs are built just before it is timed and freed after (peak RSS 1.5 GB, at the
+//   512² VAE rows); default 5 repeats; its own RESULTS.md section ("kernels sd-turbo"): give it its own --json
+//   (e.g. perf/kernels-sd-turbo.json). The peak row runs whatever --filter says.
 //   --quiet-ms: busy pause before each sample (default 20) so libtorch's OpenMP threads, which spin for milliseconds
 //   after an op, are asleep when ours are timed, and ours (0.2 ms) when torch's are.
+//   --list: print the rows (name, shape, GFLOP per call) that would run, and exit.
 //   --quick: a smoke run (1 repeat, 1 call, the first two rows unless --filter): proves the harness works, writes no
 //   Markdown unless --md is given; its timings mean nothing.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
@@ -22,16 +28,17 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 //   without --decoder / --vae, seeded random TAESD / SD-Turbo-VAE weights are written to a temporary folder.
 if (args.Length == 0 || args[0] is not ("kernels" or "e2e" or "decode"))
 {
-    Console.Error.WriteLine("usage: add-perf kernels --json FILE [--md FILE] [--repeats N] [--filter TEXT] [--quiet-ms MS] [--quick]\n       add-perf e2e --json FILE [--md FILE] [--repeats N] [--quiet-ms MS] [--student DIR] [--teacher DIR] [--decoder DIR] [--only-decoders]\n" +
+    Console.Error.WriteLine("usage: add-perf kernels --json FILE [--md FILE] [--scale emoji|sd-turbo] [--repeats N] [--filter TEXT] [--quiet-ms MS] [--quick] [--list]\n       add-perf e2e --json FILE [--md FILE] [--repeats N] [--quiet-ms MS] [--student DIR] [--teacher DIR] [--decoder DIR] [--only-decoders]\n" +
         "       add-perf decode --json FILE [--md FILE] [--width W] [--height H] [--decoder DIR] [--vae DIR] [--repeats N] [--full-repeats N] [--no-torch-full] [--profile] [--seed S] [--quiet-ms MS]");
     return 2;
 }
 bool e2e = args[0] == "e2e", decode = args[0] == "decode";
 string root = Add.CommandLine.RepoPaths.FindRoot() ?? ".";
 string student = Path.Combine(root, "models", "add-emoji-32"), teacher = Path.Combine(root, "models", "emoji-32-teacher");
-string? json = null, md = null, filter = null, decoder = null, vae = null;
-int repeats = decode ? 5 : 15, quietMs = 20, width = 512, height = 512, fullRepeats = 1;
-bool quick = false, torchFull = true, profile = false, onlyDecoders = false;
+string? json = null, md = null, filter = null, decoder = null, vae = null, scale = null;
+int? repeatsGiven = null;
+int quietMs = 20, width = 512, height = 512, fullRepeats = 1;
+bool quick = false, list = false, torchFull = true, profile = false, onlyDecoders = false;
 long seed = DecodeBench.DefaultSeed;
 for (int i = 1; i < args.Length; i++)
 {
@@ -40,9 +47,11 @@ for (int i = 1; i < args.Length; i++)
         case "--json": json = args[++i]; break;
         case "--md": md = args[++i]; break;
         case "--filter": filter = args[++i]; break;
-        case "--repeats": repeats = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--repeats": repeatsGiven = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--scale": scale = args[++i]; break;
         case "--quiet-ms": quietMs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--quick": quick = true; break;
+        case "--list": list = true; break;
         case "--student": student = args[++i]; break;
         case "--teacher": teacher = args[++i]; break;
         case "--decoder": decoder = args[++i]; break;
@@ -59,11 +68,19 @@ for (int i = 1; i < args.Length; i++)
             return 2;
     }
 }
-if (json is null)
+if (scale is not (null or "emoji" or "sd-turbo") || (scale is not null && (e2e || decode)))
+{
+    Console.Error.WriteLine(e2e || decode ? "--scale is a kernels option" : $"--scale '{scale}' is not known (emoji, sd-turbo)");
+    return 2;
+}
+bool sdTurbo = scale == "sd-turbo";
+int repeats = repeatsGiven ?? (decode || sdTurbo ? 5 : 15);
+if (json is null && !list)
 {
     Console.Error.WriteLine("--json FILE is required");
     return 2;
 }
+json ??= "";     // --list writes nothing
 md ??= quick ? null : Path.Combine(root, "perf", "RESULTS.md");
 
 if (decode)
@@ -108,24 +125,53 @@ if (e2e)
     return 0;
 }
 
-var benchOptions = quick ? new BenchOptions(Repeats: 1, WarmupCalls: 1, TargetSampleMs: 0, TierUpRounds: 0) : new BenchOptions(Repeats: repeats, WarmupCalls: 5, TargetSampleMs: 2.0, TierUpRounds: 2, QuietMs: quietMs);
-var rows = KernelRows.All().Where(r => filter is null || r.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)).ToList();
+var benchOptions = (quick, sdTurbo) switch
+{
+    (true, _) => new BenchOptions(Repeats: 1, WarmupCalls: 1, TargetSampleMs: 0, TierUpRounds: 0, PerRowSetup: sdTurbo),
+    // SD-Turbo rows last 0.01-1.5 s a call: one warm-up call (CallsFor's measuring call is a second), samples of at least one call
+    (false, true) => new BenchOptions(Repeats: repeats, WarmupCalls: 1, TargetSampleMs: 50, TierUpRounds: 0, QuietMs: quietMs, PerRowSetup: true),
+    _ => new BenchOptions(Repeats: repeats, WarmupCalls: 5, TargetSampleMs: 2.0, TierUpRounds: 2, QuietMs: quietMs),
+};
+List<BenchRow> allRows;
+try
+{
+    allRows = sdTurbo ? KernelRows.SdTurbo(Path.Combine(root, "models", "configs", "sd-turbo")) : KernelRows.All().ToList();
+}
+catch (Exception ex) when (ex is IOException or InvalidDataException)
+{
+    Console.Error.WriteLine(ex.Message);
+    return 2;
+}
+bool Keep(BenchRow r) => filter is null || r.Name.Contains(filter, StringComparison.OrdinalIgnoreCase);
+var rows = allRows.Where(r => Keep(r) || (sdTurbo && r.Name == KernelRows.PeakName)).ToList();
 if (quick && filter is null)
     rows = rows.Take(2).ToList();
-if (rows.Count == 0)
+if (rows.Count == 0 || (sdTurbo && filter is not null && !allRows.Any(Keep)))
 {
     Console.Error.WriteLine($"no row matches '{filter}'");
     return 2;
 }
+if (list)
+{
+    foreach (var r in rows)
+        Console.WriteLine($"{r.Name,-48} {r.Shape,-52} {r.Flops / 1e9,9:F3} GFLOP");
+    return 0;
+}
+if (sdTurbo)
+    Console.WriteLine($"sd-turbo: {rows.Count} of {allRows.Count} rows, {rows.Sum(r => r.Flops) / 1e9:F0} GFLOP per call of each");
 
 using var noGrad = TorchSharp.torch.no_grad();
 var results = KernelBench.Run(rows, benchOptions, Console.Out);
 var machine = Machine.Describe();
-Report.WriteJson(json, machine, results);
+double? peak = results.FirstOrDefault(r => sdTurbo && r.Name == KernelRows.PeakName)?.OursGflops;
+Report.WriteJson(json, machine, results, peak);
 Console.WriteLine($"wrote {json}");
 if (md is not null)
 {
-    Report.WriteMarkdown(md, machine, results, benchOptions, filter);
+    if (sdTurbo)
+        Report.WriteSdTurboMarkdown(md, machine, results, benchOptions, peak, json, filter);
+    else
+        Report.WriteMarkdown(md, machine, results, benchOptions, filter);
     Console.WriteLine($"wrote {md}");
 }
 return 0;

@@ -31,26 +31,35 @@ public static class Report
 {
     static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
+    /// <param name="TorchMs">null for a row with no libtorch side (the FMA peak), and so <paramref name="Ratio"/></param>
+    /// <param name="OursPctPeak">GEMM-type rows of a run with a peak row: ours GFLOP/s as a percentage of the peak's</param>
     private sealed record JsonRow(
         [property: JsonPropertyName("name")] string Name,
         [property: JsonPropertyName("shape")] string Shape,
         [property: JsonPropertyName("ours_ms")] double OursMs,
-        [property: JsonPropertyName("torch_ms")] double TorchMs,
-        [property: JsonPropertyName("ratio")] double Ratio,
-        [property: JsonPropertyName("ours_gflops")] double OursGflops);
+        [property: JsonPropertyName("torch_ms")] double? TorchMs,
+        [property: JsonPropertyName("ratio")] double? Ratio,
+        [property: JsonPropertyName("ours_gflops")] double OursGflops,
+        [property: JsonPropertyName("ours_pct_peak"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? OursPctPeak = null);
 
     private sealed record JsonReport(
         [property: JsonPropertyName("machine")] string Machine,
-        [property: JsonPropertyName("rows")] List<JsonRow> Rows);
+        [property: JsonPropertyName("rows")] List<JsonRow> Rows,
+        [property: JsonPropertyName("peak_gflops"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? PeakGflops = null);
 
-    public static void WriteJson(string path, string machine, IEnumerable<BenchResult> results)
+    /// <param name="peakGflops">the run's FMA peak (sd-turbo scale): GEMM-type rows also get ours_pct_peak</param>
+    public static void WriteJson(string path, string machine, IEnumerable<BenchResult> results, double? peakGflops = null)
     {
-        var report = new JsonReport(machine, results.Select(r => new JsonRow(r.Name, r.Shape, Round(r.OursMs), Round(r.TorchMs), Round(r.Ratio), Round(r.OursGflops))).ToList());
+        var rows = results.Select(r => new JsonRow(r.Name, r.Shape, Round(r.OursMs), Finite(r.TorchMs), Finite(r.Ratio), Round(r.OursGflops),
+            r.Gemm && peakGflops is double p ? Round(100 * r.OursGflops / p) : null)).ToList();
+        var report = new JsonReport(machine, rows, peakGflops is double pk ? Round(pk) : null);
         var directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (directory is not null)
             Directory.CreateDirectory(directory);
         File.WriteAllText(path, JsonSerializer.Serialize(report, Indented) + "\n");
     }
+
+    private static double? Finite(double value) => double.IsFinite(value) ? Round(value) : null;
 
     /// <param name="filter">the run's --filter: its rows go to a section of their own ("kernels FILTER"), so a partial run
     /// never replaces the full table</param>
@@ -159,4 +168,35 @@ public static class Report
     }
 
     private static double Round(double value) => Math.Round(value, 5);
+
+    /// <summary>`add-perf kernels --scale sd-turbo`: its own section ("kernels sd-turbo", or "kernels sd-turbo FILTER"),
+    /// so the emoji table stays; GEMM-type rows get their share of the run's FMA peak row.</summary>
+    public static void WriteSdTurboMarkdown(string path, string machine, IReadOnlyList<BenchResult> results, BenchOptions options, double? peakGflops, string json, string? filter)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"## CPU kernels against libtorch at SD-Turbo scale (512×512, 1 step, batch 1){(filter is null ? "" : $": the rows matching '{filter}'")}");
+        sb.AppendLine();
+        sb.AppendLine($"Written by `dotnet run -c Release --project perf/Add.Perf -- kernels --scale sd-turbo --json {json}{(filter is null ? "" : $" --filter \"{filter}\"")}` on {DateTime.UtcNow:yyyy-MM-dd}:");
+        sb.AppendLine("every distinct (kernel, shape) of a 512×512 SD-Turbo generation, derived from models/configs/sd-turbo (text encoder at");
+        sb.AppendLine("77 tokens; UNet at 64², 32², 16², 8²; VAE decoder from 64² to 512²), our CPU SIMD kernel against the matching TorchSharp op on");
+        sb.AppendLine($"the same inputs, alternating, after warm-up; median of {options.Repeats} samples of at least one call (about {options.TargetSampleMs} ms for short ops),");
+        sb.AppendLine($"each after a {options.QuietMs} ms busy pause (`--quiet-ms`). Each row's inputs are built just before it is timed and freed after.");
+        sb.AppendLine("ratio = ours / torch (below 1: ours is faster). GFLOP/s counts the formula's flops (2·M·N·K for GEMMs and convs, 4·H·Lq·Lk·D");
+        sb.AppendLine("for attention). Our linear and conv weights are packed once, untimed (`PackedWeight`), as the engine does at first use.");
+        sb.AppendLine($"The `{KernelRows.PeakName}` row is a Vector512 (else Vector256) FMA loop with 16 independent accumulators on every kernel thread, measured");
+        sb.AppendLine("in this run (no libtorch side); \"% of peak\" = GFLOP/s ÷ the peak row's, for the GEMM-type rows (linear, conv, attention).");
+        sb.AppendLine();
+        sb.AppendLine($"Machine: {machine}");
+        sb.AppendLine();
+        sb.AppendLine("| kernel | shape | ours ms | torch ms | ratio | ours GFLOP/s | ours % of peak | torch % of peak |");
+        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in results)
+        {
+            bool torch = double.IsFinite(r.TorchMs);
+            string ours = r.Gemm && peakGflops is double p ? $"{100 * r.OursGflops / p:F0} %" : "";
+            string theirs = r.Gemm && torch && peakGflops is double q ? $"{100 * r.OursGflops * r.OursMs / r.TorchMs / q:F0} %" : "";
+            sb.AppendLine($"| {r.Name} | {r.Shape} | {r.OursMs:F3} | {(torch ? r.TorchMs.ToString("F3") : "—")} | {(torch ? r.Ratio.ToString("F2") : "—")} | {r.OursGflops:F1} | {ours} | {theirs} |");
+        }
+        WriteSection(path, filter is null ? "kernels sd-turbo" : $"kernels sd-turbo {filter}", sb.ToString());
+    }
 }
