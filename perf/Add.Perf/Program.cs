@@ -75,6 +75,12 @@ if (scale is not (null or "emoji" or "sd-turbo") || (scale is not null && (e2e |
 }
 bool sdTurbo = scale == "sd-turbo";
 int repeats = repeatsGiven ?? (decode || sdTurbo ? 5 : 15);
+if (repeats < 1 || fullRepeats < 1)
+{
+    // A row with no timed call has no time: it used to reach the JSON writer as infinity and crash it.
+    Console.Error.WriteLine($"{(repeats < 1 ? "--repeats" : "--full-repeats")} must be at least 1");
+    return 2;
+}
 if (json is null && !list)
 {
     Console.Error.WriteLine("--json FILE is required");
