@@ -80,26 +80,28 @@ public sealed class AttentionCpuTests(ITestOutputHelper log)
     }
 
     [Theory]
-    [InlineData(SimdPath.Vector512)]
-    [InlineData(SimdPath.Vector256)]
-    [InlineData(SimdPath.Scalar)]
-    public void LaterLargerScoresRescaleEarlierBlocks(SimdPath path)
+    [InlineData(SimdPath.Vector512, 3, 100, 16, 64, 2.5f)]      // per-row path: key blocks of 64
+    [InlineData(SimdPath.Vector256, 3, 100, 16, 64, 2.5f)]
+    [InlineData(SimdPath.Scalar, 3, 100, 16, 64, 2.5f)]
+    [InlineData(SimdPath.Vector512, 64, 600, 64, 256, 6f)]      // blocked path: key blocks of KC = 256
+    [InlineData(SimdPath.Vector256, 64, 600, 64, 256, 6f)]
+    [InlineData(SimdPath.Scalar, 64, 600, 64, 256, 6f)]
+    public void LaterLargerScoresRescaleEarlierBlocks(SimdPath path, int lq, int lk, int d, int firstBlock, float factor)
     {
-        // Key block 0 scores about −40, block 1 about +40: the running max jumps and α ≈ e^−80 must wipe block 0's weights.
-        const int lq = 3, lk = 100, d = 16;
+        // Key block 0 scores about −40, the later blocks about +40: the running max jumps and α ≈ e^−80 must wipe block 0's weights.
         var random = new Random(42);
         var q = Numerics.Uniform(random, lq * d, 0.9f, 1f);
         var k = Numerics.Uniform(random, lk * d, 0.9f, 1f);
-        for (int j = 0; j < 64 * d; j++)
-            k[j] = -k[j] * 2.5f;
-        for (int j = 64 * d; j < lk * d; j++)
-            k[j] *= 2.5f;
+        for (int j = 0; j < firstBlock * d; j++)
+            k[j] = -k[j] * factor;
+        for (int j = firstBlock * d; j < lk * d; j++)
+            k[j] *= factor;
         var v = Numerics.Uniform(random, lk * d);
         float[] expected;
         using (NewDisposeScope())
             expected = nn.functional.scaled_dot_product_attention(tensor(q, [1, 1, lq, d]), tensor(k, [1, 1, lk, d]), tensor(v, [1, 1, lk, d])).data<float>().ToArray();
         var actual = new float[expected.Length];
         AttentionCpu.Forward(q, k, v, actual, 1, 1, lq, lk, d, path: path);
-        Numerics.AssertClose(expected, actual, Fp32, $"cpu attention {path}, max jumps between key blocks", log);
+        Numerics.AssertClose(expected, actual, Fp32, $"cpu attention {path} lq{lq} lk{lk} d{d}, max jumps between key blocks", log);
     }
 }
