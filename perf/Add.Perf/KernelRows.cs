@@ -93,6 +93,10 @@ public static partial class KernelRows
 
         foreach (var row in TinyDecoder())
             yield return row;
+
+        // SD-Turbo 512² self-attention: the UNet's 64² level (5 heads of 64) and the VAE mid-block (one head of 512).
+        yield return Attention("attn L4096 D64 H5", 1, 5, 4096, 4096, 64, false);
+        yield return Attention("attn L4096 D512 H1", 1, 1, 4096, 4096, 512, false);
     }
 
     // ---- inputs ----

@@ -17,7 +17,9 @@ namespace Add.Kernels.Cpu;
 /// unnormalised output row (kept in O) are rescaled by e^(m − m') and P·V is added (four accumulators over keys per W
 /// columns of D). Scores live in a BK-float stack buffer only; O = acc / l at the end. On the Vector512 path with D a
 /// multiple of 16, query rows go four at a time (<see cref="FourRows"/>): their scores share each load of Kᵀ and their
-/// P·V updates each load of V, which doubled the speed at the UNet's L = 64, D = 16.</para>
+/// P·V updates each load of V, which doubled the speed at the UNet's L = 64, D = 16. Long sequences (Lq·Lk·D ≥ 2^21,
+/// Lk ≥ 128, D ≥ 32: SD-Turbo's 1,024-4,096 tokens) take the blocked path instead (<see cref="ForwardBlocked"/>: both
+/// products on the GEMM micro-kernels).</para>
 /// </summary>
 public static unsafe partial class AttentionCpu
 {
@@ -45,6 +47,12 @@ public static unsafe partial class AttentionCpu
         if (!AttentionReference.Check(q.Length, k.Length, v.Length, o.Length, batch, heads, queryLength, keyLength, headDim, qs, ks, vs, os, MaxHeadDim, ""))
             return;
         path = CpuSimd.Resolve(path);
+        if (UseBlocked(queryLength, keyLength, headDim))
+        {
+            fixed (float* pq = q, pk = k, pv = v, po = o)
+                ForwardBlocked(pq, pk, pv, po, new AttentionShape(batch, heads, queryLength, keyLength, headDim, 0, qs, ks, vs, os), causal, path);
+            return;
+        }
         // Query tiles as large as leaves two tasks per core: each task transposes its K blocks once, so larger tiles
         // transpose less, but a head of 64 rows cut in 64-row tiles is a single task.
         int blockQ = MaxBlockQ;

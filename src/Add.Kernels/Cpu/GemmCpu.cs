@@ -108,6 +108,16 @@ public static unsafe class GemmCpu
         }
     }
 
+    /// <summary>C = A·B with the epilogue on the calling thread alone, for callers that already run one task per core
+    /// (flash attention's query tiles); <paramref name="workspace"/> holds one thread's share,
+    /// <see cref="WorkspaceFloats"/>(m, n, k) / <see cref="CpuSimd.Threads"/> floats (none is touched when both sources are prepacked).</summary>
+    internal static void RunSingle<TA, TB>(int m, int n, int k, TA a, TB b, float* c, int ldc, GemmEpilogue epilogue,
+        float* workspace, SimdPath path) where TA : struct, IPanelSource where TB : struct, IPanelSource
+    {
+        if (m > 0 && n > 0)
+            Block(0, m, 0, n, k, a, b, c, ldc, epilogue, workspace, CpuSimd.Resolve(path));
+    }
+
     /// <summary>
     /// Whether the cores split C's columns (else its rows). Each core packs its own share of the split operand and all of
     /// the other one, so split the operand that is packed per call when the other was packed ahead of time (a linear's
