@@ -23,6 +23,7 @@ namespace Add.Kernels.Cpu;
 /// as the MR side and channels as the NR side (a 2×2 plane fills 4 of 32 columns the other way round), into a scratch
 /// (R gathered transposed into it first), then transposed into y.</item>
 /// </list>
+/// Convs with at most 4 output channels at stride 1 (conv_out) skip the GEMM: <see cref="Conv2dFewOutputs"/>.
 /// Batch invariance: the arrangement changes with the batch, the value of an output does not. Every arrangement runs
 /// the same micro-kernel FMA chain per output over the same K blocks and adds bias and R in the first block's
 /// epilogue, so an image's bytes are the same alone or in any batch.</para>
@@ -101,6 +102,14 @@ public static unsafe class Conv2dCpu
         var arrangement = Choose(s, path);
         fixed (float* px = x, pw = w, pb = bias, pr = residual, py = y, pws = workspace)
         {
+            if (Conv2dFewOutputs.Applies(s, path))
+            {
+                // Co ≤ 4 ≤ MR: the packed weight is one panel, (co, k) at k·MR + co.
+                float* weights = packed is not null ? packed.Panels(mr).First : pw;
+                Conv2dFewOutputs.Forward(px, weights, packed is not null ? 1 : s.ReductionLength, packed is not null ? mr : 1,
+                    s.HasBias != 0 ? pb : null, residual.IsEmpty ? null : pr, py, s, relu, path);
+                return;
+            }
             var op = new Operands(px, pb, residual.IsEmpty ? null : pr, py, pws, workspace.Length, s, path, relu);
             var rowsOfW = new StridedPanels(pw, 1, s.ReductionLength);
             switch (arrangement)

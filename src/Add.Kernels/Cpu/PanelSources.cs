@@ -67,6 +67,10 @@ internal readonly unsafe struct PrepackedPanels(float* panels, int padded) : IPa
 {
     public bool Prepacked => true;
 
+    /// <summary>The first panel. For a weight of at most one panel's rows, row r at k is at [k·width + r] for every k
+    /// (block k0 starts at k0·width and holds [kc][width]).</summary>
+    public float* First => panels;
+
     public float* Panels(float* scratch, int k0, int kc, int start, int count, int width) =>
         panels + (long)k0 * padded + (long)start * kc;
 }

@@ -47,7 +47,11 @@ public sealed class Conv2dCpuTests(ITestOutputHelper log)
         new ConvCase(2, 4, 3, 5, 6, 1, 1, 1, true, true),        // a padded 1×1: not read directly, its border is all zeros
         new ConvCase(1, 2, 9, 8, 3, 3, 2, 2, false, false),      // stride 2, padding 2: strided gathers clipped at both sides
         new ConvCase(1, 4, 40, 37, 9, 3, 1, 1, true, true),      // rows wider than a 32-column panel (TAESD's Cin = 4 conv_in)
-        new ConvCase(1, 40, 5, 70, 7, 3, 1, 1, true, true));     // rows of 70: whole panels inside a row (the interior copy), K = 360 starting a block mid-channel
+        new ConvCase(1, 40, 5, 70, 7, 3, 1, 1, true, true),      // rows of 70: whole panels inside a row (the interior copy), K = 360 starting a block mid-channel
+        new ConvCase(1, 64, 20, 40, 3, 3, 1, 1, true, true),     // conv_out's 3 outputs: direct (Conv2dFewOutputs), residual
+        new ConvCase(2, 5, 16, 40, 1, 3, 1, 1, false, false),    // 1 output, batch 2: a run, then one starting early over its end
+        new ConvCase(1, 6, 17, 70, 4, 3, 1, 2, true, true),      // 4 outputs, padding 2: two scalar columns each side, rows of 72
+        new ConvCase(2, 7, 16, 20, 2, 1, 1, 0, true, true));     // a 1×1 with 2 outputs, direct
 
     [Theory]
     [MemberData(nameof(ConvCases))]
@@ -80,12 +84,35 @@ public sealed class Conv2dCpuTests(ITestOutputHelper log)
             }
     }
 
+    /// <summary>The few-outputs path with R = y (the resnets add in place): its last run of a row starts early and must
+    /// not add R twice to the pixels the run before it wrote.</summary>
+    [Theory]
+    [MemberData(nameof(FewOutputPaths))]
+    public void FewOutputsResidualInPlace(SimdPath path)
+    {
+        var random = new Random(7);
+        var s = new Conv2dShape(1, 6, 9, 70, 3, 3, 3, 1, 2, true);
+        var x = Numerics.Uniform(random, 6 * 9 * 70);
+        var w = Numerics.Uniform(random, 3 * 6 * 9);
+        var b = Numerics.Uniform(random, 3);
+        var r = Numerics.Uniform(random, 3 * s.OutHeight * s.OutWidth);
+        var separate = new float[r.Length];
+        var ws = new float[Conv2dCpu.WorkspaceFloats(s)];
+        Conv2dCpu.Forward(x, w, b, r, separate, s, ws, path);
+        var inPlace = (float[])r.Clone();
+        Conv2dCpu.Forward(x, w, b, inPlace, inPlace, s, ws, path);
+        Assert.Equal(separate, inPlace);
+    }
+
+    public static TheoryData<SimdPath> FewOutputPaths => new(SimdPath.Vector512, SimdPath.Vector256);
+
     /// <summary>Shapes whose arrangement changes with the batch (per image, batched, transposed), K over one K block, ReLU
     /// and residual fused: image i of a batch of 5 equals that image alone, bit for bit.</summary>
     public static TheoryData<SimdPath, ConvCase> InvarianceCases => CpuPaths.With(
         new ConvCase(5, 70, 4, 4, 37, 3, 1, 1, true, true),      // batched (N·P = 80 columns), K = 630: ReLU after three K blocks
         new ConvCase(5, 20, 3, 3, 40, 3, 1, 1, true, true),      // transposed
-        new ConvCase(5, 6, 17, 16, 9, 3, 1, 1, true, true));     // per image
+        new ConvCase(5, 6, 17, 16, 9, 3, 1, 1, true, true),      // per image
+        new ConvCase(5, 6, 16, 40, 3, 3, 1, 1, true, true));     // few outputs (direct)
 
     [Theory]
     [MemberData(nameof(InvarianceCases))]
