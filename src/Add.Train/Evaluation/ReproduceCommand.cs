@@ -13,7 +13,11 @@ namespace Add.Train.Evaluation;
 /// `add-train reproduce`: the paper's analyses at emoji-32 scale. Main table (Table 2 analogue): the
 /// teacher with DDIM at 1, 2, 4, 8, 25, 50 steps (guidance 4) against the shipped student at 1, 2, 4 steps, n images
 /// each. Ablations (Table 1 analogues), each a fresh ADD run with a reduced budget and scored at 1 step: L_adv only,
-/// L_distill only, both with c(t) = exp, both with sds, random init, teacher guidance in the target off/on.
+/// L_distill only, both with c(t) = exp, both with sds, random init, teacher guidance in the target off/on, and LADD
+/// (Sauer et al. 2024: the discriminator on the teacher's features of re-noised latents), each for seeds 0..N−1
+/// (--seeds; seed 0 in runs/reproduce/NAME, seed k in runs/reproduce/NAME-seedk). results.json keeps ablations[NAME]
+/// as the seed-0 cell and adds ablations_seeds[NAME] (a cell per seed, each with the run's train_seconds) and
+/// ablations_fid_mean[NAME].
 /// Writes docs/reproduction/results.json, tables.md and figure7.png (FID-emoji against seconds per image); every row
 /// is also appended to docs/reproduction/eval.jsonl. Each FID carries its 95 % bootstrap interval (fid_ci_low,
 /// fid_ci_high: <see cref="FidBootstrap"/>).
@@ -32,18 +36,19 @@ public static class ReproduceCommand
         var ablationSteps = Opt.IntRange("--ablation-steps", "ADD steps of each ablation run, 1 to 100000", 500, 1, 100_000);
         var ablationN = Opt.IntRange("--ablation-n", "images per ablation row, 2 to 100000", 1000, 2, 100_000);
         var ema = Opt.Number("--ema", "EMA decay of the ablation students, 0 to 1", 0.99, 0, 1, helpName: "DECAY");
+        var seeds = Opt.IntRange("--seeds", "training seeds per ablation (0..N-1), 1 to 100", 2, 1, 100);
         var skipMain = Opt.Flag("--skip-main", "skip the main table (teacher and shipped student)");
         var skipAblations = Opt.Flag("--skip-ablations", "skip the ablation runs");
         var cache = CommonOptions.Cache();
         var command = new Command("reproduce",
             "The paper's Table 2 / Table 1 / Figure 7 analogues at emoji-32 scale; writes docs/reproduction/{results.json, tables.md, figure7.png}.");
-        foreach (var o in new Option[] { n, ablationSteps, ablationN, ema, skipMain, skipAblations, cache }) command.Add(o);
-        command.SetAction(p => Run(p.GetValue(n), p.GetValue(ablationSteps), p.GetValue(ablationN), p.GetValue(ema),
+        foreach (var o in new Option[] { n, ablationSteps, ablationN, ema, seeds, skipMain, skipAblations, cache }) command.Add(o);
+        command.SetAction(p => Run(p.GetValue(n), p.GetValue(ablationSteps), p.GetValue(ablationN), p.GetValue(ema), p.GetValue(seeds),
             p.GetValue(skipMain), p.GetValue(skipAblations), p.GetValue(cache)));
         return command;
     }
 
-    static int Run(int n, int ablationSteps, int ablationN, double ema, bool skipMain, bool skipAblations, string? cache)
+    static int Run(int n, int ablationSteps, int ablationN, double ema, int seeds, bool skipMain, bool skipAblations, string? cache)
     {
         var root = RepoPaths.FindRoot() ?? ".";
         string outDir = Path.Combine(root, "docs", "reproduction"), evaluatorDir = Path.Combine(root, "models", "emoji-32-evaluator");
@@ -52,7 +57,7 @@ public static class ReproduceCommand
         Directory.CreateDirectory(outDir);
         var resultsPath = Path.Combine(outDir, "results.json");
         var results = File.Exists(resultsPath) ? JsonNode.Parse(File.ReadAllText(resultsPath))!.AsObject() : new JsonObject();
-        foreach (var key in new[] { "teacher", "student", "ablations" }) results[key] ??= new JsonObject();
+        foreach (var key in new[] { "teacher", "student", "ablations", "ablations_seeds", "ablations_fid_mean" }) results[key] ??= new JsonObject();
 
         var data = TrainOptions.LoadData(cache);
         var evaluator = EvaluatorTrainer.Load(evaluatorDir);
@@ -95,24 +100,38 @@ public static class ReproduceCommand
                 new("adv_distill_sds", "L_adv + 2.5 L_distill, c(t) = sds", both with { Weighting = DistillWeighting.Sds }, AddTrainer.Init.Teacher),
                 new("random_init", "student from random weights", both, AddTrainer.Init.Random),
                 new("teacher_cfg_on", "teacher target with guidance 4", both with { TeacherGuidance = 4 }, AddTrainer.Init.Teacher),
+                new("ladd", "L_adv on the teacher's features (LADD, --disc-features teacher) + 2.5 L_distill", both with { DiscFeatures = DiscFeatures.Teacher }, AddTrainer.Init.Teacher),
             ];
             foreach (var ab in ablations)
             {
-                var runDir = Path.Combine(root, "runs", "reproduce", ab.Name);
-                var options = new TrainOptions { RunDir = runDir, Steps = ablationSteps, Resume = Directory.Exists(Path.Combine(runDir, "checkpoint")) };
-                var export = Path.Combine(runDir, "export");
-                if (!File.Exists(PipelineLayout.ModelIndex(export)))
+                var cells = new List<JsonObject>();
+                var offCells = new List<JsonObject>();
+                for (int seed = 0; seed < seeds; seed++)
                 {
-                    try { AddTrainer.Train(options, ab.Settings, ab.Init, data, teacher, features, export, Console.Error.WriteLine, ema); }
-                    catch (RunFinishedException) { throw new InvalidDataException($"{runDir} finished training but has no export: delete {runDir} to rerun the ablation"); }
+                    var runName = seed == 0 ? ab.Name : $"{ab.Name}-seed{seed}";
+                    var runDir = Path.Combine(root, "runs", "reproduce", runName);
+                    var options = new TrainOptions { RunDir = runDir, Steps = ablationSteps, Seed = seed, Resume = Directory.Exists(Path.Combine(runDir, "checkpoint")) };
+                    var export = Path.Combine(runDir, "export");
+                    if (!File.Exists(PipelineLayout.ModelIndex(export)))
+                    {
+                        try { AddTrainer.Train(options, ab.Settings, ab.Init, data, teacher, features, export, Console.Error.WriteLine, ema); }
+                        catch (RunFinishedException) { throw new InvalidDataException($"{runDir} finished training but has no export: delete {runDir} to rerun the ablation"); }
+                    }
+                    var pipeline = ReferencePipeline.Load(export);
+                    var budget = $"{ablationSteps} ADD steps x 32, EMA {ema}, seed {seed}; {ab.What}";
+                    var record = Eval(pipeline, runName, new SamplingSpec(SamplerKind.StudentRenoise, 1, 0), ablationN);
+                    double? trainSeconds = TrainSeconds(runDir);
+                    cells.Add(WithSeconds(Cell(record, budget), trainSeconds));
+                    if (ab.Name == "adv_distill_exp")   // guidance off is the default: the same run and the same (seeded) scores
+                        offCells.Add(WithSeconds(Cell(record,
+                            budget.Replace(ab.What, "teacher target without guidance (the same run as adv_distill_exp: guidance off is the default)")), trainSeconds));
                 }
-                var pipeline = ReferencePipeline.Load(export);
-                var budget = $"{ablationSteps} ADD steps x 32, EMA {ema}, seed 0; {ab.What}";
-                var record = Eval(pipeline, ab.Name, new SamplingSpec(SamplerKind.StudentRenoise, 1, 0), ablationN);
-                results["ablations"]![ab.Name] = Cell(record, budget);
-                if (ab.Name == "adv_distill_exp")   // guidance off is the default: the same run and the same (seeded) scores
-                    results["ablations"]!["teacher_cfg_off"] = Cell(record,
-                        budget.Replace(ab.What, "teacher target without guidance (the same run as adv_distill_exp: guidance off is the default)"));
+                foreach (var (name, list) in new[] { (ab.Name, cells), ("teacher_cfg_off", offCells) }.Where(x => x.Item2.Count > 0))
+                {
+                    results["ablations"]![name] = list[0].DeepClone();
+                    results["ablations_seeds"]![name] = new JsonArray([.. list]);
+                    results["ablations_fid_mean"]![name] = Math.Round(list.Average(c => (double)c["fid"]!), 4);
+                }
                 Save();
             }
         }
@@ -121,6 +140,20 @@ public static class ReproduceCommand
         WritePlot(results, Path.Combine(outDir, "figure7.png"));
         Console.WriteLine($"wrote {resultsPath}, tables.md, figure7.png");
         return 0;
+    }
+
+    /// <summary>Wall seconds of a finished training run, from its result.json (null when it has none).</summary>
+    static double? TrainSeconds(string runDir)
+    {
+        var path = Path.Combine(runDir, "result.json");
+        if (!File.Exists(path)) return null;
+        return JsonNode.Parse(File.ReadAllText(path))?["Seconds"] is JsonNode s ? Math.Round((double)s, 1) : null;
+    }
+
+    static JsonObject WithSeconds(JsonObject cell, double? seconds)
+    {
+        cell["train_seconds"] = seconds;
+        return cell;
     }
 
     static void WriteTables(JsonObject results, string path)
@@ -132,6 +165,17 @@ public static class ReproduceCommand
         lines.AddRange(["", "| ablation (1-step student) | FID-emoji | acc | diversity | ms/image | images | budget |", "|---|---:|---:|---:|---:|---:|---|"]);
         foreach (var (name, cell) in results["ablations"]!.AsObject())
             lines.Add(Row(name, null, cell!));
+        if (results["ablations_seeds"] is JsonObject perSeed && perSeed.Count > 0)
+        {
+            lines.AddRange(["", "| ablation (per training seed) | FID-emoji per seed | mean FID-emoji | train seconds per seed |", "|---|---|---:|---|"]);
+            foreach (var (name, cells) in perSeed)
+            {
+                var list = cells!.AsArray();
+                string fids = string.Join(", ", list.Select(c => $"{(double)c!["fid"]!:F2}"));
+                string seconds = string.Join(", ", list.Select(c => c!["train_seconds"] is JsonNode s ? $"{(double)s:F0}" : "?"));
+                lines.Add($"| {name} | {fids} | {(double)results["ablations_fid_mean"]![name]!:F2} | {seconds} |");
+            }
+        }
         File.WriteAllText(path, string.Join("\n", lines) + "\n");
 
         static string Row(string name, string? steps, JsonNode c) =>

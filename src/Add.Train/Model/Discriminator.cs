@@ -42,16 +42,21 @@ public sealed class DiscriminatorHead : Module<Tensor, Tensor, Tensor>
     }
 }
 
-/// <summary>The trainable heads, one per feature map of F (patch embedding + every block).</summary>
+/// <summary>The trainable heads, one per feature map: of F (patch embedding + every block, all one width; ADD) or of
+/// the teacher UNet (each down block and the mid block, each its own width; LADD).</summary>
 public sealed class Discriminator : Module<List<Tensor>, Tensor, List<Tensor>>
 {
     readonly ModuleList<DiscriminatorHead> heads;
 
     public int Count => heads.Count;
 
-    public Discriminator(int featureMaps, int channels, int conditionDim) : base(nameof(Discriminator))
+    /// <summary><paramref name="featureMaps"/> heads on maps of <paramref name="channels"/> channels each.</summary>
+    public Discriminator(int featureMaps, int channels, int conditionDim) : this(Enumerable.Repeat(channels, featureMaps).ToArray(), conditionDim) { }
+
+    /// <summary>One head per feature map, head k on <paramref name="channels"/>[k] channels.</summary>
+    public Discriminator(IReadOnlyList<int> channels, int conditionDim) : base(nameof(Discriminator))
     {
-        heads = new ModuleList<DiscriminatorHead>(Enumerable.Range(0, featureMaps).Select(_ => new DiscriminatorHead(channels, conditionDim)).ToArray());
+        heads = new ModuleList<DiscriminatorHead>(channels.Select(c => new DiscriminatorHead(c, conditionDim)).ToArray());
         RegisterComponents();
     }
 

@@ -162,16 +162,54 @@ public sealed class UNet2DConditionModel : Module<Tensor, Tensor, Tensor, Tensor
 
     public override Tensor forward(Tensor sample, Tensor timesteps, Tensor context) => forward(sample, timesteps, context, null, null);
 
+    /// <summary>The forward with SDXL's text_time conditioning (see <see cref="DownMid"/>); other UNets take null for
+    /// <paramref name="textEmbeds"/> and <paramref name="timeIds"/>.</summary>
+    public Tensor forward(Tensor sample, Tensor timesteps, Tensor context, Tensor? textEmbeds, Tensor? timeIds)
+    {
+        using var scope = NewDisposeScope();
+        var skips = new Stack<Tensor>();
+        var (x, temb) = DownMid(sample, timesteps, context, textEmbeds, timeIds, skips, features: null);
+        foreach (var block in up_blocks) x = block.call(x, temb, context, skips);
+        return conv_out.call(functional.silu(conv_norm_out.call(x))).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Channels of the maps <see cref="Features"/> returns: each down block's output, then the mid block's.</summary>
+    public int[] FeatureChannels
+    {
+        get
+        {
+            var topology = UNetTopology.From(Config);
+            return [.. topology.Down.Select(b => b.OutChannels), topology.MidChannels];
+        }
+    }
+
     /// <summary>
-    /// With addition_embed_type "text_time" (SDXL; Podell et al. 2023, §2.2; diffusers get_aug_embed): text_embeds (N, P)
-    /// and time_ids (N, 6) give aug = add_embedding(cat(text_embeds, add_time_proj(time_ids.flatten()).reshape(N, −1))),
+    /// Intermediate features for a discriminator on this UNet (LADD, Sauer et al. 2024, §3.1: the teacher as the
+    /// feature network): the output of each down block (after its downsampler) and of the mid block, as tokens
+    /// (N, C_k, H_k·W_k); the up path is not run. Differentiable in <paramref name="sample"/> when the caller keeps a
+    /// graph, whether or not the weights require gradients.
+    /// </summary>
+    public List<Tensor> Features(Tensor sample, Tensor timesteps, Tensor context)
+    {
+        if (Config.TextTime) throw new ArgumentException("Features takes a UNet without text_time conditioning");
+        using var scope = NewDisposeScope();
+        var features = new List<Tensor>();
+        DownMid(sample, timesteps, context, null, null, skips: null, features);
+        return features.Select(f => f.flatten(2).MoveToOuterDisposeScope()).ToList();
+    }
+
+    /// <summary>
+    /// The shared first half: time embedding, conv_in, the down blocks (pushing their skip states onto
+    /// <paramref name="skips"/> when given), the mid block; with <paramref name="features"/>, each down block's and
+    /// the mid block's output (N, C, H, W) is appended. Returns the mid block's output and the time embedding.
+    /// With addition_embed_type "text_time" (SDXL; Podell et al. 2023, §2.2; diffusers get_aug_embed): text_embeds
+    /// (N, P) and time_ids (N, 6) give aug = add_embedding(cat(text_embeds, add_time_proj(time_ids.flatten()).reshape(N, −1))),
     /// added to the time embedding. Other UNets take null for both.
     /// </summary>
-    public Tensor forward(Tensor sample, Tensor timesteps, Tensor context, Tensor? textEmbeds, Tensor? timeIds)
+    (Tensor X, Tensor Temb) DownMid(Tensor sample, Tensor timesteps, Tensor context, Tensor? textEmbeds, Tensor? timeIds, Stack<Tensor>? skips, List<Tensor>? features)
     {
         if (Config.TextTime != (textEmbeds is not null) || Config.TextTime != (timeIds is not null))
             throw new ArgumentException(Config.TextTime ? "a text_time UNet needs text_embeds and time_ids" : "text_embeds and time_ids are for a text_time UNet only");
-        using var scope = NewDisposeScope();
         var tEmb = TimestepEmbedding.Sinusoidal(timesteps, Config.BlockOutChannels[0], Config.FlipSinToCos, Config.FreqShift);
         var temb = time_embedding.call(tEmb);                          // (N, 4·C0)
         if (add_embedding is not null)
@@ -182,16 +220,16 @@ public sealed class UNet2DConditionModel : Module<Tensor, Tensor, Tensor, Tensor
             temb = temb + add_embedding.call(cat([textEmbeds!, timeEmbeds], 1));
         }
         var x = conv_in.call(sample);
-        var skips = new Stack<Tensor>();
-        skips.Push(x);
+        skips?.Push(x);
         foreach (var block in down_blocks)
         {
             var (h, s) = block.call(x, temb, context);
-            foreach (var t in s) skips.Push(t);
+            if (skips is not null) foreach (var t in s) skips.Push(t);
             x = h;
+            features?.Add(x);
         }
         x = mid_block.call(x, temb, context);
-        foreach (var block in up_blocks) x = block.call(x, temb, context, skips);
-        return conv_out.call(functional.silu(conv_norm_out.call(x))).MoveToOuterDisposeScope();
+        features?.Add(x);
+        return (x, temb);
     }
 }

@@ -5,6 +5,10 @@ using static TorchSharp.torch;
 
 namespace Add.Train.Training;
 
+/// <summary>What the discriminator heads look at: the frozen ViT F on decoded pixels (ADD) or the frozen teacher UNet's
+/// features of re-noised latents (LADD, Sauer et al. 2024).</summary>
+public enum DiscFeatures { Vit, Teacher }
+
 /// <summary>Which parts of the ADD objective are on, and their constants (CLI flags of `add-train add`).</summary>
 public sealed record AddSettings
 {
@@ -24,12 +28,17 @@ public sealed record AddSettings
     /// <summary>Range of the teacher's re-noising timestep t ~ U[TMin, TMax].</summary>
     public int TMin { get; init; } = 20;
     public int TMax { get; init; } = 980;
+    /// <summary>The discriminator's feature network (`--disc-features`).</summary>
+    public DiscFeatures DiscFeatures { get; init; } = DiscFeatures.Vit;
+    /// <summary>Location m and scale s of the logit-normal noise level of the LADD re-noising (teacher features only).</summary>
+    public double LaddLocation { get; init; } = 1.0;
+    public double LaddScale { get; init; } = 1.0;
 }
 
 /// <summary>
 /// The networks of one ADD run and one optimisation step (ADD §3, Fig. 2). Frozen: the teacher UNet, the text
-/// encoder, the VAE, and the feature network F. Trained: the student UNet (optimiser G) and the discriminator heads
-/// (optimiser D).
+/// encoder, the VAE, and the feature network F (absent with <see cref="DiscFeatures.Teacher"/>). Trained: the student
+/// UNet (optimiser G) and the discriminator heads (optimiser D).
 /// </summary>
 public sealed class AddStep
 {
@@ -37,7 +46,8 @@ public sealed class AddStep
     public required UNet2DConditionModel Teacher { get; init; }
     public required CLIPTextModel TextEncoder { get; init; }
     public required AutoencoderKL Vae { get; init; }
-    public required VisionTransformer Features { get; init; }
+    /// <summary>F; only the <see cref="DiscFeatures.Vit"/> path uses it.</summary>
+    public VisionTransformer? Features { get; init; }
     public required Discriminator Heads { get; init; }
     public required OptimizerHelper StudentOptimizer { get; init; }
     public required OptimizerHelper HeadsOptimizer { get; init; }
@@ -47,7 +57,7 @@ public sealed class AddStep
     /// <summary>Freezes the teacher, text encoder, VAE and F (eval mode, no gradients into their weights).</summary>
     public void Freeze()
     {
-        foreach (var m in new nn.Module[] { Teacher, TextEncoder, Vae, Features })
+        foreach (var m in new nn.Module?[] { Teacher, TextEncoder, Vae, Features }.OfType<nn.Module>())
         {
             m.eval();
             foreach (var p in m.parameters()) p.requires_grad = false;
@@ -58,6 +68,9 @@ public sealed class AddStep
 
     /// <summary>One batch: real pixels (B, 3, 32, 32) in [-1, 1], their scaled latents z0 (B, 4, 8, 8), caption ids (B, L).</summary>
     public sealed record Batch(Tensor Pixels, Tensor Latents, Tensor Ids);
+
+    /// <summary>Width of the noise-level embedding appended to the heads' condition on the teacher-features path.</summary>
+    public const int NoiseEmbeddingDim = 64;
 
     /// <summary>
     /// Generator step then discriminator step. x_s = √ᾱ_s z0 + √(1−ᾱ_s) ε (s from the student timesteps), x̂θ from the
@@ -77,9 +90,13 @@ public sealed class AddStep
         {
             context = TextEncoder.forward(batch.Ids);
             var cText = TextEncoder.Pooled(context, batch.Ids);
-            var (tokens, cls) = Features.Features(batch.Pixels);
-            realFeatures = tokens;
-            cond = cat([cText, cls], 1);
+            if (st.DiscFeatures == DiscFeatures.Vit)
+            {
+                var (tokens, cls) = Features!.Features(batch.Pixels);
+                realFeatures = tokens;
+                cond = cat([cText, cls], 1);
+            }
+            else cond = cText;
         }
 
         // Student prediction x̂θ at s (ADD Eq. 1).
@@ -90,9 +107,18 @@ public sealed class AddStep
 
         var metrics = new Dictionary<string, double>();
         Tensor lossG = zeros(1).squeeze();
+        Renoised? renoised = null;
         if (st.Adversarial)
         {
-            var (fakeTokens, _) = Features.Features(Vae.Decode(x0Student / scaling));
+            List<Tensor> fakeTokens;
+            if (st.DiscFeatures == DiscFeatures.Vit) (fakeTokens, _) = Features!.Features(Vae.Decode(x0Student / scaling));
+            else
+            {
+                renoised = Renoise(batch.Latents, context, rng, gen);
+                realFeatures = renoised.RealFeatures;
+                cond = cat([cond, renoised.NoiseEmbedding], 1);
+                fakeTokens = Teacher.Features(renoised.Noised(x0Student), renoised.T, context);   // gradient flows through the frozen teacher
+            }
             var logits = Heads.forward(fakeTokens, cond);
             var advG = AddLosses.AdversarialGenerator(logits);
             lossG = lossG + advG;
@@ -115,8 +141,10 @@ public sealed class AddStep
         if (st.Adversarial)
         {
             List<Tensor> fakeFeatures;
-            using (no_grad()) fakeFeatures = Features.Features(Vae.Decode(x0Student.detach() / scaling)).Tokens;
-            var realInputs = realFeatures.Select(f => f.detach().requires_grad_(true)).ToList();
+            using (no_grad())
+                fakeFeatures = renoised is null ? Features!.Features(Vae.Decode(x0Student.detach() / scaling)).Tokens
+                    : Teacher.Features(renoised.Noised(x0Student.detach()), renoised.T, context);
+            var realInputs = realFeatures!.Select(f => f.detach().requires_grad_(true)).ToList();
             var realLogits = Heads.forward(realInputs, cond);
             var fakeLogits = Heads.forward(fakeFeatures, cond);
             var hinge = AddLosses.HingeDiscriminator(realLogits, fakeLogits);
@@ -131,6 +159,44 @@ public sealed class AddStep
             metrics["d_fake"] = fakeLogits.Select(l => (double)l.mean().item<float>()).Average();
         }
         return metrics;
+    }
+
+    /// <summary>The LADD re-noising of one step: per-sample t̂, the noise of the fake and real latents, the real
+    /// latents' teacher features (computed without gradient) and the heads' noise-level embedding (N, 64).</summary>
+    sealed record Renoised(Tensor T, Tensor A, Tensor Sigma, Tensor FakeNoise, List<Tensor> RealFeatures, Tensor NoiseEmbedding)
+    {
+        /// <summary>x_t̂ = √ᾱ_t̂·x0 + √(1−ᾱ_t̂)·ε_fake.</summary>
+        public Tensor Noised(Tensor x0) => A * x0 + Sigma * FakeNoise;
+    }
+
+    /// <summary>
+    /// LADD (Sauer et al. 2024, §3, "generative features"): the fake x̂θ and the real z0 are re-noised to the same t̂ per
+    /// sample (independent noise) and the frozen teacher's features of both are the discriminator's input. LADD
+    /// draws t̂ from a logit-normal π(t; m, s) biased towards high noise (its noise-level study found m = 1, s = 1
+    /// best: at high noise the teacher's features carry global structure, at low noise only detail). Its teacher is a
+    /// rectified flow with t ∈ [0, 1]; on this DDPM schedule we take the same fraction of the way through the
+    /// schedule, t̂ = round(999·σ(m + s·n)), n ~ N(0, 1) (median index 731): a
+    /// choice by schedule position, not by matched signal-to-noise ratio. The heads are conditioned on the pooled text
+    /// and a sinusoidal embedding of t̂ (LADD conditions its heads on text and noise level).
+    /// </summary>
+    Renoised Renoise(Tensor z0, Tensor context, Random rng, Generator gen)
+    {
+        var st = Settings;
+        long b = z0.shape[0];
+        var tValues = new long[b];
+        for (int i = 0; i < b; i++)
+        {
+            double n = Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());   // Box-Muller
+            double u = 1 / (1 + Math.Exp(-(st.LaddLocation + st.LaddScale * n)));
+            tValues[i] = Math.Clamp((long)Math.Round(999 * u), 0, 999);
+        }
+        var t = tensor(tValues);
+        Tensor a = Coef(t, sqrtAb: true), sigma = Coef(t, sqrtAb: false);
+        var fakeNoise = randn(z0.shape, generator: gen);
+        List<Tensor> real;
+        using (no_grad()) real = Teacher.Features(a * z0 + sigma * randn(z0.shape, generator: gen), t, context);
+        var embedding = TimestepEmbedding.Sinusoidal(t, NoiseEmbeddingDim, flipSinToCos: true, freqShift: 0);
+        return new Renoised(t, a, sigma, fakeNoise, real, embedding);
     }
 
     /// <summary>

@@ -38,7 +38,9 @@ public static class AddTrainer
     {
         var train = new TrainOptions.Cli("add");
         var teacher = Opt.Text("--teacher", "the teacher pipeline (default: models/emoji-32-teacher)", "DIR");
-        var features = Opt.Text("--features", "the frozen feature network (default: models/emoji-32-features)", "DIR");
+        var features = Opt.Text("--features", "the frozen feature network (default: models/emoji-32-features; unused with --disc-features teacher)", "DIR");
+        var discFeatures = Opt.Choice("--disc-features", "what the discriminator heads see: vit (ADD: F on decoded pixels) or teacher (LADD: the teacher UNet's features of re-noised latents)",
+            "features", DiscFeatures.Vit, Opt.EnumChoices<DiscFeatures>());
         var output = Opt.Text("--out", "export folder (default: models/add-emoji-32; RUN/export for the tiny preset)", "DIR");
         var noAdv = Opt.Flag("--no-adv", "drop the adversarial loss");
         var noDistill = Opt.Flag("--no-distill", "drop the distillation loss");
@@ -51,7 +53,7 @@ public static class AddTrainer
         var ema = Opt.OptionalNumber("--ema", "EMA decay of the exported student, 0 to 1 (default: the preset's)", 0, 1, helpName: "DECAY");
         var command = new Command("add", "Distill the teacher into a 1-4 step student with Adversarial Diffusion Distillation.");
         train.AddTo(command);
-        foreach (var o in new Option[] { teacher, features, output, noAdv, noDistill, weighting, init, lambda, teacherGuidance, space, r1, ema }) command.Add(o);
+        foreach (var o in new Option[] { teacher, features, discFeatures, output, noAdv, noDistill, weighting, init, lambda, teacherGuidance, space, r1, ema }) command.Add(o);
         command.SetAction(p =>
         {
             var (options, cache) = train.Read(p);
@@ -68,21 +70,24 @@ public static class AddTrainer
                 TeacherGuidance = p.GetValue(teacherGuidance),
                 PixelSpace = p.GetValue(space) == Space.Pixel,
                 R1Gamma = p.GetValue(r1),
+                DiscFeatures = p.GetValue(discFeatures),
             };
+            bool vit = settings.DiscFeatures == DiscFeatures.Vit;
             if (!settings.Adversarial && !settings.Distill) throw new UsageException("--no-adv and --no-distill together leave no loss to train");
             if (!Directory.Exists(teacherDir)) throw new UsageException($"no teacher at {teacherDir}; run 'add-train teacher' first or pass --teacher DIR");
-            if (!Directory.Exists(featuresDir)) throw new UsageException($"no feature network at {featuresDir}; run 'add-train features' first or pass --features DIR");
+            if (vit && !Directory.Exists(featuresDir)) throw new UsageException($"no feature network at {featuresDir}; run 'add-train features' first or pass --features DIR");
             var teacherPipeline = ReferencePipeline.Load(teacherDir, Console.Error.WriteLine);
-            var result = Train(options, settings, p.GetValue(init), TrainOptions.LoadData(cache), teacherPipeline, FeatureTrainer.Load(featuresDir), outDir, Console.Error.WriteLine, p.GetValue(ema));
+            var result = Train(options, settings, p.GetValue(init), TrainOptions.LoadData(cache), teacherPipeline, vit ? FeatureTrainer.Load(featuresDir) : null, outDir, Console.Error.WriteLine, p.GetValue(ema));
             Console.WriteLine(ResultJson.Serialize(result));
             return 0;
         });
         return command;
     }
 
+    /// <param name="features">F; only <see cref="DiscFeatures.Vit"/> needs it (null otherwise)</param>
     /// <param name="emaDecay">overrides the preset's EMA decay (short ablation runs need a faster EMA: at 0.999 the
     /// average still holds 0.999^N of the initial weights after N steps)</param>
-    public static Result Train(TrainOptions o, AddSettings settings, Init init, Emoji32 data, ReferencePipeline teacher, VisionTransformer features, string exportDir, Action<string> log,
+    public static Result Train(TrainOptions o, AddSettings settings, Init init, Emoji32 data, ReferencePipeline teacher, VisionTransformer? features, string exportDir, Action<string> log,
         double? emaDecay = null)
     {
         var s = For(o.Preset);
@@ -93,11 +98,18 @@ public static class AddTrainer
         if (init == Init.Teacher) Ema.Copy(student, teacher.Unet);
         var ema = new UNet2DConditionModel(teacher.Unet.Config);
         Ema.Copy(ema, student);
-        int conditionDim = teacher.TextEncoder.Config.HiddenSize + features.Config.HiddenSize;
-        var heads = new Discriminator(features.Config.NumHiddenLayers + 1, features.Config.HiddenSize, conditionDim);
+        Discriminator heads;
+        if (settings.DiscFeatures == DiscFeatures.Vit)
+        {
+            if (features is null) throw new ArgumentException("--disc-features vit needs the feature network", nameof(features));
+            int conditionDim = teacher.TextEncoder.Config.HiddenSize + features.Config.HiddenSize;
+            heads = new Discriminator(features.Config.NumHiddenLayers + 1, features.Config.HiddenSize, conditionDim);
+        }
+        else heads = new Discriminator(teacher.Unet.FeatureChannels, teacher.TextEncoder.Config.HiddenSize + AddStep.NoiseEmbeddingDim);
         var step0 = new AddStep
         {
-            Student = student, Teacher = teacher.Unet, TextEncoder = teacher.TextEncoder, Vae = teacher.Vae, Features = features, Heads = heads,
+            Student = student, Teacher = teacher.Unet, TextEncoder = teacher.TextEncoder, Vae = teacher.Vae,
+            Features = settings.DiscFeatures == DiscFeatures.Vit ? features : null, Heads = heads,
             StudentOptimizer = optim.AdamW(student.parameters(), lr: s.StudentLr, beta1: 0.0, beta2: 0.99, weight_decay: 0.0),
             HeadsOptimizer = optim.AdamW(heads.parameters(), lr: s.HeadsLr, beta1: 0.0, beta2: 0.99, weight_decay: 0.0),
             Schedule = teacher.Schedule,
@@ -112,9 +124,10 @@ public static class AddTrainer
 
         string[] columns = ["adv_g", "adv_d", "distill", "r1", "d_real", "d_fake"];
         using var session = new TrainingSession(o.RunDir, steps, columns,
-            [("student", student), ("ema_student", ema), ("heads", heads)], [step0.StudentOptimizer, step0.HeadsOptimizer], o.Resume, o.CheckpointEvery);
+            [("student", student), ("ema_student", ema), ("heads", heads)], [step0.StudentOptimizer, step0.HeadsOptimizer], o.Resume, o.CheckpointEvery,
+            settings: new Dictionary<string, string> { ["--disc-features"] = settings.DiscFeatures.ToString().ToLowerInvariant() });
         log($"add: student {StateDict.ParameterCount(student):N0} parameters (init {init.ToString().ToLowerInvariant()}), heads {StateDict.ParameterCount(heads):N0}, " +
-            $"adv {settings.Adversarial}, distill {settings.Distill} ({settings.Weighting.ToString().ToLowerInvariant()}, λ {settings.Lambda}, teacher guidance {settings.TeacherGuidance}), batch {batch}, {steps} steps");
+            $"adv {settings.Adversarial}, distill {settings.Distill} ({settings.Weighting.ToString().ToLowerInvariant()}, λ {settings.Lambda}, teacher guidance {settings.TeacherGuidance}), disc features {settings.DiscFeatures.ToString().ToLowerInvariant()}, batch {batch}, {steps} steps");
         var captions = TeacherTrainer.FixedCaptions(data, 8);
 
         int step = session.StartStep;

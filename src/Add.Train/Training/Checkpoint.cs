@@ -7,17 +7,20 @@ namespace Add.Train.Training;
 
 /// <summary>
 /// A training checkpoint folder: weights.safetensors (every named module under "name."), optimizer-K.bin (TorchSharp
-/// optimizer state: moments and step counts), state.json (step and extra numbers). Written to "checkpoint.tmp" and then
+/// optimizer state: moments and step counts), state.json (step, extra numbers, and the settings a resumed run must keep). Written to "checkpoint.tmp" and then
 /// swapped in, so a crash mid-write leaves the previous checkpoint intact.
 /// </summary>
 public static class Checkpoint
 {
     public const string Folder = "checkpoint";
 
-    public sealed record State(int Step, Dictionary<string, double> Extra);
+    /// <param name="Settings">choices fixed for the run's lifetime (e.g. "--disc-features": "vit"); null in checkpoints
+    /// written before settings were recorded</param>
+    public sealed record State(int Step, Dictionary<string, double> Extra, IReadOnlyDictionary<string, string>? Settings = null);
 
     public static void Save(string runDir, int step, IReadOnlyList<(string Name, torch.nn.Module Module)> modules,
-        IReadOnlyList<TorchSharp.Modules.OptimizerHelper> optimizers, Dictionary<string, double>? extra = null)
+        IReadOnlyList<TorchSharp.Modules.OptimizerHelper> optimizers, Dictionary<string, double>? extra = null,
+        IReadOnlyDictionary<string, string>? settings = null)
     {
         var final = Path.Combine(runDir, Folder);
         var tmp = final + ".tmp";
@@ -29,7 +32,7 @@ public static class Checkpoint
         foreach (var (name, module) in modules) StateDict.AddTo(writer, module, name + ".");
         writer.Save(Path.Combine(tmp, "weights.safetensors"));
         for (int i = 0; i < optimizers.Count; i++) optimizers[i].save_state_dict(Path.Combine(tmp, $"optimizer-{i}.bin"));
-        File.WriteAllText(Path.Combine(tmp, "state.json"), JsonSerializer.Serialize(new State(step, extra ?? [])));
+        File.WriteAllText(Path.Combine(tmp, "state.json"), JsonSerializer.Serialize(new State(step, extra ?? [], settings is { Count: > 0 } ? settings : null)));
         if (Directory.Exists(old)) Directory.Delete(old, true);
         if (Directory.Exists(final)) Directory.Move(final, old);
         Directory.Move(tmp, final);
@@ -53,8 +56,10 @@ public static class Checkpoint
     /// <summary>True when <paramref name="runDir"/> holds a complete checkpoint.</summary>
     public static bool Exists(string runDir) => File.Exists(Path.Combine(runDir, Folder, "state.json"));
 
-    /// <summary>Restores modules and optimizers; returns the saved state.</summary>
-    public static State Load(string runDir, IReadOnlyList<(string Name, torch.nn.Module Module)> modules, IReadOnlyList<TorchSharp.Modules.OptimizerHelper> optimizers)
+    /// <summary>Restores modules and optimizers; returns the saved state. <paramref name="check"/> sees the state
+    /// before any weight is read (to refuse a resume with other settings).</summary>
+    public static State Load(string runDir, IReadOnlyList<(string Name, torch.nn.Module Module)> modules, IReadOnlyList<TorchSharp.Modules.OptimizerHelper> optimizers,
+        Action<State>? check = null)
     {
         var dir = Path.Combine(runDir, Folder);
         if (!Exists(runDir))
@@ -65,6 +70,7 @@ public static class Checkpoint
             else throw new InvalidDataException($"no checkpoint in {runDir} to resume from");
         }
         var state = ReadState(Path.Combine(dir, "state.json"));
+        check?.Invoke(state);
         using (var file = SafeTensorsFile.Open(Path.Combine(dir, "weights.safetensors")))
             foreach (var (name, module) in modules) StateDict.LoadInto(module, file, name + ".");
         for (int i = 0; i < optimizers.Count; i++)

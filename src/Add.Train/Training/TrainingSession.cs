@@ -24,6 +24,7 @@ public sealed class TrainingSession : IDisposable
     readonly Stopwatch _wall = Stopwatch.StartNew();
     readonly CheckpointInterval _checkpointEvery;
     readonly double _secondsBefore;
+    readonly IReadOnlyDictionary<string, string> _settings;
     readonly PosixSignalRegistration[] _signals = [];
     volatile bool _stop, _interrupted;
     int _lastStep, _checkpointStep;
@@ -40,14 +41,15 @@ public sealed class TrainingSession : IDisposable
 
     public TrainingSession(string runDir, int totalSteps, string[] columns,
         IReadOnlyList<(string Name, torch.nn.Module Module)> modules, IReadOnlyList<OptimizerHelper> optimizers,
-        bool resume, CheckpointInterval checkpointEvery)
+        bool resume, CheckpointInterval checkpointEvery, IReadOnlyDictionary<string, string>? settings = null)
     {
         RunDir = runDir; TotalSteps = totalSteps; _columns = columns; _modules = modules; _optimizers = optimizers;
+        _settings = settings ?? new Dictionary<string, string>();
         _checkpointEvery = checkpointEvery;
         Directory.CreateDirectory(runDir);
         if (resume)
         {
-            var state = Checkpoint.Load(runDir, modules, optimizers);
+            var state = Checkpoint.Load(runDir, modules, optimizers, CheckSettings);
             StartStep = state.Step;
             _secondsBefore = state.Extra.GetValueOrDefault("seconds");
             if (StartStep >= totalSteps) throw new RunFinishedException(runDir, StartStep, totalSteps);
@@ -61,6 +63,15 @@ public sealed class TrainingSession : IDisposable
         _progress = new ProgressBar(totalSteps, StartStep);
         _lastStep = _checkpointStep = StartStep;
         _signals = [PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal), PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal)];
+    }
+
+    /// <summary>A resumed run must keep the settings its checkpoint was written with (a setting the checkpoint does not
+    /// record, from before it was recorded, is not checked).</summary>
+    void CheckSettings(Checkpoint.State state)
+    {
+        foreach (var (key, value) in _settings)
+            if (state.Settings?.GetValueOrDefault(key) is string saved && saved != value)
+                throw new Add.CommandLine.UsageException($"{RunDir} was trained with {key} {saved}, not {value}: resume it with {key} {saved}, or choose another --run");
     }
 
     void OnSignal(PosixSignalContext context)
@@ -96,7 +107,7 @@ public sealed class TrainingSession : IDisposable
     /// <summary>Writes the checkpoint for <paramref name="step"/> and refreshes loss.png.</summary>
     public void SaveCheckpoint(int step)
     {
-        Checkpoint.Save(RunDir, step, _modules, _optimizers, new() { ["seconds"] = Seconds });
+        Checkpoint.Save(RunDir, step, _modules, _optimizers, new() { ["seconds"] = Seconds }, _settings);
         _sinceCheckpoint.Restart();
         _checkpointStep = step;
         LossPlot.Write(Path.Combine(RunDir, "log.csv"), _columns, Path.Combine(RunDir, "loss.png"), Path.GetFileName(RunDir));

@@ -65,7 +65,9 @@ public class AddLossTests
         Assert.True(Math.Abs(r1 - estimate) <= FiniteDifferenceTolerance * Math.Abs(estimate), $"R1 {r1} vs finite differences {estimate}");
     }
 
-    static AddStep TinyStep(AddSettings settings)
+    /// <summary>A tiny ADD step; with <see cref="DiscFeatures.Teacher"/> the heads sit on the teacher's feature maps and
+    /// no ViT is given (the LADD path must not need one).</summary>
+    internal static AddStep TinyStep(AddSettings settings)
     {
         manual_seed(0);
         var unetConfig = UNet2DConditionConfig.Emoji32 with { BlockOutChannels = [16, 16], DownBlockTypes = ["CrossAttnDownBlock2D", "DownBlock2D"], UpBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D"], NormNumGroups = 8, AttentionHeadDim = 2, CrossAttentionDim = 16 };
@@ -75,10 +77,11 @@ public class AddLossTests
         var text = new CLIPTextModel(CLIPTextConfig.Emoji32(20) with { HiddenSize = 16, IntermediateSize = 32, NumHiddenLayers = 1, NumAttentionHeads = 2, MaxPositionEmbeddings = 6 });
         var vae = new AutoencoderKL(AutoencoderKLConfig.Emoji32.WithLevels(8, 8, 8) with { NormNumGroups = 4 });
         var vit = new VisionTransformer(new ViTConfig { HiddenSize = 16, NumHiddenLayers = 2, NumAttentionHeads = 2, IntermediateSize = 32, PatchSize = 8, NumLabels = 3 });
-        var heads = new Discriminator(3, 16, 32);
+        bool vitFeatures = settings.DiscFeatures == DiscFeatures.Vit;
+        var heads = vitFeatures ? new Discriminator(3, 16, 32) : new Discriminator(teacher.FeatureChannels, 16 + AddStep.NoiseEmbeddingDim);
         var step = new AddStep
         {
-            Student = student, Teacher = teacher, TextEncoder = text, Vae = vae, Features = vit, Heads = heads,
+            Student = student, Teacher = teacher, TextEncoder = text, Vae = vae, Features = vitFeatures ? vit : null, Heads = heads,
             StudentOptimizer = optim.AdamW(student.parameters(), lr: 1e-3), HeadsOptimizer = optim.AdamW(heads.parameters(), lr: 1e-3),
             Schedule = new ReferenceSchedule(SchedulerConfig.EmojiTeacher), Settings = settings,
         };
@@ -86,15 +89,15 @@ public class AddLossTests
         return step;
     }
 
-    static AddStep.Batch TinyBatch() => new(rand(2, 3, 32, 32) * 2 - 1, randn(2, 4, 8, 8), tensor(new long[] { 1, 5, 6, 2, 0, 0, 1, 7, 2, 0, 0, 0 }, [2, 6]));
+    internal static AddStep.Batch TinyBatch() => new(rand(2, 3, 32, 32) * 2 - 1, randn(2, 4, 8, 8), tensor(new long[] { 1, 5, 6, 2, 0, 0, 1, 7, 2, 0, 0, 0 }, [2, 6]));
 
-    static Dictionary<string, float[]> Snapshot(nn.Module m) => m.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone().data<float>().ToArray());
+    internal static Dictionary<string, float[]> Snapshot(nn.Module m) => m.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone().data<float>().ToArray());
 
     [Fact]
     public void OneAddStepChangesTheStudentAndHeadsButNotTheTeacherFeaturesTextEncoderOrVae()
     {
         var step = TinyStep(new AddSettings());
-        var frozen = new (string, nn.Module)[] { ("teacher", step.Teacher), ("features", step.Features), ("text encoder", step.TextEncoder), ("vae", step.Vae) };
+        var frozen = new (string, nn.Module)[] { ("teacher", step.Teacher), ("features", step.Features!), ("text encoder", step.TextEncoder), ("vae", step.Vae) };
         var before = frozen.ToDictionary(f => f.Item1, f => Snapshot(f.Item2));
         var studentBefore = Snapshot(step.Student);
         var headsBefore = Snapshot(step.Heads);

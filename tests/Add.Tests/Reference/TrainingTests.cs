@@ -107,5 +107,19 @@ public class AddTrainingTests
         Assert.Equal([999.0, 749, 499, 249], student.Timesteps(Add.Engine.Sampling.SamplerKind.StudentRenoise, 4).Timesteps);
         var images = student.Generate(["grinning face, google style"], Add.Engine.Sampling.SamplerKind.StudentRenoise, 1, 0, seed: 3);
         Assert.Single(images);
+
+        // LADD (--disc-features teacher): no feature network, the same loop and export.
+        var ladd = new AddSettings { DiscFeatures = DiscFeatures.Teacher };
+        var laddResult = AddTrainer.Train(Tiny("ladd") with { Steps = 3 }, ladd, AddTrainer.Init.Teacher, data, teacher, null, dir.File("ladd-student"), _ => { });
+        Assert.Equal(3, laddResult.Step);
+        Assert.All(new[] { "adv_g", "adv_d", "r1" }, c => Assert.True(double.IsFinite(Assert.Single(CsvLog.Read(Path.Combine(dir.File("ladd"), "log.csv"), c)).Value), c));   // logged at the last step
+        Assert.Single(ReferencePipeline.Load(dir.File("ladd-student")).Generate(["grinning face, google style"], Add.Engine.Sampling.SamplerKind.StudentRenoise, 1, 0, seed: 3));
+
+        // Resuming with the other mode is refused in one line, before any weight is read.
+        var toTeacher = Assert.Throws<Add.CommandLine.UsageException>(() => AddTrainer.Train(Tiny("add") with { Steps = 8, Resume = true }, ladd, AddTrainer.Init.Teacher, data, teacher, null, dir.File("x"), _ => { }));
+        Assert.Contains("--disc-features vit", toTeacher.Message);
+        var toVit = Assert.Throws<Add.CommandLine.UsageException>(() => AddTrainer.Train(Tiny("ladd") with { Steps = 8, Resume = true }, new AddSettings(), AddTrainer.Init.Teacher, data, teacher, features, dir.File("x"), _ => { }));
+        Assert.Contains("--disc-features teacher", toVit.Message);
+        Assert.DoesNotContain('\n', toTeacher.Message + toVit.Message);
     }
 }
