@@ -127,11 +127,7 @@ public static class ReproduceCommand
                             budget.Replace(ab.What, "teacher target without guidance (the same run as adv_distill_exp: guidance off is the default)")), trainSeconds));
                 }
                 foreach (var (name, list) in new[] { (ab.Name, cells), ("teacher_cfg_off", offCells) }.Where(x => x.Item2.Count > 0))
-                {
-                    results["ablations"]![name] = list[0].DeepClone();
-                    results["ablations_seeds"]![name] = new JsonArray([.. list]);
-                    results["ablations_fid_mean"]![name] = Math.Round(list.Average(c => (double)c["fid"]!), 4);
-                }
+                    RecordSeeds(results, name, list);
                 Save();
             }
         }
@@ -156,7 +152,18 @@ public static class ReproduceCommand
         return cell;
     }
 
-    static void WriteTables(JsonObject results, string path)
+    /// <summary>An ablation's cells, one per seed (seed 0 first): ablations[name] = the seed-0 cell (the schema before
+    /// --seeds), ablations_seeds[name] = all of them, ablations_fid_mean[name] = their mean FID.</summary>
+    public static void RecordSeeds(JsonObject results, string name, IReadOnlyList<JsonObject> cells)
+    {
+        foreach (var key in new[] { "ablations", "ablations_seeds", "ablations_fid_mean" }) results[key] ??= new JsonObject();
+        results["ablations"]![name] = cells[0].DeepClone();
+        results["ablations_seeds"]![name] = new JsonArray([.. cells.Select(c => c.DeepClone())]);
+        results["ablations_fid_mean"]![name] = Math.Round(cells.Average(c => (double)c["fid"]!), 4);
+    }
+
+    /// <summary>tables.md from results.json: main table, ablations (seed 0), and the per-seed ablation table.</summary>
+    public static void WriteTables(JsonObject results, string path)
     {
         var lines = new List<string> { "<!-- written by add-train reproduce from results.json; FID-emoji [95 % bootstrap interval] -->", "", "| model | steps | FID-emoji | acc | diversity | ms/image | images | budget |", "|---|---:|---:|---:|---:|---:|---:|---|" };
         foreach (var group in new[] { "teacher", "student" })
