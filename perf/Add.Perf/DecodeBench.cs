@@ -161,8 +161,8 @@ public static class DecodeBench
             log.WriteLine($"full decode, libtorch: {torchFull[^1]:F0} ms");
             if (r == 0) fullDiff = MaxDifference(backend, pixels, pixelCount, () => t.alias());
         }
-        double ef = Median(engineFull), tf = o.TorchFull ? Median(torchFull) : 0;     // 0: not run (JSON has no NaN)
-        results.Add(new BenchResult("full decode (AutoencoderKL)", size, ef, tf, o.TorchFull ? ef / tf : 0, 0));
+        double ef = Median(engineFull), tf = o.TorchFull ? Median(torchFull) : double.NaN;   // NaN: not run (null in the JSON, — in the table)
+        results.Add(new BenchResult("full decode (AutoencoderKL)", size, ef, tf, ef / tf, 0));
         results.Add(new BenchResult("engine full / engine tiny", "speed-up of the tiny decoder", ef, engineTinyMs, ef / engineTinyMs, 0));
 
         string notes = $"Tiny: median of {o.Repeats} decodes per side after 2 warm-up decodes; full: {(o.FullRepeats == 1 ? "one decode" : $"median of {o.FullRepeats} decodes")} per side after a 64×64 warm-up. " +

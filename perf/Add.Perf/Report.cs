@@ -61,6 +61,9 @@ public static class Report
 
     private static double? Finite(double value) => double.IsFinite(value) ? Round(value) : null;
 
+    /// <summary>A table cell: the value in <paramref name="format"/>, or — when the side was not run (NaN).</summary>
+    private static string Cell(double value, string format) => double.IsFinite(value) ? value.ToString(format) : "—";
+
     /// <param name="filter">the run's --filter: its rows go to a section of their own ("kernels FILTER"), so a partial run
     /// never replaces the full table</param>
     public static void WriteMarkdown(string path, string machine, IReadOnlyList<BenchResult> results, BenchOptions options, string? filter = null)
@@ -149,7 +152,7 @@ public static class Report
         sb.AppendLine("| decode | size | engine ms | libtorch ms | ratio | engine GFLOP/s |");
         sb.AppendLine("|---|---|---:|---:|---:|---:|");
         foreach (var r in results)
-            sb.AppendLine($"| {r.Name} | {r.Shape} | {r.OursMs:F1} | {r.TorchMs:F1} | {r.Ratio:F2} | {(r.OursGflops > 0 ? r.OursGflops.ToString("F1") : "")} |");
+            sb.AppendLine($"| {r.Name} | {r.Shape} | {r.OursMs:F1} | {Cell(r.TorchMs, "F1")} | {Cell(r.Ratio, "F2")} | {(r.OursGflops > 0 ? r.OursGflops.ToString("F1") : "")} |");
         sb.AppendLine();
         sb.AppendLine(notes);
         WriteSection(path, "decode", sb.ToString());
@@ -195,7 +198,7 @@ public static class Report
             bool torch = double.IsFinite(r.TorchMs);
             string ours = r.Gemm && peakGflops is double p ? $"{100 * r.OursGflops / p:F0} %" : "";
             string theirs = r.Gemm && torch && peakGflops is double q ? $"{100 * r.OursGflops * r.OursMs / r.TorchMs / q:F0} %" : "";
-            sb.AppendLine($"| {r.Name} | {r.Shape} | {r.OursMs:F3} | {(torch ? r.TorchMs.ToString("F3") : "—")} | {(torch ? r.Ratio.ToString("F2") : "—")} | {r.OursGflops:F1} | {ours} | {theirs} |");
+            sb.AppendLine($"| {r.Name} | {r.Shape} | {r.OursMs:F3} | {Cell(r.TorchMs, "F3")} | {Cell(r.Ratio, "F2")} | {r.OursGflops:F1} | {ours} | {theirs} |");
         }
         WriteSection(path, filter is null ? "kernels sd-turbo" : $"kernels sd-turbo {filter}", sb.ToString());
     }

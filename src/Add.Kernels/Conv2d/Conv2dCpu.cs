@@ -23,7 +23,8 @@ namespace Add.Kernels.Cpu;
 /// as the MR side and channels as the NR side (a 2×2 plane fills 4 of 32 columns the other way round), into a scratch
 /// (R gathered transposed into it first), then transposed into y.</item>
 /// </list>
-/// Convs with at most 4 output channels at stride 1 (conv_out) skip the GEMM: <see cref="Conv2dFewOutputs"/>.
+/// Convs with at most 4 output channels at stride 1 (conv_out) skip the GEMM: <see cref="Conv2dFewOutputs"/>; so do
+/// stride-1 convs with at most 128 input channels on planes of rows ≥ 32 pixels on Vector512 (<see cref="Conv2dDirect"/>).
 /// Batch invariance: the arrangement changes with the batch, the value of an output does not. Every arrangement runs
 /// the same micro-kernel FMA chain per output over the same K blocks and adds bias and R in the first block's
 /// epilogue, so an image's bytes are the same alone or in any batch.</para>
@@ -100,8 +101,16 @@ public static unsafe class Conv2dCpu
         packed?.Check(s.OutChannels, s.ReductionLength, path);
         var (mr, nr) = GemmCpu.Tile(path);
         var arrangement = Choose(s, path);
+        bool direct = Conv2dDirect.Applies(s, path);
+        if (direct)
+            packed ??= PackedWeight.ForConv(w, s.OutChannels, s.ReductionLength, path);     // reads the panels' layout
         fixed (float* px = x, pw = w, pb = bias, pr = residual, py = y, pws = workspace)
         {
+            if (direct)
+            {
+                Conv2dDirect.Forward(px, packed!.Panels(mr).First, s.HasBias != 0 ? pb : null, residual.IsEmpty ? null : pr, py, s, relu);
+                return;
+            }
             if (Conv2dFewOutputs.Applies(s, path))
             {
                 // Co ≤ 4 ≤ MR: the packed weight is one panel, (co, k) at k·MR + co.

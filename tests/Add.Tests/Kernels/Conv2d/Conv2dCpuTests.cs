@@ -46,8 +46,12 @@ public sealed class Conv2dCpuTests(ITestOutputHelper log)
         new ConvCase(1, 3, 5, 4, 7, 3, 1, 2, true, false),       // padding 2: whole runs outside the image (rows and columns)
         new ConvCase(2, 4, 3, 5, 6, 1, 1, 1, true, true),        // a padded 1×1: not read directly, its border is all zeros
         new ConvCase(1, 2, 9, 8, 3, 3, 2, 2, false, false),      // stride 2, padding 2: strided gathers clipped at both sides
-        new ConvCase(1, 4, 40, 37, 9, 3, 1, 1, true, true),      // rows wider than a 32-column panel (TAESD's Cin = 4 conv_in)
-        new ConvCase(1, 40, 5, 70, 7, 3, 1, 1, true, true),      // rows of 70: whole panels inside a row (the interior copy), K = 360 starting a block mid-channel
+        new ConvCase(1, 4, 40, 37, 9, 3, 1, 1, true, true),      // TAESD's Cin = 4 conv_in: direct on Vector512 (a run of 32 and one of 5), GEMM elsewhere
+        new ConvCase(1, 140, 5, 70, 7, 3, 1, 1, true, true),     // rows of 70: whole panels inside a row (the interior copy), K = 1260 starting blocks mid-channel
+        new ConvCase(1, 24, 9, 45, 19, 3, 1, 1, true, true),     // direct: Co 19 (a tile of 3 channels), rows of 45 (a run of 13)
+        new ConvCase(2, 30, 6, 40, 8, 5, 1, 2, false, true),     // direct, 5×5: K = 750, K blocks starting inside a channel's taps, padding 2
+        new ConvCase(1, 33, 4, 64, 16, 3, 1, 2, true, false),    // direct, padding 2 with 3×3: rows of 66, whole staged lines outside the image
+        new ConvCase(2, 12, 8, 33, 10, 1, 1, 0, true, true),     // direct 1×1: kw 1, each tap its own line
         new ConvCase(1, 64, 20, 40, 3, 3, 1, 1, true, true),     // conv_out's 3 outputs: direct (Conv2dFewOutputs), residual
         new ConvCase(2, 5, 16, 40, 1, 3, 1, 1, false, false),    // 1 output, batch 2: a run, then one starting early over its end
         new ConvCase(1, 6, 17, 70, 4, 3, 1, 2, true, true),      // 4 outputs, padding 2: two scalar columns each side, rows of 72
@@ -84,18 +88,18 @@ public sealed class Conv2dCpuTests(ITestOutputHelper log)
             }
     }
 
-    /// <summary>The few-outputs path with R = y (the resnets add in place): its last run of a row starts early and must
-    /// not add R twice to the pixels the run before it wrote.</summary>
+    /// <summary>The direct paths with R = y (the resnets add in place): the few-outputs path's last run of a row starts
+    /// early and must not add R twice to the pixels the run before it wrote; Conv2dDirect's last run is partial.</summary>
     [Theory]
-    [MemberData(nameof(FewOutputPaths))]
-    public void FewOutputsResidualInPlace(SimdPath path)
+    [MemberData(nameof(DirectPaths))]
+    public void DirectResidualInPlace(SimdPath path, int outChannels)
     {
         var random = new Random(7);
-        var s = new Conv2dShape(1, 6, 9, 70, 3, 3, 3, 1, 2, true);
+        var s = new Conv2dShape(1, 6, 9, 70, outChannels, 3, 3, 1, 2, true);
         var x = Numerics.Uniform(random, 6 * 9 * 70);
-        var w = Numerics.Uniform(random, 3 * 6 * 9);
-        var b = Numerics.Uniform(random, 3);
-        var r = Numerics.Uniform(random, 3 * s.OutHeight * s.OutWidth);
+        var w = Numerics.Uniform(random, outChannels * 6 * 9);
+        var b = Numerics.Uniform(random, outChannels);
+        var r = Numerics.Uniform(random, outChannels * s.OutHeight * s.OutWidth);
         var separate = new float[r.Length];
         var ws = new float[Conv2dCpu.WorkspaceFloats(s)];
         Conv2dCpu.Forward(x, w, b, r, separate, s, ws, path);
@@ -104,7 +108,10 @@ public sealed class Conv2dCpuTests(ITestOutputHelper log)
         Assert.Equal(separate, inPlace);
     }
 
-    public static TheoryData<SimdPath> FewOutputPaths => new(SimdPath.Vector512, SimdPath.Vector256);
+    public static TheoryData<SimdPath, int> DirectPaths => new()
+    {
+        { SimdPath.Vector512, 3 }, { SimdPath.Vector256, 3 }, { SimdPath.Vector512, 11 },
+    };
 
     /// <summary>Shapes whose arrangement changes with the batch (per image, batched, transposed), K over one K block, ReLU
     /// and residual fused: image i of a batch of 5 equals that image alone, bit for bit.</summary>
@@ -112,7 +119,8 @@ public sealed class Conv2dCpuTests(ITestOutputHelper log)
         new ConvCase(5, 70, 4, 4, 37, 3, 1, 1, true, true),      // batched (N·P = 80 columns), K = 630: ReLU after three K blocks
         new ConvCase(5, 20, 3, 3, 40, 3, 1, 1, true, true),      // transposed
         new ConvCase(5, 6, 17, 16, 9, 3, 1, 1, true, true),      // per image
-        new ConvCase(5, 6, 16, 40, 3, 3, 1, 1, true, true));     // few outputs (direct)
+        new ConvCase(5, 6, 16, 40, 3, 3, 1, 1, true, true),      // few outputs (direct)
+        new ConvCase(5, 20, 10, 34, 12, 3, 1, 1, true, true));   // Conv2dDirect on Vector512
 
     [Theory]
     [MemberData(nameof(InvarianceCases))]
