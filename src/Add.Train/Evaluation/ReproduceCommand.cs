@@ -27,7 +27,11 @@ public static class ReproduceCommand
     public static readonly int[] TeacherSteps = [1, 2, 4, 8, 25, 50];
     public static readonly int[] StudentSteps = [1, 2, 4];
 
-    private sealed record Ablation(string Name, string What, AddSettings Settings, AddTrainer.Init Init);
+    /// <summary>The ablations, in the order they run (--ablations picks and orders a subset).</summary>
+    public static readonly string[] AblationNames =
+        ["adv_distill_exp", "adv_only", "distill_only", "adv_distill_sds", "random_init", "teacher_cfg_on", "ladd", "ladd_2x"];
+
+    private sealed record Ablation(string Name, string What, AddSettings Settings, AddTrainer.Init Init, int StepsFactor = 1);
 
     /// <summary>The `reproduce` command.</summary>
     public static Command Create()
@@ -39,17 +43,22 @@ public static class ReproduceCommand
         var seeds = Opt.IntRange("--seeds", "training seeds per ablation (0..N-1), 1 to 100", 2, 1, 100);
         var skipMain = Opt.Flag("--skip-main", "skip the main table (teacher and shipped student)");
         var skipAblations = Opt.Flag("--skip-ablations", "skip the ablation runs");
+        var only = Opt.Text("--ablations", "run only these ablations, comma-separated, in this order (default: all)", "NAMES");
         var cache = CommonOptions.Cache();
         var command = new Command("reproduce",
             "The paper's Table 2 / Table 1 / Figure 7 analogues at emoji-32 scale; writes docs/reproduction/{results.json, tables.md, figure7.png}.");
-        foreach (var o in new Option[] { n, ablationSteps, ablationN, ema, seeds, skipMain, skipAblations, cache }) command.Add(o);
+        foreach (var o in new Option[] { n, ablationSteps, ablationN, ema, seeds, skipMain, skipAblations, only, cache }) command.Add(o);
         command.SetAction(p => Run(p.GetValue(n), p.GetValue(ablationSteps), p.GetValue(ablationN), p.GetValue(ema), p.GetValue(seeds),
-            p.GetValue(skipMain), p.GetValue(skipAblations), p.GetValue(cache)));
+            p.GetValue(skipMain), p.GetValue(skipAblations), p.GetValue(only), p.GetValue(cache)));
         return command;
     }
 
-    static int Run(int n, int ablationSteps, int ablationN, double ema, int seeds, bool skipMain, bool skipAblations, string? cache)
+    static int Run(int n, int ablationSteps, int ablationN, double ema, int seeds, bool skipMain, bool skipAblations, string? only, string? cache)
     {
+        var chosen = only?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (chosen is { Length: 0 }) throw new UsageException("--ablations names no ablation");
+        if (chosen?.FirstOrDefault(c => !AblationNames.Contains(c)) is string unknown)
+            throw new UsageException($"--ablations: no ablation named '{unknown}' (known: {string.Join(", ", AblationNames)})");
         var root = RepoPaths.FindRoot() ?? ".";
         string outDir = Path.Combine(root, "docs", "reproduction"), evaluatorDir = Path.Combine(root, "models", "emoji-32-evaluator");
         string teacherDir = Path.Combine(root, "models", "emoji-32-teacher"), studentDir = Path.Combine(root, "models", "add-emoji-32");
@@ -92,7 +101,7 @@ public static class ReproduceCommand
         {
             var features = FeatureTrainer.Load(Path.Combine(root, "models", "emoji-32-features"));
             var both = new AddSettings();
-            Ablation[] ablations =
+            Ablation[] all =
             [
                 new("adv_distill_exp", "L_adv + 2.5 L_distill, c(t) = exp (the default)", both, AddTrainer.Init.Teacher),
                 new("adv_only", "L_adv only", both with { Distill = false }, AddTrainer.Init.Teacher),
@@ -101,7 +110,9 @@ public static class ReproduceCommand
                 new("random_init", "student from random weights", both, AddTrainer.Init.Random),
                 new("teacher_cfg_on", "teacher target with guidance 4", both with { TeacherGuidance = 4 }, AddTrainer.Init.Teacher),
                 new("ladd", "L_adv on the teacher's features (LADD, --disc-features teacher) + 2.5 L_distill", both with { DiscFeatures = DiscFeatures.Teacher }, AddTrainer.Init.Teacher),
+                new("ladd_2x", "LADD with twice the steps: about the wall time of adv_distill_exp (a LADD step costs about half)", both with { DiscFeatures = DiscFeatures.Teacher }, AddTrainer.Init.Teacher, 2),
             ];
+            var ablations = chosen is null ? all : chosen.Select(c => all.Single(a => a.Name == c)).ToArray();
             foreach (var ab in ablations)
             {
                 var cells = new List<JsonObject>();
@@ -110,7 +121,8 @@ public static class ReproduceCommand
                 {
                     var runName = seed == 0 ? ab.Name : $"{ab.Name}-seed{seed}";
                     var runDir = Path.Combine(root, "runs", "reproduce", runName);
-                    var options = new TrainOptions { RunDir = runDir, Steps = ablationSteps, Seed = seed, Resume = Directory.Exists(Path.Combine(runDir, "checkpoint")) };
+                    int steps = ablationSteps * ab.StepsFactor;
+                    var options = new TrainOptions { RunDir = runDir, Steps = steps, Seed = seed, Resume = Directory.Exists(Path.Combine(runDir, "checkpoint")) };
                     var export = Path.Combine(runDir, "export");
                     if (!File.Exists(PipelineLayout.ModelIndex(export)))
                     {
@@ -118,7 +130,7 @@ public static class ReproduceCommand
                         catch (RunFinishedException) { throw new InvalidDataException($"{runDir} finished training but has no export: delete {runDir} to rerun the ablation"); }
                     }
                     var pipeline = ReferencePipeline.Load(export);
-                    var budget = $"{ablationSteps} ADD steps x 32, EMA {ema}, seed {seed}; {ab.What}";
+                    var budget = $"{steps} ADD steps x 32, EMA {ema}, seed {seed}; {ab.What}";
                     var record = Eval(pipeline, runName, new SamplingSpec(SamplerKind.StudentRenoise, 1, 0), ablationN);
                     double? trainSeconds = TrainSeconds(runDir);
                     cells.Add(WithSeconds(Cell(record, budget), trainSeconds));

@@ -28,4 +28,19 @@ public class ReproduceSeedsTests
         var lines = File.ReadAllLines(dir.File("tables.md"));
         Assert.Contains("| ladd | 10.00, 13.00 | 11.50 | 100, ? |", lines);   // a run without result.json has no training time
     }
+
+    /// <summary>--ablations names ablations to run; a name that is none is refused (exit 2, naming it and the known
+    /// ones) before any model loads.</summary>
+    [Theory]
+    [InlineData("ladd,nope", "'nope'")]
+    [InlineData(",", "names no ablation")]
+    public void UnknownAblationIsOneLineExit2(string names, string expected)
+    {
+        var (o, err) = (new StringWriter(), new StringWriter());
+        int code = Add.CommandLine.CommandLineApp.Run("add-train", new System.CommandLine.RootCommand { ReproduceCommand.Create() },
+            ["reproduce", "--skip-main", "--ablations", names], o, err, Add.Train.Program.ExitCode);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, err.ToString());
+        Assert.Single(err.ToString().Trim().Split('\n'));
+    }
 }
