@@ -29,7 +29,7 @@ public static class ReproduceCommand
 
     /// <summary>The ablations, in the order they run (--ablations picks and orders a subset).</summary>
     public static readonly string[] AblationNames =
-        ["adv_distill_exp", "adv_only", "distill_only", "adv_distill_sds", "random_init", "teacher_cfg_on", "ladd", "ladd_2x"];
+        ["adv_distill_exp", "adv_only", "distill_only", "adv_distill_sds", "random_init", "teacher_cfg_on", "ladd", "ladd_low_noise", "ladd_2x"];
 
     private sealed record Ablation(string Name, string What, AddSettings Settings, AddTrainer.Init Init, int StepsFactor = 1);
 
@@ -110,6 +110,7 @@ public static class ReproduceCommand
                 new("random_init", "student from random weights", both, AddTrainer.Init.Random),
                 new("teacher_cfg_on", "teacher target with guidance 4", both with { TeacherGuidance = 4 }, AddTrainer.Init.Teacher),
                 new("ladd", "L_adv on the teacher's features (LADD, --disc-features teacher) + 2.5 L_distill", both with { DiscFeatures = DiscFeatures.Teacher }, AddTrainer.Init.Teacher),
+                new("ladd_low_noise", "LADD with t̂ biased to low noise (logit-normal m = -1: median t̂ 269) + 2.5 L_distill", both with { DiscFeatures = DiscFeatures.Teacher, LaddLocation = -1 }, AddTrainer.Init.Teacher),
                 new("ladd_2x", "LADD with twice the steps: about the wall time of adv_distill_exp (a LADD step costs about half)", both with { DiscFeatures = DiscFeatures.Teacher }, AddTrainer.Init.Teacher, 2),
             ];
             var ablations = chosen is null ? all : chosen.Select(c => all.Single(a => a.Name == c)).ToArray();

@@ -53,7 +53,9 @@ public static class AddTrainer
         var ema = Opt.OptionalNumber("--ema", "EMA decay of the exported student, 0 to 1 (default: the preset's)", 0, 1, helpName: "DECAY");
         var command = new Command("add", "Distill the teacher into a 1-4 step student with Adversarial Diffusion Distillation.");
         train.AddTo(command);
-        foreach (var o in new Option[] { teacher, features, discFeatures, output, noAdv, noDistill, weighting, init, lambda, teacherGuidance, space, r1, ema }) command.Add(o);
+        var laddNoise = Opt.Number("--ladd-noise", "with --disc-features teacher: location m of the re-noising level t̂ = 999·sigmoid(m + n), n ~ N(0, 1), -4 to 4 (1: biased to high noise, LADD §3)",
+            1, -4, 4, helpName: "M");
+        foreach (var o in new Option[] { teacher, features, discFeatures, laddNoise, output, noAdv, noDistill, weighting, init, lambda, teacherGuidance, space, r1, ema }) command.Add(o);
         command.SetAction(p =>
         {
             var (options, cache) = train.Read(p);
@@ -71,6 +73,7 @@ public static class AddTrainer
                 PixelSpace = p.GetValue(space) == Space.Pixel,
                 R1Gamma = p.GetValue(r1),
                 DiscFeatures = p.GetValue(discFeatures),
+                LaddLocation = p.GetValue(laddNoise),
             };
             bool vit = settings.DiscFeatures == DiscFeatures.Vit;
             if (!settings.Adversarial && !settings.Distill) throw new UsageException("--no-adv and --no-distill together leave no loss to train");
