@@ -26,14 +26,15 @@ internal static unsafe class Conv2dDirect
     /// <summary>Output channels per register tile: the Vector512 GEMM's MR, so the packed panels are read as they are.</summary>
     public const int Mr = 8;
 
-    /// <summary>Above this many input channels the staged window leaves L1 (and K is long enough for the GEMM's packing to pay).</summary>
+    /// <summary>Above this many input channels the staged rows outgrow L2 at 512 wide, and K is long enough for the GEMM's
+    /// packing to pay (128 → 128 measured level with the GEMM).</summary>
     public const int MaxInChannels = 128;
 
     /// <summary>Whether a conv of this shape takes this path: Vector512, stride 1, more outputs than <see
     /// cref="Conv2dFewOutputs"/> takes, at most <see cref="MaxInChannels"/> inputs, rows of at least a run on a plane the
-    /// GEMM would run per image.</summary>
+    /// GEMM would run per image; and panels packed <see cref="Mr"/> wide (the tile reads them as they are).</summary>
     public static bool Applies(Conv2dShape s, SimdPath path) =>
-        path == SimdPath.Vector512 && s.Stride == 1 && s.OutChannels > Conv2dFewOutputs.MaxOutChannels
+        path == SimdPath.Vector512 && GemmCpu.Tile(path).Mr == Mr && s.Stride == 1 && s.OutChannels > Conv2dFewOutputs.MaxOutChannels
         && s.InChannels <= MaxInChannels && s.KernelW <= Run && s.OutWidth >= Run
         && s.OutHeight * s.OutWidth >= Conv2dCpu.BatchedPlaneLimit;
 
