@@ -80,13 +80,7 @@ public static class E2eBench
         return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
     }
 
-    private static long PeakWorkingSet()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-        return Environment.WorkingSet;
-    }
+    private static long PeakWorkingSet() => E2eModelBench.Proc("VmHWM");
 }
 
 /// <summary>Times one row: the engine and libtorch alternating after two warm-up calls each, each timed call after a busy

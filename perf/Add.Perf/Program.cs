@@ -22,6 +22,10 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 //   decoder (the student's vae_tiny, or --decoder DIR) also the 1-step rows decoded by it (E2eDecoders).
 //   --only-decoders: just the 1-step full/tiny decoder rows at batch 1 and 16 (about a minute), in their own RESULTS.md
 //   section ("e2e decoders"); give them their own --json (e.g. perf/e2e-decoders.json).
+// add-perf e2e --model DIR --json FILE [--md FILE] [--width W] [--height H] [--steps LIST] [--batches LIST] [--repeats N]
+//   A real-size pipeline folder (e.g. a random SD-Turbo from `add-train random-model`): per stage (text encoder, UNet step,
+//   VAE decode) and total, engine vs TorchSharp on the same weights, steps 1,4 and batch 1,4 by default, 1 repeat, each
+//   side's peak resident memory (E2eModelBench); its own RESULTS.md section and a per-stage chart (FILE's name, .png).
 // add-perf decode --json FILE [--md FILE] [--width W] [--height H] [--decoder DIR] [--vae DIR] [--repeats N] [--full-repeats N]
 //                 [--no-torch-full] [--profile] [--seed S] [--quiet-ms MS]
 //   Tiny (AutoencoderTiny) and full (AutoencoderKL) decode, engine vs libtorch, same weights and latents (DecodeBench);
@@ -29,13 +33,15 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 if (args.Length == 0 || args[0] is not ("kernels" or "e2e" or "decode"))
 {
     Console.Error.WriteLine("usage: add-perf kernels --json FILE [--md FILE] [--scale emoji|sd-turbo] [--repeats N] [--filter TEXT] [--quiet-ms MS] [--quick] [--list]\n       add-perf e2e --json FILE [--md FILE] [--repeats N] [--quiet-ms MS] [--student DIR] [--teacher DIR] [--decoder DIR] [--only-decoders]\n" +
+        "       add-perf e2e --model DIR --json FILE [--md FILE] [--width W] [--height H] [--steps LIST] [--batches LIST] [--repeats N]\n" +
         "       add-perf decode --json FILE [--md FILE] [--width W] [--height H] [--decoder DIR] [--vae DIR] [--repeats N] [--full-repeats N] [--no-torch-full] [--profile] [--seed S] [--quiet-ms MS]");
     return 2;
 }
 bool e2e = args[0] == "e2e", decode = args[0] == "decode";
 string root = Add.CommandLine.RepoPaths.FindRoot() ?? ".";
 string student = Path.Combine(root, "models", "add-emoji-32"), teacher = Path.Combine(root, "models", "emoji-32-teacher");
-string? json = null, md = null, filter = null, decoder = null, vae = null, scale = null;
+string? json = null, md = null, filter = null, decoder = null, vae = null, scale = null, model = null;
+int[] stepList = [1, 4], batchList = [1, 4];
 int? repeatsGiven = null;
 int quietMs = 20, width = 512, height = 512, fullRepeats = 1;
 bool quick = false, list = false, torchFull = true, profile = false, onlyDecoders = false;
@@ -63,6 +69,16 @@ for (int i = 1; i < args.Length; i++)
         case "--no-torch-full": torchFull = false; break;
         case "--profile": profile = true; break;
         case "--only-decoders": onlyDecoders = true; break;
+        case "--model": model = args[++i]; break;
+        case "--steps" or "--batches":
+            var numbers = PositiveList(args[++i]);
+            if (numbers.Length == 0)
+            {
+                Console.Error.WriteLine($"{args[i - 1]} '{args[i]}': a comma-separated list of whole numbers from 1 to 64");
+                return 2;
+            }
+            if (args[i - 1] == "--steps") stepList = numbers; else batchList = numbers;
+            break;
         default:
             Console.Error.WriteLine($"unknown option {args[i]}");
             return 2;
@@ -74,7 +90,17 @@ if (scale is not (null or "emoji" or "sd-turbo") || (scale is not null && (e2e |
     return 2;
 }
 bool sdTurbo = scale == "sd-turbo";
-int repeats = repeatsGiven ?? (decode || sdTurbo ? 5 : 15);
+if (model is not null && (!e2e || onlyDecoders))
+{
+    Console.Error.WriteLine(e2e ? "--model and --only-decoders do not go together" : "--model is an e2e option");
+    return 2;
+}
+if (model is not null && !File.Exists(Path.Combine(model, "model_index.json")))
+{
+    Console.Error.WriteLine($"--model {model}: no model_index.json there (a diffusers pipeline folder, e.g. from add-train random-model)");
+    return 2;
+}
+int repeats = repeatsGiven ?? (model is not null ? 1 : decode || sdTurbo ? 5 : 15);
 if (repeats < 1 || fullRepeats < 1)
 {
     // A row with no timed call has no time: it used to reach the JSON writer as infinity and crash it.
@@ -100,6 +126,35 @@ if (decode)
     if (md is not null)
     {
         Report.WriteDecodeMarkdown(md, decodeMachine, decodeRows, options, decodeNotes);
+        Console.WriteLine($"wrote {md}");
+    }
+    return 0;
+}
+
+if (e2e && model is not null)
+{
+    using var noGradModel = TorchSharp.torch.no_grad();
+    var options = new E2eModelOptions(model, width, height, repeats, stepList, batchList);
+    List<BenchResult> modelRows;
+    string modelNotes;
+    try
+    {
+        (modelRows, modelNotes) = E2eModelBench.Run(options, Console.Out);
+    }
+    catch (Exception ex) when (ex is ArgumentException or InvalidDataException or IOException)
+    {
+        Console.Error.WriteLine(ex.Message);
+        return 2;
+    }
+    var modelMachine = Machine.Describe();
+    Report.WriteJson(json, modelMachine, modelRows);
+    string chart = Path.ChangeExtension(json, ".png");
+    StageChart.Write(modelRows, $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(model)))} at {width}x{height}: engine against libtorch, ms (bars scaled per row)", chart);
+    Console.WriteLine($"wrote {json}, {chart}");
+    Console.WriteLine(modelNotes);
+    if (md is not null)
+    {
+        Report.WriteE2eModelMarkdown(md, modelMachine, modelRows, options, modelNotes, json, chart);
         Console.WriteLine($"wrote {md}");
     }
     return 0;
@@ -181,3 +236,11 @@ if (md is not null)
     Console.WriteLine($"wrote {md}");
 }
 return 0;
+
+// A comma-separated list of whole numbers from 1 to 64, sorted and distinct; empty when the text is not one.
+static int[] PositiveList(string text)
+{
+    var values = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+        .Select(v => int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n is >= 1 and <= 64 ? n : 0).ToArray();
+    return values.Length == 0 || values.Contains(0) ? [] : values.Distinct().Order().ToArray();
+}

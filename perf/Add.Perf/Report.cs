@@ -118,6 +118,27 @@ public static class Report
         sb.AppendLine(notes);
     }
 
+    /// <summary>`add-perf e2e --model`: its own section ("e2e NAME", NAME the folder's name), with the chart beside the JSON.</summary>
+    public static void WriteE2eModelMarkdown(string path, string machine, IReadOnlyList<BenchResult> results, E2eModelOptions o, string notes, string json, string chart)
+    {
+        string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(o.Model)));
+        string folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
+        var sb = new StringBuilder();
+        sb.AppendLine($"## End to end at {o.Width}×{o.Height}: {name}, engine (CPU SIMD) against the TorchSharp reference");
+        sb.AppendLine();
+        sb.AppendLine($"Written by `dotnet run -c Release --project perf/Add.Perf -- e2e --model {o.Model} --width {o.Width} --height {o.Height} --json {json}` on {DateTime.UtcNow:yyyy-MM-dd}");
+        sb.AppendLine("(`E2eModelBench`): the same weights on both sides, the model's own sampler without guidance. Per stage: the text encoder,");
+        sb.AppendLine("one UNet step (the mean over the steps, model and sampler), the VAE decode (with the conversion to RGB), and the whole");
+        sb.AppendLine($"generation (`total`). Each side ran alone (engine first, then libtorch: each holds a whole model, and its peak memory is read");
+        sb.AppendLine($"alone), after a warm-up generation; median of {o.Repeats} run(s). ratio = ours / torch (below 1: ours is faster).");
+        sb.AppendLine();
+        AppendE2eTable(sb, machine, results, notes);
+        sb.AppendLine();
+        sb.AppendLine($"![per-stage times, engine against libtorch]({Path.GetRelativePath(folder, Path.GetFullPath(chart))})");
+        sb.AppendLine();
+        WriteSection(path, $"e2e {name}", sb.ToString());
+    }
+
     /// <summary>`add-perf e2e --only-decoders`: its own section ("e2e decoders"), so the full e2e table stays.</summary>
     public static void WriteE2eDecodersMarkdown(string path, string machine, IReadOnlyList<BenchResult> results, int repeats, int quietMs, string notes, string json)
     {

@@ -38,6 +38,9 @@ public sealed class ReferencePipeline
     /// <summary>Token ids (N, L) int64 for prompts.</summary>
     public Tensor Tokenize(IReadOnlyList<string> prompts, Action<string>? warn = null) => Tokenize(Tokenizer, prompts, warn);
 
+    /// <summary>tokenizer_2's ids (N, L) int64 for prompts (SDXL), or null for a one-encoder pipeline.</summary>
+    public Tensor? Tokenize2(IReadOnlyList<string> prompts, Action<string>? warn = null) => Tokenizer2 is null ? null : Tokenize(Tokenizer2, prompts, warn);
+
     static Tensor Tokenize(TextTokenizer tokenizer, IReadOnlyList<string> prompts, Action<string>? warn = null)
         => tensor(prompts.SelectMany(p => tokenizer.Encode(p, warn).Select(i => (long)i)).ToArray(), [prompts.Count, tokenizer.MaxLength]);
 
@@ -84,7 +87,7 @@ public sealed class ReferencePipeline
         int n = prompts.Count;
         var rows = guidance > 1 ? Enumerable.Repeat("", n).Concat(prompts).ToList() : prompts;
         int factor = Vae.Config.DownsampleFactor;
-        var (context, added) = Condition(Tokenize(rows), Tokenizer2 is null ? null : Tokenize(Tokenizer2, rows), n, guidance > 1,
+        var (context, added) = Condition(Tokenize(rows), Tokenize2(rows), n, guidance > 1,
             (int)noise.shape[3] * factor, (int)noise.shape[2] * factor);
         var s = Timesteps(kind, steps);
         return ReferenceSampler.Sample(Unet, s, guidance, context, ReferenceSampler.InitialLatent(s, noise), stepNoise, added: added).MoveToOuterDisposeScope();
