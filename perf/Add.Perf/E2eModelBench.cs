@@ -87,7 +87,7 @@ public static class E2eModelBench
         using var engine = DiffusionPipeline.Load(o.Model, new CpuBackend());
         double load = clock.Elapsed.TotalMilliseconds;
         log.WriteLine($"engine: loaded in {load / 1e3:F1} s");
-        GenerationRequest Request(int steps, int batch) => new() { Prompts = Prompts(batch), Steps = steps, Width = o.Width, Height = o.Height, Seed = o.Seed };
+        GenerationRequest Request(int steps, int batch) => new() { Prompts = Prompts(batch), Steps = steps, Guidance = 0, Width = o.Width, Height = o.Height, Seed = o.Seed };
         engine.Generate(Request(o.Steps.Min(), 1));     // warm-up: packs every weight, JIT
         var times = Measure(o, "engine", log, (steps, batch) =>
         {
@@ -201,7 +201,7 @@ public static class E2eModelBench
     {
         foreach (var line in File.ReadLines("/proc/self/status"))
             if (line.StartsWith(key + ":", StringComparison.Ordinal))
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+                return long.Parse(line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;     // "VmRSS:\t10682456 kB"
         return Environment.WorkingSet;
     }
 }

@@ -122,14 +122,33 @@ public sealed class AutoencoderKL
     /// <para>Memory: the activations alternate between two buffers of the largest one's size (at 512² the upsampled
     /// [N, 256, 512, 512], 268 MB per image), each op reading one and writing the other, instead of a new arena slot per
     /// block output (which held every level's outputs at once: 2.4 GB at 512²); the resnets' and the mid block's own
-    /// temporaries are taken above them and released as each returns.</para></summary>
-    public void Decode(TensorView latents, TensorView pixels, int n, int height, int width)
+    /// temporaries are taken above them and released as each returns. A batch is decoded a few images at a time, as many
+    /// as keep one of those buffers within <paramref name="maxChunkFloats"/> (by default <see cref="DecodeChunkFloats"/>:
+    /// one at a time at 512², all of them at 32²): a batch of N equals N single decodes (the kernels are batch-invariant),
+    /// and at 512² and batch 4 the activations take about 1.1 GB instead of 4.4.</para></summary>
+    public void Decode(TensorView latents, TensorView pixels, int n, int height, int width, long maxChunkFloats = DecodeChunkFloats)
+    {
+        if (height <= 0 || width <= 0) throw new ArgumentException($"latent size {height}×{width} must be positive");
+        long largest = DecoderLargestActivation(height, width);
+        int chunk = (int)Math.Clamp(maxChunkFloats / largest, 1, Math.Max(n, 1));
+        int f = Config.DownsampleFactor;
+        long latentFloats = (long)Config.LatentChannels * height * width, pixelFloats = (long)Config.OutChannels * height * f * width * f;
+        for (int i = 0; i < n; i += chunk)
+        {
+            int count = Math.Min(chunk, n - i);
+            DecodeChunk(latents.Slice(i * latentFloats, count * latentFloats), pixels.Slice(i * pixelFloats, count * pixelFloats), count, height, width, largest);
+        }
+    }
+
+    /// <summary>Floats one ping-pong buffer of <see cref="Decode"/> may take before a batch is split: 2^26 (256 MB), one
+    /// 512² image's [256, 512, 512].</summary>
+    public const long DecodeChunkFloats = 1L << 26;
+
+    private void DecodeChunk(TensorView latents, TensorView pixels, int n, int height, int width, long largest)
     {
         var (b, a) = (_rt.Backend, _rt.Arena);
         var ch = Config.BlockOutChannels;
-        if (height <= 0 || width <= 0) throw new ArgumentException($"latent size {height}×{width} must be positive");
         int mark = a.Mark(), h = height, w = width, channels = ch[^1];
-        long largest = DecoderLargestActivation(height, width);
         var (x, y) = (a.Take(n * largest), a.Take(n * largest));     // ping-pong: each op reads x and writes y, then they swap
         var z = y.Slice(0, latents.Length);
         _postQuantConv.Forward(b, latents, z, n, h, w);

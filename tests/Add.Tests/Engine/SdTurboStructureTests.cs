@@ -137,6 +137,13 @@ public sealed class SdTurboStructureTests(ITestOutputHelper log)
             m.Decode(z, output, n, h, w);
         });
         AssertClose(decoded, engineDecoded, VaeRel, $"vae decode {backend}");
+        // One image at a time (a bound below one image's activations): the same floats as the whole batch at once.
+        var oneByOne = RunEngine(backend, dir.File("vae.safetensors"), (rt, wts) => new EngineVae(rt, wts, config), decoded.Length, (m, rt, output) =>
+        {
+            var z = rt.Arena.Take(latents.Length); rt.Backend.Upload(latents, z);
+            m.Decode(z, output, n, h, w, maxChunkFloats: 1);
+        });
+        Assert.Equal(engineDecoded, oneByOne);
         var engineEncoded = RunEngine(backend, dir.File("vae.safetensors"), (rt, wts) => new EngineVae(rt, wts, config), encoded.Length, (m, rt, output) =>
         {
             var x = rt.Arena.Take(pixels.Length); rt.Backend.Upload(pixels, x);
