@@ -33,6 +33,24 @@ public sealed record AddSettings
     /// <summary>Location m and scale s of the logit-normal noise level of the LADD re-noising (teacher features only).</summary>
     public double LaddLocation { get; init; } = 1.0;
     public double LaddScale { get; init; } = 1.0;
+
+    /// <summary>The options a resumed run must keep, as `add-train add` spells them (recorded in its checkpoint): what the
+    /// losses compare and how they are weighted. Which losses are on is not among them (a flag has no value to show).</summary>
+    public Dictionary<string, string> ResumeKeys()
+    {
+        static string N(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        var keys = new Dictionary<string, string>
+        {
+            ["--disc-features"] = DiscFeatures.ToString().ToLowerInvariant(),
+            ["--weighting"] = Weighting.ToString().ToLowerInvariant(),
+            ["--lambda"] = N(Lambda),
+            ["--teacher-guidance"] = N(TeacherGuidance),
+            ["--distill-space"] = PixelSpace ? "pixel" : "latent",
+            ["--r1"] = N(R1Gamma),
+        };
+        if (DiscFeatures == DiscFeatures.Teacher) keys["--ladd-noise"] = N(LaddLocation);
+        return keys;
+    }
 }
 
 /// <summary>
@@ -107,14 +125,13 @@ public sealed class AddStep
 
         var metrics = new Dictionary<string, double>();
         Tensor lossG = zeros(1).squeeze();
-        Renoised? renoised = null;
+        List<Tensor>? fakeTokens = null;
         if (st.Adversarial)
         {
-            List<Tensor> fakeTokens;
             if (st.DiscFeatures == DiscFeatures.Vit) (fakeTokens, _) = Features!.Features(Vae.Decode(x0Student / scaling));
             else
             {
-                renoised = Renoise(batch.Latents, context, rng, gen);
+                var renoised = Renoise(batch.Latents, context, rng, gen);
                 realFeatures = renoised.RealFeatures;
                 cond = cat([cond, renoised.NoiseEmbedding], 1);
                 fakeTokens = Teacher.Features(renoised.Noised(x0Student), renoised.T, context);   // gradient flows through the frozen teacher
@@ -140,10 +157,10 @@ public sealed class AddStep
 
         if (st.Adversarial)
         {
-            List<Tensor> fakeFeatures;
-            using (no_grad())
-                fakeFeatures = renoised is null ? Features!.Features(Vae.Decode(x0Student.detach() / scaling)).Tokens
-                    : Teacher.Features(renoised.Noised(x0Student.detach()), renoised.T, context);
+            // The fake features of the generator step, detached: the frozen F / VAE / teacher saw the same x̂θ (the student's
+            // update does not change it), so recomputing them without gradient gave the same values at the cost of a
+            // second decode and F forward (ViT) or teacher forward (LADD) per step.
+            var fakeFeatures = fakeTokens!.Select(f => f.detach()).ToList();
             var realInputs = realFeatures!.Select(f => f.detach().requires_grad_(true)).ToList();
             var realLogits = Heads.forward(realInputs, cond);
             var fakeLogits = Heads.forward(fakeFeatures, cond);

@@ -128,7 +128,7 @@ public static class AddTrainer
         string[] columns = ["adv_g", "adv_d", "distill", "r1", "d_real", "d_fake"];
         using var session = new TrainingSession(o.RunDir, steps, columns,
             [("student", student), ("ema_student", ema), ("heads", heads)], [step0.StudentOptimizer, step0.HeadsOptimizer], o.Resume, o.CheckpointEvery,
-            settings: new Dictionary<string, string> { ["--disc-features"] = settings.DiscFeatures.ToString().ToLowerInvariant() });
+            settings: settings.ResumeKeys());
         log($"add: student {StateDict.ParameterCount(student):N0} parameters (init {init.ToString().ToLowerInvariant()}), heads {StateDict.ParameterCount(heads):N0}, " +
             $"adv {settings.Adversarial}, distill {settings.Distill} ({settings.Weighting.ToString().ToLowerInvariant()}, λ {settings.Lambda}, teacher guidance {settings.TeacherGuidance}), disc features {settings.DiscFeatures.ToString().ToLowerInvariant()}, batch {batch}, {steps} steps");
         var captions = TeacherTrainer.FixedCaptions(data, 8);

@@ -121,5 +121,10 @@ public class AddTrainingTests
         var toVit = Assert.Throws<Add.CommandLine.UsageException>(() => AddTrainer.Train(Tiny("ladd") with { Steps = 8, Resume = true }, new AddSettings(), AddTrainer.Init.Teacher, data, teacher, features, dir.File("x"), _ => { }));
         Assert.Contains("--disc-features teacher", toVit.Message);
         Assert.DoesNotContain('\n', toTeacher.Message + toVit.Message);
+        // So is resuming with another weight of a loss, or another LADD noise level (AddSettings.ResumeKeys).
+        var otherLambda = Assert.Throws<Add.CommandLine.UsageException>(() => AddTrainer.Train(Tiny("add") with { Steps = 8, Resume = true }, new AddSettings { Lambda = 1 }, AddTrainer.Init.Teacher, data, teacher, features, dir.File("x"), _ => { }));
+        Assert.Contains("--lambda 2.5", otherLambda.Message);
+        var otherNoise = Assert.Throws<Add.CommandLine.UsageException>(() => AddTrainer.Train(Tiny("ladd") with { Steps = 8, Resume = true }, ladd with { LaddLocation = -1 }, AddTrainer.Init.Teacher, data, teacher, null, dir.File("x"), _ => { }));
+        Assert.Contains("--ladd-noise 1,", otherNoise.Message);
     }
 }
