@@ -15,7 +15,7 @@ namespace Add.Perf;
 public sealed record E2eModelOptions(string Model, int Width, int Height, int Repeats, int[] Steps, int[] Batches, long Seed = 0);
 
 /// <summary>One side's measurements: the stage medians per (steps, batch), load time, peak and base resident memory.</summary>
-internal sealed record SideResult(Dictionary<(int Steps, int Batch), StageTimes> Times, double LoadMs, long PeakBytes, long BaseBytes, double StealPercent);
+internal sealed record SideResult(Dictionary<(int Steps, int Batch), StageTimes> Times, double LoadMs, long PeakBytes, long BaseBytes, double StealPercent, string Detail = "");
 
 /// <summary>Milliseconds of one generation's stages: the text encoder, the mean UNet step (model call and sampler step),
 /// the VAE decode (with the conversion to RGB), and the whole call.</summary>
@@ -68,7 +68,7 @@ public static class E2eModelBench
             $"({(double)engine.PeakBytes / weightBytes:F2}× the weights; process baseline before loading {Gb(engine.BaseBytes)} GB), " +
             $"libtorch {Gb(torch.PeakBytes)} GB ({(double)torch.PeakBytes / weightBytes:F2}×; baseline after the engine was released {Gb(torch.BaseBytes)} GB)" +
             (reset ? "." : "; the peak counter could not be reset (/proc/self/clear_refs), so libtorch's peak is at least the engine's.") +
-            $" Hypervisor steal: {engine.StealPercent:F1} % during the engine's runs, {torch.StealPercent:F1} % during libtorch's.";
+            $" Hypervisor steal: {engine.StealPercent:F1} % during the engine's runs, {torch.StealPercent:F1} % during libtorch's. {engine.Detail}";
         return (rows, notes);
     }
 
@@ -101,7 +101,12 @@ public static class E2eModelBench
             });
             return new StageTimes(text * 1e3, unet * 1e3 / steps, decode * 1e3, total.Elapsed.TotalMilliseconds);
         });
-        return new SideResult(times, load, Proc("VmHWM"), baseBytes, steal.Percent());
+        // Where the engine's memory is at the end: its activation arena, the packing scratch, the managed heap.
+        var gc = GC.GetGCMemoryInfo();
+        string detail = $"Engine memory after its runs: activation arena {engine.Arena.Capacity * 4 / 1e9:F2} GB, packing scratch " +
+            $"{engine.ScratchFloats * 4 / 1e9:F2} GB, managed heap {gc.HeapSizeBytes / 1e9:F2} GB ({gc.TotalCommittedBytes / 1e9:F2} GB committed), resident {Proc("VmRSS") / 1e9:F2} GB.";
+        log.WriteLine(detail);
+        return new SideResult(times, load, Proc("VmHWM"), baseBytes, steal.Percent(), detail);
     }
 
     static SideResult RunTorch(E2eModelOptions o, TextWriter log)
