@@ -47,6 +47,7 @@ public static unsafe class GemmCpu
     private const long MinFlopsPerThread = 1 << 18;     // ~3 µs of work: below that a chunk costs more to hand out than it saves
     private const int ChunksPerThread = 4;
     private const int PrepackedSplitRatio = 2;          // see SplitN: packing a row costs about what streaming one does, twice over
+    private const long MinStreamedFloats = 1 << 18;     // 1 MB: smaller prepacked weights (all of the emoji model's) keep the old split
 
     /// <summary>Register tile of a path.</summary>
     internal static (int Mr, int Nr) Tile(SimdPath path) => path switch
@@ -82,7 +83,7 @@ public static unsafe class GemmCpu
         long perThread = need / CpuSimd.Threads;
 
         int nPanels = (n + nr - 1) / nr, mPanels = (m + mr - 1) / mr;
-        bool splitN = SplitN(nPanels, mPanels, a.Prepacked, b.Prepacked, m, n);
+        bool splitN = SplitN(nPanels, mPanels, a.Prepacked, b.Prepacked, m, n, k);
         int panels = splitN ? nPanels : mPanels;
         // Chunks of whole panels, claimed by whichever core is free. A chunk packs its own share of the split operand and
         // all of the other one, so only when the other one is prepacked do chunks beyond one per core cost nothing.
@@ -128,11 +129,16 @@ public static unsafe class GemmCpu
     /// per chunk (8 times; 2.85× libtorch's time); split the weight instead, and each core packs the 77 rows itself.
     /// The split does not change any sum (each element of C is one micro-kernel's K loop either way).
     /// </summary>
-    private static bool SplitN(int nPanels, int mPanels, bool aPrepacked, bool bPrepacked, int m, int n)
+    private static bool SplitN(int nPanels, int mPanels, bool aPrepacked, bool bPrepacked, int m, int n, int k)
     {
         bool canN = nPanels >= CpuSimd.Threads, canM = mPanels >= CpuSimd.Threads;
         if (canN && canM && aPrepacked != bPrepacked)
+        {
+            long prepackedFloats = (long)k * (aPrepacked ? m : n);
+            if (prepackedFloats <= MinStreamedFloats)
+                return aPrepacked;          // a weight that stays in L2: streaming it per chunk costs little
             return aPrepacked ? m <= (long)PrepackedSplitRatio * n : n > (long)PrepackedSplitRatio * m;
+        }
         if (canN != canM)
             return canN;
         return nPanels >= mPanels;
