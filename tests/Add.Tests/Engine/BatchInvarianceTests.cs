@@ -64,9 +64,9 @@ public sealed class BatchInvarianceTests(TinyPipelines tiny)
     [Fact]
     public void BatchesEqualSinglesOnIlgpuCpu()
     {
+        // Three tiny generations (two singles, one batch of two): ILGPU's CPU accelerator takes seconds per UNet call. The
+        // guided teacher's batch (uncond + cond halves) runs the same kernels and is checked on the CPU backend above.
         using var student = DiffusionPipeline.Load(tiny.Student, IlgpuBackend.CreateCpuAccelerator());
-        AssertBatchesEqualSingles(student, [1, 3], steps: 1, guidance: 0, seed: 3);
-        using var teacher = DiffusionPipeline.Load(tiny.Teacher, IlgpuBackend.CreateCpuAccelerator());
-        AssertBatchesEqualSingles(teacher, [2], steps: 1, guidance: 4, seed: 5);
+        AssertBatchesEqualSingles(student, [2], steps: 1, guidance: 0, seed: 3);
     }
 }

@@ -106,9 +106,9 @@ public sealed class SdTurboPipelineTests(SdTurboPipelineFixture tiny, ITestOutpu
 
     [Theory]
     [InlineData(BackendKind.Cpu, 4)]
-    [InlineData(BackendKind.IlgpuCpu, 1)]   // ILGPU's CPU accelerator emulates GPU thread groups: one step, one prompt, 64² cover every kernel
-    public void EveryStageMatchesTheReference(BackendKind backend, int steps) => AssertPasses(tiny.Epsilon, backend,
-        backend == BackendKind.Cpu ? Request(steps) : Request(steps) with { Prompts = ["a photo of a cat"], Width = 64, Height = 64 });
+    // Not on ILGPU's CPU accelerator here (147 s for one step at 64², a fifth of the suite's time): SdTurboStructureTests
+    // checks SD-Turbo's text encoder, UNet and VAE on it stage by stage, and the wiring above the Backend is the same code.
+    public void EveryStageMatchesTheReference(BackendKind backend, int steps) => AssertPasses(tiny.Epsilon, backend, Request(steps));
 
     [Theory]
     [InlineData(Add.Engine.Sampling.SamplerKind.Euler)]

@@ -60,16 +60,20 @@ public sealed class TinyDecoderPipelineTests(TinyPipelines tiny)
     {
         using var dir = new TempDir();
         var model = StudentWithVaeTiny(dir);
-        using (var pipeline = DiffusionPipeline.Load(model, BackendFactory.Create(backend)))
+        // On ILGPU's CPU accelerator (208 s for this whole test there) only the comparison with
+        // the reference, at one step; the pipeline-level checks below are backend-independent code and run on the CPU.
+        var request = Request(steps: backend == BackendKind.IlgpuCpu ? 1 : 2);
+        if (backend == BackendKind.Cpu)
         {
+            using var pipeline = DiffusionPipeline.Load(model, BackendFactory.Create(backend));
             Assert.NotNull(pipeline.TinyDecoder);
-            var full = pipeline.Generate(Request());
-            var small = pipeline.Generate(Request() with { Decoder = DecoderKind.Tiny });
+            var full = pipeline.Generate(request);
+            var small = pipeline.Generate(request with { Decoder = DecoderKind.Tiny });
             Assert.Equal((full[0].Width, full[0].Height), (small[0].Width, small[0].Height));
             Assert.NotEqual(full[0].Pixels, small[0].Pixels);
-            Assert.Equal(small[1].Pixels, pipeline.Generate(Request() with { Decoder = DecoderKind.Tiny })[1].Pixels);
+            Assert.Equal(small[1].Pixels, pipeline.Generate(request with { Decoder = DecoderKind.Tiny })[1].Pixels);
         }
-        var report = EngineValidation.Run(model, backend, Request() with { Decoder = DecoderKind.Tiny }, decoder: EngineValidation.TinyDecoder);
+        var report = EngineValidation.Run(model, backend, request with { Decoder = DecoderKind.Tiny }, decoder: EngineValidation.TinyDecoder);
         Assert.True(report.Passed, string.Join("\n", report.Stages));
         Assert.Contains(report.Stages, s => s.Name == "image");
     }
