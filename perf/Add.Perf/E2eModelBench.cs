@@ -106,6 +106,8 @@ public static class E2eModelBench
         string detail = $"Engine memory after its runs: activation arena {engine.Arena.Capacity * 4 / 1e9:F2} GB, packing scratch " +
             $"{engine.ScratchFloats * 4 / 1e9:F2} GB, managed heap {gc.HeapSizeBytes / 1e9:F2} GB ({gc.TotalCommittedBytes / 1e9:F2} GB committed), resident {Proc("VmRSS") / 1e9:F2} GB.";
         log.WriteLine(detail);
+        foreach (var (stack, i) in engine.Arena.SlotLengths.Select((l, i) => (l, i)).Where(t => t.l.Length > 0))
+            log.WriteLine($"  arena stack {i}: {stack.Length} slots, MB by position: " + string.Join(" ", stack.Select(l => (l * 4 / 1e6).ToString("F0"))));
         return new SideResult(times, load, Proc("VmHWM"), baseBytes, steal.Percent(), detail);
     }
 

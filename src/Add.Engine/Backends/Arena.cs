@@ -36,6 +36,9 @@ public sealed class Arena(Backend backend) : IDisposable
         /// <summary>Floats held in this stack's slots.</summary>
         public long Capacity { get { lock (_slots) return _slots.Sum(s => s.Length); } }
 
+        /// <summary>Floats held by each slot, bottom of the stack first (diagnostics: where an arena's capacity goes).</summary>
+        public long[] SlotLengths { get { lock (_slots) return _slots.Select(s => s.Length).ToArray(); } }
+
         internal TensorView Take(long length)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(length);
@@ -117,6 +120,9 @@ public sealed class Arena(Backend backend) : IDisposable
 
     /// <summary>Buffers created since construction, over all stacks (a test asserts it stays flat after the first generation).</summary>
     public int Allocations => All().Sum(s => s.Allocations);
+
+    /// <summary>Floats held by each slot of each stack (the default stack first), for diagnostics.</summary>
+    public IReadOnlyList<long[]> SlotLengths => All().Select(s => s.SlotLengths).ToList();
 
     /// <summary>Floats held in all slots of all stacks.</summary>
     public long Capacity => All().Sum(s => s.Capacity);
