@@ -35,7 +35,10 @@ public sealed record AddSettings
     public double LaddScale { get; init; } = 1.0;
 
     /// <summary>The options a resumed run must keep, as `add-train add` spells them (recorded in its checkpoint): what the
-    /// losses compare and how they are weighted. Which losses are on is not among them (a flag has no value to show).</summary>
+    /// losses compare, how they are weighted, and which are on (the flags --no-adv and --no-distill, recorded as
+    /// <see cref="FlagSet"/> or <see cref="FlagUnset"/>).</summary>
+    public const string FlagSet = "set", FlagUnset = "unset";
+
     public Dictionary<string, string> ResumeKeys()
     {
         static string N(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
@@ -47,6 +50,8 @@ public sealed record AddSettings
             ["--teacher-guidance"] = N(TeacherGuidance),
             ["--distill-space"] = PixelSpace ? "pixel" : "latent",
             ["--r1"] = N(R1Gamma),
+            ["--no-adv"] = Adversarial ? FlagUnset : FlagSet,
+            ["--no-distill"] = Distill ? FlagUnset : FlagSet,
         };
         if (DiscFeatures == DiscFeatures.Teacher) keys["--ladd-noise"] = N(LaddLocation);
         return keys;

@@ -71,8 +71,16 @@ public sealed class TrainingSession : IDisposable
     {
         foreach (var (key, value) in _settings)
             if (state.Settings?.GetValueOrDefault(key) is string saved && saved != value)
-                throw new Add.CommandLine.UsageException($"{RunDir} was trained with {key} {saved}, not {value}: resume it with {key} {saved}, or choose another --run");
+                throw new Add.CommandLine.UsageException($"{RunDir} was trained {With(key, saved)}, not {With(key, value)}: resume it {With(key, saved)}, or choose another --run");
     }
+
+    /// <summary>"with --lambda 2.5"; a flag recorded as set or unset: "with --no-adv", "without --no-adv".</summary>
+    static string With(string key, string value) => value switch
+    {
+        AddSettings.FlagSet => $"with {key}",
+        AddSettings.FlagUnset => $"without {key}",
+        _ => $"with {key} {value}",
+    };
 
     void OnSignal(PosixSignalContext context)
     {

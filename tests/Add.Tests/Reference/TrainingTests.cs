@@ -126,5 +126,8 @@ public class AddTrainingTests
         Assert.Contains("--lambda 2.5", otherLambda.Message);
         var otherNoise = Assert.Throws<Add.CommandLine.UsageException>(() => AddTrainer.Train(Tiny("ladd") with { Steps = 8, Resume = true }, ladd with { LaddLocation = -1 }, AddTrainer.Init.Teacher, data, teacher, null, dir.File("x"), _ => { }));
         Assert.Contains("--ladd-noise 1,", otherNoise.Message);
+        // And resuming with a loss switched off (or on): the flags are recorded as set or unset.
+        var withoutAdv = Assert.Throws<Add.CommandLine.UsageException>(() => AddTrainer.Train(Tiny("add") with { Steps = 8, Resume = true }, new AddSettings { Adversarial = false }, AddTrainer.Init.Teacher, data, teacher, features, dir.File("x"), _ => { }));
+        Assert.Contains("trained without --no-adv, not with --no-adv: resume it without --no-adv", withoutAdv.Message);
     }
 }
