@@ -107,7 +107,7 @@ public static class E2eModelBench
             $"{engine.ScratchFloats * 4 / 1e9:F2} GB, managed heap {gc.HeapSizeBytes / 1e9:F2} GB ({gc.TotalCommittedBytes / 1e9:F2} GB committed), resident {Proc("VmRSS") / 1e9:F2} GB.";
         log.WriteLine(detail);
         foreach (var (stack, i) in engine.Arena.SlotLengths.Select((l, i) => (l, i)).Where(t => t.l.Length > 0))
-            log.WriteLine($"  arena stack {i}: {stack.Length} slots, MB by position: " + string.Join(" ", stack.Select(l => (l * 4 / 1e6).ToString("F0"))));
+            log.WriteLine($"  arena stack {i}: block {stack[0] * 4 / 1e6:F0} MB" + (stack.Length > 1 ? ", buffers of takes beyond it (MB): " + string.Join(" ", stack.Skip(1).Select(l => (l * 4 / 1e6).ToString("F0"))) : ""));
         return new SideResult(times, load, Proc("VmHWM"), baseBytes, steal.Percent(), detail);
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Add.Kernels;
 using Add.Kernels.Cpu;
 
@@ -39,23 +40,49 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
     /// <summary>Weights packed so far (each at most once; tests read it).</summary>
     public int PackedWeights => Volatile.Read(ref _packedWeights);
 
-    private sealed class HostBuffer : DeviceBuffer
+    /// <summary>Floats in native memory (zeroed at allocation), freed by <see cref="Dispose"/> (or the finalizer), not
+    /// by the GC: the arena frees its first generation's buffers as they are released and then holds one block, and
+    /// memory freed that way leaves the process at once, so the peak is the live activations, not the live ones plus
+    /// the garbage a collection has not reached yet (managed arrays here held 8.4 GB at SD-Turbo's 512² for 6.1 GB live).</summary>
+    private sealed unsafe class HostBuffer : DeviceBuffer
     {
-        public readonly float[] Data;
+        private nint _data;     // float*
         public bool IsConstant;
         public Dictionary<long, PackedWeight>? Packed;     // by view offset; read and written under lock (this)
-        public readonly PackedWeight? Prepacked;           // a GemmWeight: the panels are the values, Data is empty
+        public readonly PackedWeight? Prepacked;           // a GemmWeight: the panels are the values, no floats here
 
-        public HostBuffer(long length) : base(length) => Data = new float[checked((int)length)];
+        public HostBuffer(long length) : base(length)
+        {
+            if (length > Array.MaxLength) throw new ArgumentOutOfRangeException(nameof(length), length, $"a host buffer holds at most {Array.MaxLength} floats");
+            _data = (nint)NativeMemory.AllocZeroed((nuint)Math.Max(length, 1), sizeof(float));
+            if (length >= 1 << 20) GC.AddMemoryPressure(length * sizeof(float));
+        }
 
         public HostBuffer(PackedWeight prepacked) : base((long)prepacked.Rows * prepacked.Cols)
         {
-            Data = [];
             IsConstant = true;
             Prepacked = prepacked;
         }
 
-        public override void Dispose() { }
+        /// <summary>Floats [offset, offset + length) of the buffer.</summary>
+        public Span<float> Span(long offset, int length) =>
+            _data != 0 ? new Span<float>((float*)_data + offset, length) : throw new ObjectDisposedException(nameof(HostBuffer), "a view of a disposed buffer (an arena view used after its release?)");
+
+        public override void Dispose()
+        {
+            Free();
+            GC.SuppressFinalize(this);
+        }
+
+        ~HostBuffer() => Free();
+
+        private void Free()
+        {
+            var data = Interlocked.Exchange(ref _data, 0);
+            if (data == 0) return;
+            NativeMemory.Free((void*)data);
+            if (Length >= 1 << 20) GC.RemoveMemoryPressure(Length * sizeof(float));
+        }
     }
 
     public override DeviceBuffer Allocate(long length) => new HostBuffer(length);
@@ -104,7 +131,7 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
         var buffer = (HostBuffer)v.Buffer!;
         if (buffer.Prepacked is { } p)
             throw new InvalidOperationException($"weight [{p.Rows}, {p.Cols}] is held only as GEMM panels (CpuBackend.GemmWeight): only a linear or a conv can read it");
-        return buffer.Data.AsSpan((int)v.Offset, (int)v.Length);
+        return buffer.Span(v.Offset, (int)v.Length);
     }
 
     /// <summary>A GEMM operand: the plain floats, or none when the buffer is a packed-at-load weight.</summary>

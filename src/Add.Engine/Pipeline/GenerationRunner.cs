@@ -207,6 +207,7 @@ internal sealed class GenerationRunner(PipelineComponents m, Backend b, Arena a)
         if (ctx.HostPixels.Length < n * pixelsPerImage) ctx.HostPixels = new float[n * pixelsPerImage];
         var host = ctx.HostPixels.AsSpan(0, n * pixelsPerImage);
         b.Download(image, host);
+        a.Reset();      // the end of the generation: the arena's stack takes its high-water size now (Arena), not in the next one
         trace?.Invoke("image", host.ToArray());
         var images = PipelineImages.ToImages(host, n, width, height);
         Stage("vae decode");
