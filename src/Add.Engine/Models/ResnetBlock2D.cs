@@ -31,15 +31,19 @@ public sealed class ResnetBlock2D
         if (inChannels != outChannels) _convShortcut = Conv2d.Load(w, prefix + ".conv_shortcut", inChannels, outChannels, 1);
     }
 
-    /// <summary>x [N, In, H, W] → y [N, Out, H, W]. <paramref name="tembSilu"/>: silu(temb) [N, T], or Empty (VAE).</summary>
-    public void Forward(TensorView x, TensorView y, int n, int h, int w, TensorView tembSilu)
+    /// <summary>x [N, In, H, W] → y [N, Out, H, W]. <paramref name="tembSilu"/>: silu(temb) [N, T], or Empty (VAE).
+    /// <paramref name="spare"/>: memory the caller does not need during the call (overlapping neither x nor y), used for
+    /// conv1's output [N, Out, H, W] when it is large enough instead of a new arena view (the VAE decoder passes the
+    /// unused tail of its output buffer).</summary>
+    public void Forward(TensorView x, TensorView y, int n, int h, int w, TensorView tembSilu, TensorView spare = default)
     {
         var (b, a) = (_rt.Backend, _rt.Arena);
         int mark = a.Mark(), hw = h * w;
         var t = a.Take((long)n * Math.Max(In, Out) * hw);
         var t1 = t.Slice(0, (long)n * In * hw);
         _norm1.Forward(b, x, t1, n, hw, silu: true);
-        var hidden = a.Take((long)n * Out * hw);
+        long hiddenLength = (long)n * Out * hw;
+        var hidden = spare.Length >= hiddenLength ? spare.Slice(0, hiddenLength) : a.Take(hiddenLength);
         _conv1.Forward(b, t1, hidden, n, h, w);
         if (_timeEmbProj is not null && !tembSilu.IsEmpty)
         {
