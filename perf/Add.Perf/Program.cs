@@ -25,7 +25,8 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 // add-perf e2e --model DIR --json FILE [--md FILE] [--width W] [--height H] [--steps LIST] [--batches LIST] [--repeats N]
 //   A real-size pipeline folder (e.g. a random SD-Turbo from `add-train random-model`): per stage (text encoder, UNet step,
 //   VAE decode) and total, engine vs TorchSharp on the same weights, steps 1,4 and batch 1,4 by default, 1 repeat, each
-//   side's peak resident memory (E2eModelBench); its own RESULTS.md section and a per-stage chart (FILE's name, .png).
+//   side's peak resident memory (E2eModelBench); its own RESULTS.md section (only for the default grid, unless --md is
+//   given) and a per-stage chart (FILE's name, .png).
 // add-perf decode --json FILE [--md FILE] [--width W] [--height H] [--decoder DIR] [--vae DIR] [--repeats N] [--full-repeats N]
 //                 [--no-torch-full] [--profile] [--seed S] [--quiet-ms MS]
 //   Tiny (AutoencoderTiny) and full (AutoencoderKL) decode, engine vs libtorch, same weights and latents (DecodeBench);
@@ -113,6 +114,7 @@ if (json is null && !list)
     return 2;
 }
 json ??= "";     // --list writes nothing
+bool mdGiven = md is not null;
 md ??= quick ? null : Path.Combine(root, "perf", "RESULTS.md");
 
 if (decode)
@@ -152,6 +154,13 @@ if (e2e && model is not null)
     StageChart.Write(modelRows, $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(model)))} at {width}x{height}: engine against libtorch, ms (bars scaled per row)", chart);
     Console.WriteLine($"wrote {json}, {chart}");
     Console.WriteLine(modelNotes);
+    // A part of the grid (e.g. --steps 1 --batches 1) would replace the section's full table with its few rows: only
+    // the default grid rewrites perf/RESULTS.md, unless --md names a file.
+    if (md is not null && !mdGiven && !(stepList.SequenceEqual([1, 4]) && batchList.SequenceEqual([1, 4])))
+    {
+        Console.WriteLine($"not rewriting {md}: --steps {string.Join(',', stepList)} --batches {string.Join(',', batchList)} is not the default grid 1,4 x 1,4 (give --md FILE to write the section)");
+        md = null;
+    }
     if (md is not null)
     {
         Report.WriteE2eModelMarkdown(md, modelMachine, modelRows, options, modelNotes, json, chart);
