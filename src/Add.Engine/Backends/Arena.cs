@@ -30,8 +30,8 @@ public sealed class Arena(Backend backend) : IDisposable
     public sealed class Slots
     {
         private const int Align = 16;                       // floats: views start 64 bytes apart at least
-        /// <summary>The largest block (2^30 floats, 4 GB; a host buffer is one .NET array); a higher stack keeps its
-        /// takes beyond the block in buffers of their own.</summary>
+        /// <summary>The largest block (2^30 floats, 4 GB; a host buffer's span holds at most Array.MaxLength floats); in a
+        /// higher stack the takes beyond the block get buffers of their own every time.</summary>
         internal const long MaxBlockFloats = 1L << 30;
 
         private readonly Backend _backend;
@@ -52,9 +52,6 @@ public sealed class Arena(Backend backend) : IDisposable
         /// <summary>Floats of the block, then of each position's own buffer (diagnostics: where an arena's capacity goes).</summary>
         public long[] SlotLengths { get { lock (_own) return [_block?.Length ?? 0, .. _own.Where(o => o is not null).Select(o => o!.Length)]; } }
 
-        /// <summary>The highest the stack has stood, in floats.</summary>
-        public long HighWater { get { lock (_own) return _highWater; } }
-
         internal TensorView Take(long length)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(length);
@@ -68,13 +65,9 @@ public sealed class Arena(Backend backend) : IDisposable
                     view = _block.View.Slice(start, length);
                 else
                 {
-                    var own = _own[_top];
-                    if (own is null || own.Length < length)
-                    {
-                        own?.Dispose();
-                        own = _own[_top] = _backend.Allocate(Math.Max(length, 1));
-                        Allocations++;
-                    }
+                    // Position _top's own buffer, if it had one, was freed when it was released.
+                    var own = _own[_top] = _backend.Allocate(Math.Max(length, 1));
+                    Allocations++;
                     view = own.View.Slice(0, length);
                 }
                 _top++;
@@ -102,21 +95,16 @@ public sealed class Arena(Backend backend) : IDisposable
             }
         }
 
-        /// <summary>At the bottom of the stack: one block of the high-water size replaces a smaller block and the buffers
-        /// of takes that lay beyond it (those stay only above <see cref="MaxBlockFloats"/>).</summary>
+        /// <summary>At the bottom of the stack (every own buffer already freed by the release): one block of the
+        /// high-water size replaces a smaller one.</summary>
         private void Consolidate()
         {
             long want = Math.Min(_highWater, MaxBlockFloats);
-            if (want > (_block?.Length ?? 0))
-            {
-                _block?.Dispose();
-                _block = null;
-                FreeOwn();
-                _block = _backend.Allocate(want);
-                Allocations++;
-            }
-            else if (_highWater <= (_block?.Length ?? 0))
-                FreeOwn();
+            if (want <= (_block?.Length ?? 0)) return;
+            _block?.Dispose();
+            _block = null;
+            _block = _backend.Allocate(want);
+            Allocations++;
         }
 
         private void FreeOwn()

@@ -123,8 +123,8 @@ public sealed class AutoencoderKL
     /// [N, 256, 512, 512], 268 MB per image), each op reading one and writing the other, instead of a new arena slot per
     /// block output (which held every level's outputs at once: 2.4 GB at 512²); the resnets' and the mid block's own
     /// temporaries are taken above them and released as each returns, except a resnet's conv1 output, which goes in the
-    /// part of the output buffer the resnet's output leaves free when it fits (at 512², 134 MB less). A batch is decoded a few images at a time, as many
-    /// as keep one of those buffers within <paramref name="maxChunkFloats"/> (by default <see cref="DecodeChunkFloats"/>:
+    /// part of the output buffer the resnet's output leaves free when it fits (at 512², 134 MB less). A batch is decoded
+    /// a few images at a time, as many as keep one of those buffers within <paramref name="maxChunkFloats"/> (by default <see cref="DecodeChunkFloats"/>:
     /// one at a time at 512², all of them at 32²): a batch of N equals N single decodes (the kernels are batch-invariant),
     /// and at 512² and batch 4 the activations take about 1.1 GB instead of 4.4.</para></summary>
     public void Decode(TensorView latents, TensorView pixels, int n, int height, int width, long maxChunkFloats = DecodeChunkFloats)

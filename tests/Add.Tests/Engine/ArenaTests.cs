@@ -31,7 +31,7 @@ public sealed class ArenaTests
         using var a = new Arena(new CpuBackend());
         Generation(a, scale: 1);
         // Unet's stack: 1000 + Σ(100 + i) rounded to 16 floats; the decoder's: 1008 + 3008 + 3008 + 1504 = 8528. The block
-        // holds the higher one, not the sum (positional slots held 1000 + Σ max(100 + i, decoder's take at i) ≈ 9,900).
+        // holds the higher one, not the sum (positional slots held 1000 + Σ max(100 + i, decoder's take at i) = 10,387).
         long unetHigh = 1008 + Enumerable.Range(0, 20).Sum(i => (100 + i + 15) / 16 * 16);
         Assert.True(unetHigh < 8528);
         Assert.Equal(8528, a.Capacity);
