@@ -12,19 +12,20 @@ namespace Add.Kernels.Cpu;
 /// ox + kx − p] (+ R) (then ReLU when asked). Work: per output row (n, oy) the input it reads is staged once: for every
 /// (ci, ky) the input row with p zeros before it and zeros after it (a whole row of zeros outside the image), a line of
 /// <c>stride</c> floats ([Ci·kh, stride]: 400 KB for 64 channels at 512 wide, in L2; the window one run reads, 26 KB, in
-/// L1). Then per run of <see cref="Run"/> output pixels and for each block of <see cref="Mr"/> output channels a register tile of 8 channels × 32 pixels (16 zmm accumulators)
-/// sums over k = (ci·kh + ky)·kw + kx in order: two loads of the staged line at offset kx, eight broadcasts of the
-/// weight (read from the GEMM's packed panels, <see cref="PackedWeight"/>: [kc][8] per K block), sixteen FMAs.
+/// L1). Then per run of output pixels (64 on rows at least that wide, else 32) and for each block of <see cref="Mr"/> output
+/// channels a register tile of 6 channels × 64 pixels (24 zmm accumulators; 6 × 32, 12, on narrow rows) sums over
+/// k = (ci·kh + ky)·kw + kx in order: four (two) loads of the staged line at offset kx, six broadcasts of the weight
+/// (read from the GEMM's packed panels, <see cref="PackedWeight"/>: [kc][6] per K block), 24 (12) FMAs.
 /// Epilogue: + b, + R, ReLU, stored (runs past Wo are not stored). Each pixel sums in k order from zero whatever its
 /// run, row or batch, so an image's bytes are the same alone or in a batch. Rows of all images are shared among the cores.</para>
 /// </summary>
 internal static unsafe class Conv2dDirect
 {
-    /// <summary>Output pixels of a run: two Vector512.</summary>
-    public const int Run = 32;
+    /// <summary>Output pixels of a run: four Vector512, or two (<see cref="NarrowRun"/>) on rows narrower than four.</summary>
+    public const int Run = 64, NarrowRun = 32;
 
     /// <summary>Output channels per register tile: the Vector512 GEMM's MR, so the packed panels are read as they are.</summary>
-    public const int Mr = 8;
+    public const int Mr = 6;
 
     /// <summary>Above this many input channels the staged rows outgrow L2 at 512 wide, and K is long enough for the GEMM's
     /// packing to pay (128 → 128 measured level with the GEMM).</summary>
@@ -35,12 +36,12 @@ internal static unsafe class Conv2dDirect
     /// GEMM would run per image; and panels packed <see cref="Mr"/> wide (the tile reads them as they are).</summary>
     public static bool Applies(Conv2dShape s, SimdPath path) =>
         path == SimdPath.Vector512 && GemmCpu.Tile(path).Mr == Mr && s.Stride == 1 && s.OutChannels > Conv2dFewOutputs.MaxOutChannels
-        && s.InChannels <= MaxInChannels && s.KernelW <= Run && s.OutWidth >= Run
+        && s.InChannels <= MaxInChannels && s.KernelW <= NarrowRun && s.OutWidth >= NarrowRun
         && s.OutHeight * s.OutWidth >= Conv2dCpu.BatchedPlaneLimit;
 
     [ThreadStatic] private static float[]? t_stage;
 
-    /// <param name="panels">w packed as the GEMM's A (<see cref="PackedWeight.ForConv"/> on the Vector512 path, MR = 8)</param>
+    /// <param name="panels">w packed as the GEMM's A (<see cref="PackedWeight.ForConv"/> on the Vector512 path, MR = 6)</param>
     public static void Forward(float* x, float* panels, float* bias, float* residual, float* y, Conv2dShape s, bool relu)
     {
         int rows = s.Batch * s.OutHeight;
@@ -61,6 +62,8 @@ internal static unsafe class Conv2dDirect
         public readonly float* X = x, Panels = panels, Bias = bias, Residual = residual, Y = y;
         public readonly Conv2dShape S = s;
         public readonly bool Relu = relu;
+        /// <summary>Output pixels per register tile on this shape's rows.</summary>
+        public int Run => S.OutWidth >= Conv2dDirect.Run ? Conv2dDirect.Run : NarrowRun;
         /// <summary>Input values a staged line holds: every run of the row (the last one padded) and its kw − 1 taps past it.</summary>
         public int Width => (S.OutWidth + Run - 1) / Run * Run + S.KernelW - 1;
         public int Stride => (Width + 15) & ~15;     // a staged line, rounded up to whole vectors
@@ -74,15 +77,19 @@ internal static unsafe class Conv2dDirect
         if (stage is null || stage.Length < need)
             t_stage = stage = GC.AllocateUninitializedArray<float>(need, pinned: true);
         float* tile = stackalloc float[Mr * Run];
+        int run = a.Run;
         fixed (float* ps = stage)
             for (int r = r0; r < r1; r++)
             {
                 Stage(r, a, ps);
-                for (int j = 0; j < a.S.OutWidth; j += Run)
+                for (int j = 0; j < a.S.OutWidth; j += run)
                     for (int cb = 0; cb < a.S.OutChannels; cb += Mr)
                     {
-                        Tile(cb, a, ps + j, tile);
-                        Store(r, j, cb, a, tile);
+                        if (run == Run)
+                            Tile(cb, a, ps + j, tile);
+                        else
+                            NarrowTile(cb, a, ps + j, tile);
+                        Store(r, j, cb, a, tile, run);
                     }
             }
     }
@@ -115,33 +122,43 @@ internal static unsafe class Conv2dDirect
         }
     }
 
-    /// <summary>tile [8, 32] = the sums over all of K of output channels cb .. cb+7 × the staged run's 32 pixels: the register tile.</summary>
+    /// <summary>tile [6, 64] = the sums over all of K of output channels cb .. cb+5 × the staged run's 64 pixels: the register tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile(int cb, Args a, float* stage, float* tile)
     {
         var s = a.S;
         int kTotal = s.ReductionLength, kw = s.KernelW, skip = a.Stride - kw;
         int padded = (s.OutChannels + Mr - 1) / Mr * Mr;
-        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-        Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
+        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
+        Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
+        Vector512<float> a40 = default, a41 = default, a42 = default, a43 = default;
+        Vector512<float> a50 = default, a51 = default, a52 = default, a53 = default;
         float* src = stage;
         int kx = 0;
         for (int pc = 0; pc < kTotal; pc += GemmCpu.KC)
         {
             int kc = Math.Min(GemmCpu.KC, kTotal - pc);
-            float* w = a.Panels + (long)pc * padded + (long)cb * kc;     // panel cb/8 of K block pc: [kc][8]
+            float* w = a.Panels + (long)pc * padded + (long)cb * kc;     // panel cb/6 of K block pc: [kc][6]
             for (int k = 0; k < kc; k++, w += Mr)
             {
                 var x0 = Vector512.Load(src);
                 var x1 = Vector512.Load(src + 16);
-                var v = Vector512.Create(w[0]); a0 = Vector512.FusedMultiplyAdd(v, x0, a0); b0 = Vector512.FusedMultiplyAdd(v, x1, b0);
-                v = Vector512.Create(w[1]); a1 = Vector512.FusedMultiplyAdd(v, x0, a1); b1 = Vector512.FusedMultiplyAdd(v, x1, b1);
-                v = Vector512.Create(w[2]); a2 = Vector512.FusedMultiplyAdd(v, x0, a2); b2 = Vector512.FusedMultiplyAdd(v, x1, b2);
-                v = Vector512.Create(w[3]); a3 = Vector512.FusedMultiplyAdd(v, x0, a3); b3 = Vector512.FusedMultiplyAdd(v, x1, b3);
-                v = Vector512.Create(w[4]); a4 = Vector512.FusedMultiplyAdd(v, x0, a4); b4 = Vector512.FusedMultiplyAdd(v, x1, b4);
-                v = Vector512.Create(w[5]); a5 = Vector512.FusedMultiplyAdd(v, x0, a5); b5 = Vector512.FusedMultiplyAdd(v, x1, b5);
-                v = Vector512.Create(w[6]); a6 = Vector512.FusedMultiplyAdd(v, x0, a6); b6 = Vector512.FusedMultiplyAdd(v, x1, b6);
-                v = Vector512.Create(w[7]); a7 = Vector512.FusedMultiplyAdd(v, x0, a7); b7 = Vector512.FusedMultiplyAdd(v, x1, b7);
+                var x2 = Vector512.Load(src + 32);
+                var x3 = Vector512.Load(src + 48);
+                var v = Vector512.Create(w[0]); a00 = Vector512.FusedMultiplyAdd(v, x0, a00); a01 = Vector512.FusedMultiplyAdd(v, x1, a01);
+                a02 = Vector512.FusedMultiplyAdd(v, x2, a02); a03 = Vector512.FusedMultiplyAdd(v, x3, a03);
+                v = Vector512.Create(w[1]); a10 = Vector512.FusedMultiplyAdd(v, x0, a10); a11 = Vector512.FusedMultiplyAdd(v, x1, a11);
+                a12 = Vector512.FusedMultiplyAdd(v, x2, a12); a13 = Vector512.FusedMultiplyAdd(v, x3, a13);
+                v = Vector512.Create(w[2]); a20 = Vector512.FusedMultiplyAdd(v, x0, a20); a21 = Vector512.FusedMultiplyAdd(v, x1, a21);
+                a22 = Vector512.FusedMultiplyAdd(v, x2, a22); a23 = Vector512.FusedMultiplyAdd(v, x3, a23);
+                v = Vector512.Create(w[3]); a30 = Vector512.FusedMultiplyAdd(v, x0, a30); a31 = Vector512.FusedMultiplyAdd(v, x1, a31);
+                a32 = Vector512.FusedMultiplyAdd(v, x2, a32); a33 = Vector512.FusedMultiplyAdd(v, x3, a33);
+                v = Vector512.Create(w[4]); a40 = Vector512.FusedMultiplyAdd(v, x0, a40); a41 = Vector512.FusedMultiplyAdd(v, x1, a41);
+                a42 = Vector512.FusedMultiplyAdd(v, x2, a42); a43 = Vector512.FusedMultiplyAdd(v, x3, a43);
+                v = Vector512.Create(w[5]); a50 = Vector512.FusedMultiplyAdd(v, x0, a50); a51 = Vector512.FusedMultiplyAdd(v, x1, a51);
+                a52 = Vector512.FusedMultiplyAdd(v, x2, a52); a53 = Vector512.FusedMultiplyAdd(v, x3, a53);
                 // next k: the next tap of this line, or the next (ci, ky) line
                 src++;
                 if (++kx == kw)
@@ -152,52 +169,89 @@ internal static unsafe class Conv2dDirect
             }
         }
         // Out of registers before anything is called: live across a call, the accumulators were spilled in the K loop.
-        a0.Store(tile); b0.Store(tile + 16); a1.Store(tile + 32); b1.Store(tile + 48);
-        a2.Store(tile + 64); b2.Store(tile + 80); a3.Store(tile + 96); b3.Store(tile + 112);
-        a4.Store(tile + 128); b4.Store(tile + 144); a5.Store(tile + 160); b5.Store(tile + 176);
-        a6.Store(tile + 192); b6.Store(tile + 208); a7.Store(tile + 224); b7.Store(tile + 240);
+        a00.Store(tile + 0); a01.Store(tile + 16); a02.Store(tile + 32); a03.Store(tile + 48);
+        a10.Store(tile + 64); a11.Store(tile + 80); a12.Store(tile + 96); a13.Store(tile + 112);
+        a20.Store(tile + 128); a21.Store(tile + 144); a22.Store(tile + 160); a23.Store(tile + 176);
+        a30.Store(tile + 192); a31.Store(tile + 208); a32.Store(tile + 224); a33.Store(tile + 240);
+        a40.Store(tile + 256); a41.Store(tile + 272); a42.Store(tile + 288); a43.Store(tile + 304);
+        a50.Store(tile + 320); a51.Store(tile + 336); a52.Store(tile + 352); a53.Store(tile + 368);
     }
 
-    /// <summary>y[n, cb + i, oy, j .. j+count) = ReLU?(tile[i] + b (+ R)) for the tile's channels below Co.</summary>
-    private static void Store(int r, int j, int cb, Args a, float* tile)
+    /// <summary><see cref="Tile"/> for a run of 32 pixels: tile [6, 32].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void NarrowTile(int cb, Args a, float* stage, float* tile)
     {
         var s = a.S;
-        int n = r / s.OutHeight, oy = r - n * s.OutHeight, count = Math.Min(Run, s.OutWidth - j);
+        int kTotal = s.ReductionLength, kw = s.KernelW, skip = a.Stride - kw;
+        int padded = (s.OutChannels + Mr - 1) / Mr * Mr;
+        Vector512<float> a00 = default, a01 = default;
+        Vector512<float> a10 = default, a11 = default;
+        Vector512<float> a20 = default, a21 = default;
+        Vector512<float> a30 = default, a31 = default;
+        Vector512<float> a40 = default, a41 = default;
+        Vector512<float> a50 = default, a51 = default;
+        float* src = stage;
+        int kx = 0;
+        for (int pc = 0; pc < kTotal; pc += GemmCpu.KC)
+        {
+            int kc = Math.Min(GemmCpu.KC, kTotal - pc);
+            float* w = a.Panels + (long)pc * padded + (long)cb * kc;     // panel cb/6 of K block pc: [kc][6]
+            for (int k = 0; k < kc; k++, w += Mr)
+            {
+                var x0 = Vector512.Load(src);
+                var x1 = Vector512.Load(src + 16);
+                var v = Vector512.Create(w[0]); a00 = Vector512.FusedMultiplyAdd(v, x0, a00); a01 = Vector512.FusedMultiplyAdd(v, x1, a01);
+                v = Vector512.Create(w[1]); a10 = Vector512.FusedMultiplyAdd(v, x0, a10); a11 = Vector512.FusedMultiplyAdd(v, x1, a11);
+                v = Vector512.Create(w[2]); a20 = Vector512.FusedMultiplyAdd(v, x0, a20); a21 = Vector512.FusedMultiplyAdd(v, x1, a21);
+                v = Vector512.Create(w[3]); a30 = Vector512.FusedMultiplyAdd(v, x0, a30); a31 = Vector512.FusedMultiplyAdd(v, x1, a31);
+                v = Vector512.Create(w[4]); a40 = Vector512.FusedMultiplyAdd(v, x0, a40); a41 = Vector512.FusedMultiplyAdd(v, x1, a41);
+                v = Vector512.Create(w[5]); a50 = Vector512.FusedMultiplyAdd(v, x0, a50); a51 = Vector512.FusedMultiplyAdd(v, x1, a51);
+                // next k: the next tap of this line, or the next (ci, ky) line
+                src++;
+                if (++kx == kw)
+                {
+                    kx = 0;
+                    src += skip;
+                }
+            }
+        }
+        // Out of registers before anything is called: live across a call, the accumulators were spilled in the K loop.
+        a00.Store(tile + 0); a01.Store(tile + 16);
+        a10.Store(tile + 32); a11.Store(tile + 48);
+        a20.Store(tile + 64); a21.Store(tile + 80);
+        a30.Store(tile + 96); a31.Store(tile + 112);
+        a40.Store(tile + 128); a41.Store(tile + 144);
+        a50.Store(tile + 160); a51.Store(tile + 176);
+    }
+    /// <summary>y[n, cb + i, oy, j .. j+count) = ReLU?(tile[i] + b (+ R)) for the tile's channels below Co; tile [Mr, run].</summary>
+    private static void Store(int r, int j, int cb, Args a, float* tile, int run)
+    {
+        var s = a.S;
+        int n = r / s.OutHeight, oy = r - n * s.OutHeight, count = Math.Min(run, s.OutWidth - j);
         long outPlane = (long)s.OutHeight * s.OutWidth, at = (long)n * s.OutChannels * outPlane + (long)oy * s.OutWidth + j;
         for (int i = 0; i < Mr && cb + i < s.OutChannels; i++)
         {
             int co = cb + i;
             long o = at + co * outPlane;
-            var lo = Vector512.Load(tile + i * Run);
-            var hi = Vector512.Load(tile + i * Run + 16);
-            if (a.Bias != null)
+            float* row = tile + i * run, dst = a.Y + o;
+            if (count == run)
             {
-                var b = Vector512.Create(a.Bias[co]);
-                lo += b;
-                hi += b;
-            }
-            float* dst = a.Y + o;
-            if (count == Run)
-            {
-                if (a.Residual != null)
+                for (int v = 0; v < run; v += 16)
                 {
-                    lo += Vector512.Load(a.Residual + o);
-                    hi += Vector512.Load(a.Residual + o + 16);
+                    var x = Vector512.Load(row + v);
+                    if (a.Bias != null)
+                        x += Vector512.Create(a.Bias[co]);
+                    if (a.Residual != null)
+                        x += Vector512.Load(a.Residual + o + v);
+                    if (a.Relu)
+                        x = Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), x, Vector512<float>.Zero);
+                    x.Store(dst + v);
                 }
-                if (a.Relu)
-                {
-                    lo = Vector512.ConditionalSelect(Vector512.GreaterThan(lo, Vector512<float>.Zero), lo, Vector512<float>.Zero);
-                    hi = Vector512.ConditionalSelect(Vector512.GreaterThan(hi, Vector512<float>.Zero), hi, Vector512<float>.Zero);
-                }
-                lo.Store(dst);
-                hi.Store(dst + 16);
                 continue;
             }
-            lo.Store(tile + i * Run);
-            hi.Store(tile + i * Run + 16);
             for (int x = 0; x < count; x++)
             {
-                float v = tile[i * Run + x];
+                float v = a.Bias != null ? row[x] + a.Bias[co] : row[x];
                 if (a.Residual != null)
                     v += a.Residual[o + x];
                 dst[x] = a.Relu && !(v > 0f) ? 0f : v;

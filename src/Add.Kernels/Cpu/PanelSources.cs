@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Add.Kernels.Cpu;
 
@@ -43,6 +44,8 @@ internal readonly unsafe struct StridedPanels(float* ptr, int kStride, int index
                         panel[k * width + j] = 0f;
                 }
             }
+            else if (kStride == 1 && Avx.IsSupported)
+                TransposeRows(panel, src, kc, cols, width, indexStride);
             else
             {
                 // k runs along memory (rows of A, rows of a weight W): read each of the width rows along k.
@@ -58,6 +61,72 @@ internal readonly unsafe struct StridedPanels(float* ptr, int kStride, int index
             }
         }
         return scratch;
+    }
+
+    /// <summary>
+    /// One panel [kc][width] from <paramref name="cols"/> rows that run along k (row j at src + j·rowStride), zero past
+    /// cols: eight rows at a time, eight k at a time, an 8×8 transpose in ymm registers (unpack, shuffle, 128-bit permute;
+    /// Intel's optimization manual, "8x8 matrix transpose") instead of width·kc scalar stores: a linear's tokens are
+    /// packed this way on every call (the scalar loop was a quarter of the 4096×1280·1280×320 GEMM's time, perf
+    /// 2026-12-03). A copy: the values and their places are those of the scalar loop.
+    /// <para>A group narrower than eight (width 6) stores eight floats per k all the same, ascending: the two past its
+    /// row are the next k's first two, rewritten by its own store; only the panel's last k stores exactly.</para>
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransposeRows(float* panel, float* src, int kc, int cols, int width, int rowStride)
+    {
+        for (int g = 0; g < width; g += 8)
+        {
+            int rows = Math.Clamp(cols - g, 0, 8), span = Math.Min(8, width - g);
+            float* r = src + (long)g * rowStride;
+            int k = 0;
+            for (; k + 8 <= kc; k += 8)
+            {
+                var r0 = Row(r, 0, rows, rowStride, k); var r1 = Row(r, 1, rows, rowStride, k);
+                var r2 = Row(r, 2, rows, rowStride, k); var r3 = Row(r, 3, rows, rowStride, k);
+                var r4 = Row(r, 4, rows, rowStride, k); var r5 = Row(r, 5, rows, rowStride, k);
+                var r6 = Row(r, 6, rows, rowStride, k); var r7 = Row(r, 7, rows, rowStride, k);
+                var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+                var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+                var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+                var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+                var s0 = Avx.Shuffle(t0, t2, 0x44); var s1 = Avx.Shuffle(t0, t2, 0xEE);
+                var s2 = Avx.Shuffle(t1, t3, 0x44); var s3 = Avx.Shuffle(t1, t3, 0xEE);
+                var s4 = Avx.Shuffle(t4, t6, 0x44); var s5 = Avx.Shuffle(t4, t6, 0xEE);
+                var s6 = Avx.Shuffle(t5, t7, 0x44); var s7 = Avx.Shuffle(t5, t7, 0xEE);
+                float* d = panel + (long)k * width + g;
+                bool exact = span < 8 && k + 8 == kc;      // the panel's last k: no store past its row
+                Put(d, Avx.Permute2x128(s0, s4, 0x20), span, false); d += width;
+                Put(d, Avx.Permute2x128(s1, s5, 0x20), span, false); d += width;
+                Put(d, Avx.Permute2x128(s2, s6, 0x20), span, false); d += width;
+                Put(d, Avx.Permute2x128(s3, s7, 0x20), span, false); d += width;
+                Put(d, Avx.Permute2x128(s0, s4, 0x31), span, false); d += width;
+                Put(d, Avx.Permute2x128(s1, s5, 0x31), span, false); d += width;
+                Put(d, Avx.Permute2x128(s2, s6, 0x31), span, false); d += width;
+                Put(d, Avx.Permute2x128(s3, s7, 0x31), span, exact);
+            }
+            for (; k < kc; k++)
+                for (int j = 0; j < span; j++)
+                    panel[(long)k * width + g + j] = j < rows ? r[(long)j * rowStride + k] : 0f;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Row(float* r, int j, int rows, int rowStride, int k) =>
+        j < rows ? Vector256.Load(r + (long)j * rowStride + k) : Vector256<float>.Zero;
+
+    /// <summary>The first <paramref name="span"/> floats of v at d: eight when <paramref name="exact"/> is false (the rest
+    /// is rewritten by the next k's store), else exactly span.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(float* d, Vector256<float> v, int span, bool exact)
+    {
+        if (!exact)
+        {
+            v.Store(d);
+            return;
+        }
+        for (int j = 0; j < span; j++)
+            d[j] = v.GetElement(j);
     }
 }
 

@@ -64,6 +64,30 @@ public sealed class LinearCpuTests(ITestOutputHelper log)
         }
     }
 
+    /// <summary>Packing is a copy: every value of W comes back from the panels, for panel widths 4, 6, 16 and 64 (the
+    /// paths' MR and NR) and lengths around the transposing packer's 8×8 blocks (kc 1, 7, 8, 9, 17, 300: two K blocks).</summary>
+    [Theory]
+    [MemberData(nameof(PackingCases))]
+    public void PackingRoundTripsEveryValue(SimdPath path, int rows, int cols, bool asConv)
+    {
+        var random = new Random(rows * 1000 + cols);
+        var w = Numerics.Uniform(random, rows * cols);
+        var packed = asConv ? PackedWeight.ForConv(w, rows, cols, path) : PackedWeight.ForLinear(w, rows, cols, path);
+        var back = new float[rows * cols];
+        packed.CopyTo(back);
+        Assert.Equal(w, back);
+    }
+
+    public static TheoryData<SimdPath, int, int, bool> PackingCases()
+    {
+        var data = new TheoryData<SimdPath, int, int, bool>();
+        foreach (var path in CpuPaths.All)
+            foreach (var (rows, cols) in new[] { (1, 1), (5, 7), (6, 8), (7, 9), (13, 17), (70, 300), (65, 8) })
+                foreach (bool asConv in new[] { false, true })
+                    data.Add(path, rows, cols, asConv);
+        return data;
+    }
+
     [Fact]
     public void PackedWeightOfAnotherShapeOrPathIsRefused()
     {
