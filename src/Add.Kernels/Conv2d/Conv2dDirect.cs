@@ -13,9 +13,10 @@ namespace Add.Kernels.Cpu;
 /// (ci, ky) the input row with p zeros before it and zeros after it (a whole row of zeros outside the image), a line of
 /// <c>stride</c> floats ([Ci·kh, stride]: 400 KB for 64 channels at 512 wide, in L2; the window one run reads, 26 KB, in
 /// L1). Then per run of output pixels (64 on rows at least that wide, else 32) and for each block of <see cref="Mr"/> output
-/// channels a register tile of 6 channels × 64 pixels (24 zmm accumulators; 6 × 32, 12, on narrow rows) sums over
-/// k = (ci·kh + ky)·kw + kx in order: four (two) loads of the staged line at offset kx, six broadcasts of the weight
-/// (read from the GEMM's packed panels, <see cref="PackedWeight"/>: [kc][6] per K block), 24 (12) FMAs.
+/// channels a register tile of 6 channels × 64 pixels (24 zmm accumulators; 12 × 32 on narrow rows, also 24) sums over
+/// k = (ci·kh + ky)·kw + kx in order: four (two) loads of the staged line at offset kx, six (twelve) broadcasts of the
+/// weight (read from the GEMM's packed panels, <see cref="PackedWeight"/>: [kc][6] per K block), 24 FMAs; a lone last
+/// panel on narrow rows takes a 6 × 32 tile.
 /// Epilogue: + b, + R, ReLU, stored (runs past Wo are not stored). Each pixel sums in k order from zero whatever its
 /// run, row or batch, so an image's bytes are the same alone or in a batch. Rows of all images are shared among the cores.</para>
 /// </summary>
@@ -87,6 +88,15 @@ internal static unsafe class Conv2dDirect
                     {
                         if (run == Run)
                             Tile(cb, a, ps + j, tile);
+                        else if (cb + Mr < a.S.OutChannels)
+                        {
+                            // Two panels' channels at once on narrow rows: 24 accumulators, as the wide tile has.
+                            NarrowTile12(cb, a, ps + j, tile);
+                            Store(r, j, cb, a, tile, run);
+                            cb += Mr;
+                            Store(r, j, cb, a, tile + Mr * run, run);
+                            continue;
+                        }
                         else
                             NarrowTile(cb, a, ps + j, tile);
                         Store(r, j, cb, a, tile, run);
@@ -223,6 +233,59 @@ internal static unsafe class Conv2dDirect
         a40.Store(tile + 128); a41.Store(tile + 144);
         a50.Store(tile + 160); a51.Store(tile + 176);
     }
+    /// <summary><see cref="NarrowTile"/> for the channels of two panels, cb .. cb+11: tile [12, 32] (the second panel's
+    /// rows past Co are the packing's zeros).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void NarrowTile12(int cb, Args a, float* stage, float* tile)
+    {
+        var s = a.S;
+        int kTotal = s.ReductionLength, kw = s.KernelW, skip = a.Stride - kw;
+        int padded = (s.OutChannels + Mr - 1) / Mr * Mr;
+        Vector512<float> a00 = default, a01 = default, a10 = default, a11 = default;
+        Vector512<float> a20 = default, a21 = default, a30 = default, a31 = default;
+        Vector512<float> a40 = default, a41 = default, a50 = default, a51 = default;
+        Vector512<float> a60 = default, a61 = default, a70 = default, a71 = default;
+        Vector512<float> a80 = default, a81 = default, a90 = default, a91 = default;
+        Vector512<float> a100 = default, a101 = default, a110 = default, a111 = default;
+        float* src = stage;
+        int kx = 0;
+        for (int pc = 0; pc < kTotal; pc += GemmCpu.KC)
+        {
+            int kc = Math.Min(GemmCpu.KC, kTotal - pc);
+            float* w = a.Panels + (long)pc * padded + (long)cb * kc;     // panels cb/6 and cb/6 + 1 of K block pc: [kc][6] each
+            float* u = w + (long)Mr * kc;
+            for (int k = 0; k < kc; k++, w += Mr, u += Mr)
+            {
+                var x0 = Vector512.Load(src);
+                var x1 = Vector512.Load(src + 16);
+                var v = Vector512.Create(w[0]); a00 = Vector512.FusedMultiplyAdd(v, x0, a00); a01 = Vector512.FusedMultiplyAdd(v, x1, a01);
+                v = Vector512.Create(w[1]); a10 = Vector512.FusedMultiplyAdd(v, x0, a10); a11 = Vector512.FusedMultiplyAdd(v, x1, a11);
+                v = Vector512.Create(w[2]); a20 = Vector512.FusedMultiplyAdd(v, x0, a20); a21 = Vector512.FusedMultiplyAdd(v, x1, a21);
+                v = Vector512.Create(w[3]); a30 = Vector512.FusedMultiplyAdd(v, x0, a30); a31 = Vector512.FusedMultiplyAdd(v, x1, a31);
+                v = Vector512.Create(w[4]); a40 = Vector512.FusedMultiplyAdd(v, x0, a40); a41 = Vector512.FusedMultiplyAdd(v, x1, a41);
+                v = Vector512.Create(w[5]); a50 = Vector512.FusedMultiplyAdd(v, x0, a50); a51 = Vector512.FusedMultiplyAdd(v, x1, a51);
+                v = Vector512.Create(u[0]); a60 = Vector512.FusedMultiplyAdd(v, x0, a60); a61 = Vector512.FusedMultiplyAdd(v, x1, a61);
+                v = Vector512.Create(u[1]); a70 = Vector512.FusedMultiplyAdd(v, x0, a70); a71 = Vector512.FusedMultiplyAdd(v, x1, a71);
+                v = Vector512.Create(u[2]); a80 = Vector512.FusedMultiplyAdd(v, x0, a80); a81 = Vector512.FusedMultiplyAdd(v, x1, a81);
+                v = Vector512.Create(u[3]); a90 = Vector512.FusedMultiplyAdd(v, x0, a90); a91 = Vector512.FusedMultiplyAdd(v, x1, a91);
+                v = Vector512.Create(u[4]); a100 = Vector512.FusedMultiplyAdd(v, x0, a100); a101 = Vector512.FusedMultiplyAdd(v, x1, a101);
+                v = Vector512.Create(u[5]); a110 = Vector512.FusedMultiplyAdd(v, x0, a110); a111 = Vector512.FusedMultiplyAdd(v, x1, a111);
+                src++;
+                if (++kx == kw)
+                {
+                    kx = 0;
+                    src += skip;
+                }
+            }
+        }
+        a00.Store(tile + 0); a01.Store(tile + 16); a10.Store(tile + 32); a11.Store(tile + 48);
+        a20.Store(tile + 64); a21.Store(tile + 80); a30.Store(tile + 96); a31.Store(tile + 112);
+        a40.Store(tile + 128); a41.Store(tile + 144); a50.Store(tile + 160); a51.Store(tile + 176);
+        a60.Store(tile + 192); a61.Store(tile + 208); a70.Store(tile + 224); a71.Store(tile + 240);
+        a80.Store(tile + 256); a81.Store(tile + 272); a90.Store(tile + 288); a91.Store(tile + 304);
+        a100.Store(tile + 320); a101.Store(tile + 336); a110.Store(tile + 352); a111.Store(tile + 368);
+    }
+
     /// <summary>y[n, cb + i, oy, j .. j+count) = ReLU?(tile[i] + b (+ R)) for the tile's channels below Co; tile [Mr, run].</summary>
     private static void Store(int r, int j, int cb, Args a, float* tile, int run)
     {

@@ -222,15 +222,27 @@ public static unsafe partial class GemmCpu
                     MicroKernel(path, kc, aPanel, bPanel, c + (long)i0 * ldc + j0, ldc, first, last, i0, j0, epilogue);
                 else
                 {
+                    // An edge tile: computed whole on the stack, its valid part stored, whole vectors first (with the
+                    // full tiles' store: the emoji model's 64- and 128-wide C rows are all whole vectors, and MR 6 leaves
+                    // an edge panel on every power-of-two M), then single columns.
                     MicroKernel(path, kc, aPanel, bPanel, edge, nr, true, false, 0, 0, default);
+                    bool relu = last && epilogue.Relu;
                     for (int i = 0; i < rows; i++)
-                        for (int j = 0; j < cols; j++)
+                    {
+                        float* dst = c + (long)(i0 + i) * ldc + j0, src = edge + i * nr;
+                        int j = 0;
+                        if (path == SimdPath.Vector512)
+                            for (; j + 16 <= cols; j += 16)
+                                Store512(dst + j, Vector512.Load(src + j), first, relu, i0 + i, j0 + j, epilogue);
+                        else if (path == SimdPath.Vector256)
+                            for (; j + 8 <= cols; j += 8)
+                                Store256(dst + j, Vector256.Load(src + j), first, relu, i0 + i, j0 + j, epilogue);
+                        for (; j < cols; j++)
                         {
-                            float* dst = c + (long)(i0 + i) * ldc + j0 + j;
-                            float v = edge[i * nr + j];
-                            v = first ? Epilogue(v, i0 + i, j0 + j, epilogue) : *dst + v;
-                            *dst = last && epilogue.Relu && !(v > 0f) ? 0f : v;
+                            float v = first ? Epilogue(src[j], i0 + i, j0 + j, epilogue) : dst[j] + src[j];
+                            dst[j] = relu && !(v > 0f) ? 0f : v;
                         }
+                    }
                 }
             }
         }
