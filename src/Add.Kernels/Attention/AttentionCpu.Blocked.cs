@@ -19,7 +19,7 @@ namespace Add.Kernels.Cpu;
 /// </summary>
 public static unsafe partial class AttentionCpu
 {
-    private const int BlockedMaxQ = 128, BlockedMinQ = 32;     // BQ: a multiple of every NR
+    private const int BlockedMaxQ = 128, BlockedMinQ = 32;     // BQ: a multiple of every NR (never below NR: see ForwardBlocked)
     private const int BlockedK = GemmCpu.KC;                    // BK: one K block of the P·V GEMM, so Pᵀ and V are read in place
     private const int BlockedMinHeadDim = 32;
     private const long BlockedMinWork = 1L << 21;               // Lq·Lk·D from which the GEMMs pay for their packing

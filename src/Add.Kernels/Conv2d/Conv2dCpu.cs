@@ -20,7 +20,8 @@ namespace Add.Kernels.Cpu;
 /// <item>batched (planes under <see cref="BatchedPlaneLimit"/> pixels, batch > 1): one GEMM with N = batch·P columns into
 /// a scratch [Co, batch·P] (R gathered into it first and added in the GEMM's epilogue), then scattered to y.</item>
 /// <item>transposed (small planes where it wastes less of the register tile): Cᵀ [batch·P, Co] = im2col(x)ᵀ · wᵀ, pixels
-/// as the MR side and channels as the NR side (a 2×2 plane fills 4 of 32 columns the other way round), into a scratch
+/// as the MR side and channels as the NR side (a 2×2 plane fills 4 of 64 columns the other way round; chosen when it saves a
+/// quarter of the padded work), into a scratch
 /// (R gathered transposed into it first), then transposed into y.</item>
 /// </list>
 /// Convs with at most 4 output channels at stride 1 (conv_out) skip the GEMM: <see cref="Conv2dFewOutputs"/>; so do
@@ -32,7 +33,7 @@ namespace Add.Kernels.Cpu;
 public static unsafe class Conv2dCpu
 {
     /// <summary>Output planes below this many pixels are convolved for the whole batch in one GEMM (batched or
-    /// transposed): one image's 2×2 or 4×4 plane would fill a fraction of a 32-column register tile and pay a GEMM call per image.</summary>
+    /// transposed): one image's 2×2 or 4×4 plane would fill a fraction of a 64-column register tile and pay a GEMM call per image.</summary>
     public const int BatchedPlaneLimit = 256;
 
     private enum Arrangement { PerImage, Batched, Transposed }

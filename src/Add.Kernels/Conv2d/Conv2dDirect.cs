@@ -11,8 +11,8 @@ namespace Add.Kernels.Cpu;
 /// <para>Legend as <see cref="Conv2dCpu"/>: y[n, co, oy, ox] = b[co] + Σ_{ci, ky, kx} w[co, ci, ky, kx]·x[n, ci, oy + ky − p,
 /// ox + kx − p] (+ R) (then ReLU when asked). Work: per output row (n, oy) the input it reads is staged once: for every
 /// (ci, ky) the input row with p zeros before it and zeros after it (a whole row of zeros outside the image), a line of
-/// <c>stride</c> floats ([Ci·kh, stride]: 400 KB for 64 channels at 512 wide, in L2; the window one run reads, 26 KB, in
-/// L1). Then per run of output pixels (64 on rows at least that wide, else 32) and for each block of <see cref="Mr"/> output
+/// <c>stride</c> floats ([Ci·kh, stride]: 400 KB for 64 channels at 512 wide, in L2; the window one 64-pixel run reads,
+/// ~51 KB for 64 channels, mostly in L1). Then per run of output pixels (64 on rows at least that wide, else 32) and for each block of <see cref="Mr"/> output
 /// channels a register tile of 6 channels × 64 pixels (24 zmm accumulators; 12 × 32 on narrow rows, also 24) sums over
 /// k = (ci·kh + ky)·kw + kx in order: four (two) loads of the staged line at offset kx, six (twelve) broadcasts of the
 /// weight (read from the GEMM's packed panels, <see cref="PackedWeight"/>: [kc][6] per K block), 24 FMAs; a lone last
@@ -22,7 +22,7 @@ namespace Add.Kernels.Cpu;
 /// </summary>
 internal static unsafe class Conv2dDirect
 {
-    /// <summary>Output pixels of a run: four Vector512, or two (<see cref="NarrowRun"/>) on rows narrower than four.</summary>
+    /// <summary>Output pixels of a run: four Vector512, or two (<see cref="NarrowRun"/>) on rows narrower than 64 pixels.</summary>
     public const int Run = 64, NarrowRun = 32;
 
     /// <summary>Output channels per register tile: the Vector512 GEMM's MR, so the packed panels are read as they are.</summary>

@@ -6,7 +6,7 @@ namespace Add.Kernels.Cpu;
 /// <summary>
 /// A stride-1 convolution with at most <see cref="MaxOutChannels"/> output channels, computed directly, without the GEMM:
 /// AutoencoderTiny's and the VAE's conv_out (64 or 128 → 3 channels at the full image size). Through the GEMM such a
-/// conv fills 3 of the register tile's 8 rows and packs the whole im2col matrix (K·P floats, 151 M at 512² for K 576)
+/// conv fills 3 of the register tile's 6 rows and packs the whole im2col matrix (K·P floats, 151 M at 512² for K 576)
 /// for 0.9 GFLOP of work, so the packing, not the arithmetic, was its time.
 /// <para>Legend as <see cref="Conv2dCpu"/>: y[n, co, oy, ox] = b[co] + Σ_{ci, ky, kx} w[co, ci, ky, kx]·x[n, ci, oy + ky − p,
 /// ox + kx − p] (+ R) (then ReLU when asked). Per output row: sums [4, Wo'] (Wo rounded up to runs of 2·W pixels, W = 16

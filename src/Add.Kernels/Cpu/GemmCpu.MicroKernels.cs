@@ -36,7 +36,7 @@ public static unsafe partial class GemmCpu
                 v += Vector512.Load(e.Residual + (long)i * e.ResidualStride + j);
         }
         if (relu)
-            v = Vector512.Max(v, Vector512<float>.Zero);
+            v = Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, Vector512<float>.Zero);     // NaN → 0, as the scalar store
         v.Store(c);
     }
 
@@ -53,7 +53,7 @@ public static unsafe partial class GemmCpu
                 v += Vector256.Load(e.Residual + (long)i * e.ResidualStride + j);
         }
         if (relu)
-            v = Vector256.Max(v, Vector256<float>.Zero);
+            v = Vector256.ConditionalSelect(Vector256.GreaterThan(v, Vector256<float>.Zero), v, Vector256<float>.Zero);
         v.Store(c);
     }
 

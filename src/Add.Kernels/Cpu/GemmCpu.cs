@@ -23,7 +23,7 @@ internal readonly unsafe struct GemmEpilogue(float* bias, bool biasPerRow, float
 /// Legend: M rows of C, N columns, K reduction; MR×NR the register tile, MC×KC the packed A block (L2), KC×NC the packed
 /// B block (L3/L2). Loops, outermost first: jc over N by NC; pc over K by KC (pack B once per (jc, pc), unless
 /// prepacked); ic over M by MC (pack A, unless prepacked); jr over NR-panels; ir over MR-panels; the micro-kernel does kc rank-1 updates of an MR×NR tile held in
-/// registers. Packed panels are zero-padded to whole tiles, so the micro-kernel never branches; edge tiles are computed
+/// registers. When B is prepacked and A is not (a linear), ic comes first, then pc, then jc: A is packed once. Packed panels are zero-padded to whole tiles, so the micro-kernel never branches; edge tiles are computed
 /// into a stack tile and copied.
 /// </para>
 /// <para>

@@ -44,7 +44,7 @@ internal readonly unsafe struct StridedPanels(float* ptr, int kStride, int index
                         panel[k * width + j] = 0f;
                 }
             }
-            else if (kStride == 1 && Avx.IsSupported)
+            else if (kStride == 1 && Avx.IsSupported && (width % 8 == 0 || width is >= 4 and < 8))
                 TransposeRows(panel, src, kc, cols, width, indexStride);
             else
             {
@@ -70,7 +70,8 @@ internal readonly unsafe struct StridedPanels(float* ptr, int kStride, int index
     /// packed this way on every call (the scalar loop was a quarter of the 4096×1280·1280×320 GEMM's time, perf
     /// 2026-12-03). A copy: the values and their places are those of the scalar loop.
     /// <para>A group narrower than eight (width 6) stores eight floats per k all the same, ascending: the two past its
-    /// row are the next k's first two, rewritten by its own store; only the panel's last k stores exactly.</para>
+    /// row are the next k's first two, rewritten by its own store; only the panel's last k stores exactly. That holds only
+    /// for widths that are a multiple of 8 or one group of 4 to 7 (every tile's: 4, 6, 16, 64); the caller checks.</para>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransposeRows(float* panel, float* src, int kc, int cols, int width, int rowStride)

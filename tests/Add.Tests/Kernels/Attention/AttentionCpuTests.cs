@@ -30,7 +30,7 @@ public sealed class AttentionCpuTests(ITestOutputHelper log)
 
     /// <summary>Shapes that take the blocked GEMM path (<see cref="AttentionCpu.UseBlocked"/>), with awkward edges.</summary>
     public static TheoryData<SimdPath, Case> BlockedCases => CpuPaths.With(
-        new Case(1, 1, 300, 517, 40, false, false),     // D = 40 (no whole 16-wide tile), key blocks 256 + 256 + 5, query tiles of 32
+        new Case(1, 1, 300, 517, 40, false, false),     // D = 40 (no whole 16-wide tile), key blocks 256 + 256 + 5, query tiles of 64 (Vector512) or 32
         new Case(1, 1, 130, 513, 64, false, true),      // a tail key block of 1 row, a tail query tile of 2 rows, [B, L, H·D]
         new Case(1, 2, 517, 300, 64, true, true),       // causal, more queries than keys: rows 300+ see every key
         new Case(1, 1, 260, 260, 40, true, false),      // causal self-attention: the diagonal crosses key blocks

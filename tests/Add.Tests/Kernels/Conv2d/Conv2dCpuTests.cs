@@ -49,7 +49,8 @@ public sealed class Conv2dCpuTests(ITestOutputHelper log)
         new ConvCase(1, 4, 40, 37, 9, 3, 1, 1, true, true),      // TAESD's Cin = 4 conv_in: direct on Vector512 (a run of 32 and one of 5), GEMM elsewhere
         new ConvCase(1, 140, 5, 70, 7, 3, 1, 1, true, true),     // rows of 70: whole panels inside a row (the interior copy), K = 1260 starting blocks mid-channel
         new ConvCase(1, 24, 9, 45, 19, 3, 1, 1, true, true),     // direct: Co 19 (a last tile of 1 channel), rows of 45 (runs of 32: one of 13)
-        new ConvCase(1, 8, 3, 140, 13, 3, 1, 1, true, true),     // direct, rows of 140: runs of 64 (two, then one of 12), Co 13 (tiles of 6, 6, 1)
+        new ConvCase(1, 8, 3, 140, 13, 3, 1, 1, true, true),
+        new ConvCase(1, 10, 5, 40, 17, 3, 1, 1, true, true),     // direct, narrow rows: Co 17 = a 12×32 tile, then a lone 6×32 one (5 channels)     // direct, rows of 140: runs of 64 (two, then one of 12), Co 13 (tiles of 6, 6, 1)
         new ConvCase(2, 30, 6, 40, 8, 5, 1, 2, false, true),     // direct, 5×5: K = 750, K blocks starting inside a channel's taps, padding 2
         new ConvCase(1, 33, 4, 64, 16, 3, 1, 2, true, false),    // direct, padding 2 with 3×3: rows of 66, whole staged lines outside the image
         new ConvCase(2, 12, 8, 33, 10, 1, 1, 0, true, true),     // direct 1×1: kw 1, each tap its own line
