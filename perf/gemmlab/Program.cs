@@ -12,7 +12,7 @@ unsafe
     double peak = Peak();
     Console.WriteLine($"peak 1 thread {peak:F1} GFLOP/s, kc {kc}, MC {mcRows}");
     if (args.Length > 2 && args[2] == "rows") { RowsTest(kc, mcRows, peak); return; }
-    foreach (var (mr, nr, fn) in Kern.All.Concat(Kern2.All).Where(t => args.Length < 3 || args[2].Split(',').Contains($"{t.Item1}x{t.Item2}")))
+    foreach (var (mr, nr, fn) in Kern.All.Where(t => args.Length < 3 || args[2].Split(',').Contains($"{t.Item1}x{t.Item2}")))
     {
         int mc = mcRows / mr * mr;
         float* a = Alloc((long)mc * kc), b = Alloc((long)kc * nr * 8), c = Alloc(64 * 64), cbig = Alloc((long)mc * 512);
