@@ -25,7 +25,9 @@ namespace Add.Kernels.Cpu;
 /// (R gathered transposed into it first), then transposed into y.</item>
 /// </list>
 /// Convs with at most 4 output channels at stride 1 (conv_out) skip the GEMM: <see cref="Conv2dFewOutputs"/>; so do
-/// stride-1 convs with at most 128 input channels on planes of rows ≥ 32 pixels on Vector512 (<see cref="Conv2dDirect"/>).
+/// stride-1 convs with at most 128 input channels on planes of rows ≥ 32 pixels on Vector512 (<see cref="Conv2dDirect"/>);
+/// 3×3 stride-1 padding-1 convs with at least 64 inputs on planes of at least 32² go by Winograd's F(2×2, 3×3) on
+/// Vector512 instead (<see cref="Conv2dWinograd"/>: 16 GEMMs of K = Ci, 2.25× fewer multiplies), before either.
 /// Batch invariance: the arrangement changes with the batch, the value of an output does not. Every arrangement runs
 /// the same micro-kernel FMA chain per output over the same K blocks and adds bias and R in the first block's
 /// epilogue, so an image's bytes are the same alone or in any batch.</para>
@@ -61,8 +63,12 @@ public static unsafe class Conv2dCpu
 
     private static long RoundUp(long value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
+    /// <summary>Whether <see cref="Forward"/> runs this shape by Winograd's F(2×2, 3×3) on this path (<see cref="Conv2dWinograd"/>):
+    /// its outputs then differ from the im2col GEMM's by a few ulp, as any two summation orders do.</summary>
+    public static bool IsWinograd(Conv2dShape s, SimdPath path = SimdPath.Auto) => Conv2dWinograd.Applies(s, CpuSimd.Resolve(path));
+
     /// <summary>Floats of workspace <see cref="Forward"/> needs for this shape (on any path).</summary>
-    public static long WorkspaceFloats(Conv2dShape s) => GemmFloats(s);
+    public static long WorkspaceFloats(Conv2dShape s) => Math.Max(GemmFloats(s), Conv2dWinograd.WorkspaceFloats(s));
 
     private static long GemmFloats(Conv2dShape s)
     {
@@ -106,11 +112,16 @@ public static unsafe class Conv2dCpu
         packed?.Check(s.OutChannels, s.ReductionLength, path);
         var (mr, nr) = GemmCpu.Tile(path);
         var arrangement = Choose(s, path);
-        bool direct = Conv2dDirect.Applies(s, path);
-        if (direct)
+        bool winograd = Conv2dWinograd.Applies(s, path), direct = !winograd && Conv2dDirect.Applies(s, path);
+        if (direct || winograd)
             packed ??= PackedWeight.ForConv(w, s.OutChannels, s.ReductionLength, path);     // reads the panels' layout
         fixed (float* px = x, pw = w, pb = bias, pr = residual, py = y, pws = workspace)
         {
+            if (winograd)
+            {
+                Conv2dWinograd.Forward(px, packed!.Panels(mr).First, s.HasBias != 0 ? pb : null, residual.IsEmpty ? null : pr, py, s, relu, pws);
+                return;
+            }
             if (direct)
             {
                 Conv2dDirect.Forward(px, packed!.Panels(mr).First, s.HasBias != 0 ? pb : null, residual.IsEmpty ? null : pr, py, s, relu);
