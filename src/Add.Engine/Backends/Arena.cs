@@ -23,6 +23,7 @@ public sealed class Arena(Backend backend) : IDisposable
     [ThreadStatic]
     private static Binding? t_binding;
 
+    private readonly Backend _backend = backend;
     private readonly Slots _default = new(backend);
     private readonly List<Slots> _stacks = [];     // every set made by CreateSlots, for Capacity and Dispose
 
@@ -78,6 +79,14 @@ public sealed class Arena(Backend backend) : IDisposable
         }
 
         internal int Top => _top;
+
+        /// <summary>The block's floats above the top, when <paramref name="length"/> of them are free: scratch for the one
+        /// op running now (no take happens inside an op), so its workspace costs no memory of its own.</summary>
+        internal TensorView? Spare(long length)
+        {
+            lock (_own)
+                return _block is not null && _used + length <= _block.Length ? _block.View.Slice(_used, length) : null;
+        }
 
         internal void Release(int mark)
         {
@@ -145,7 +154,7 @@ public sealed class Arena(Backend backend) : IDisposable
     /// <summary>A new stack of this arena (a pool entry of the pipeline), counted in <see cref="Capacity"/>.</summary>
     public Slots CreateSlots()
     {
-        var s = new Slots(backend);
+        var s = new Slots(_backend);
         lock (_stacks) _stacks.Add(s);
         return s;
     }
@@ -164,6 +173,18 @@ public sealed class Arena(Backend backend) : IDisposable
         {
             if (ReferenceEquals(t_binding, binding)) t_binding = binding.Outer;
         }
+    }
+
+    /// <summary>Scratch for the op <paramref name="backend"/> is running on this thread: the free floats above the top of the
+    /// stack this thread has bound to an arena of that backend (a generation's), or null (no binding, or too little room).
+    /// A generation's block is sized by its highest point (the VAE decoder's, at 512²), so the UNet's large conv
+    /// workspaces (Winograd's, up to 0.13 GB) fit above its top and add nothing to the process's peak.</summary>
+    internal static TensorView? BoundSpare(Backend backend, long length)
+    {
+        for (var b = t_binding; b is not null; b = b.Outer)
+            if (ReferenceEquals(b.Owner._backend, backend))
+                return b.Slots.Spare(length);
+        return null;
     }
 
     private IEnumerable<Slots> All()

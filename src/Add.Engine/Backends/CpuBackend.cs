@@ -177,10 +177,27 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
         LinearCpu.Forward(S(x), Weight(w), S(bias), S(residual), S(y), m, n, k, Workspace(LinearCpu.WorkspaceFloats(m, n, k)), Path, packed);
     }
 
+    /// <summary>Workspaces above this many floats (4 MB: the GEMMs' are under 1.3 MB) are not kept between ops: they come from the free part of the
+    /// generation's arena block, else from a buffer freed when the op ends. Only Winograd convs ask for that much (all of U
+    /// is 16·Co·Ci floats: 105 MB at 1280 → 1280); kept, such a workspace would add to the process's peak for good.</summary>
+    public const long LargeWorkspaceFloats = 1 << 20;
+
     protected override void Conv2dCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2dShape s, bool relu)
     {
         var packed = Packed(w, s.OutChannels, s.ReductionLength, conv: true);
-        Conv2dCpu.Forward(S(x), Weight(w), S(bias), S(residual), S(y), s, Workspace(Conv2dCpu.WorkspaceFloats(s)), Path, packed, relu);
+        long floats = Conv2dCpu.WorkspaceFloats(s);
+        if (floats <= LargeWorkspaceFloats)
+        {
+            Conv2dCpu.Forward(S(x), Weight(w), S(bias), S(residual), S(y), s, Workspace(floats), Path, packed, relu);
+            return;
+        }
+        if (Arena.BoundSpare(this, floats) is { } spare)
+        {
+            Conv2dCpu.Forward(S(x), Weight(w), S(bias), S(residual), S(y), s, S(spare), Path, packed, relu);
+            return;
+        }
+        using var transient = Allocate(floats);
+        Conv2dCpu.Forward(S(x), Weight(w), S(bias), S(residual), S(y), s, S(transient.View), Path, packed, relu);
     }
 
     protected override void GroupNormCore(TensorView x, TensorView gamma, TensorView beta, TensorView y, int n, int c, int spatial, int groups, float epsilon, bool silu)

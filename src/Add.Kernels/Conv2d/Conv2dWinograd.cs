@@ -12,8 +12,10 @@ namespace Add.Kernels.Cpu;
 /// covers outputs (2ty .. 2ty+1, 2tx .. 2tx+1) and reads inputs (2ty−1 .. 2ty+2, 2tx−1 .. 2tx+2), zero outside).</para>
 /// <para>Work: U = G g Gᵀ for every (co, ci) is made per call from the packed weight (<see cref="PackedWeight"/>, the
 /// conv's [Co, 9·Ci] panels) into the workspace, as the GEMM's A panels: [16][Ci blocks of KC][⌈Co/6⌉ panels][kc][6];
-/// Co·Ci·16 floats, 16 MB at 512 → 512, computed in ~1 % of the conv's time; not kept, so the model holds one copy
-/// of each weight. Then per block of <see cref="Tiles"/> tiles of one image (a core each): V_ξ = Bᵀ d B for every ci
+/// Co·Ci·16 floats (16 MB at 512 → 512, 105 MB at 1280 → 1280: the engine's CPU backend takes such workspaces from
+/// the free part of the generation's arena block, not from memory of their own); not kept, so the model holds one copy
+/// of each weight. Making U per chunk of output channels instead (a bounded workspace) made the input's transform again
+/// per chunk: 30-90 % slower (perf/logs/winograd-2026-12-03/chunks1.log). Then per block of <see cref="Tiles"/> tiles of one image (a core each): V_ξ = Bᵀ d B for every ci
 /// (the B panels [16][Ci blocks][Tb/64 panels][kc][64]), the 16 GEMMs on that core (<see cref="GemmCpu.RunSingle"/>,
 /// both operands prepacked) into M [16][Co, Tb], and Y = Aᵀ M A + b (+ R) (ReLU) into y.</para>
 /// <para>Numerics: the transforms of B and A are sums and differences of two values (no products), G's are halvings; so
