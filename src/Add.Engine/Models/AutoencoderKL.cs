@@ -47,20 +47,24 @@ public sealed class SpatialSelfAttention
 /// mid block, GroupNorm+SiLU, conv_out) → the mean half of quant_conv with scaling_factor folded in → z0 (the
 /// distribution's mean, as diffusers' img2img with <c>sample_mode="argmax"</c>).
 /// </summary>
-public sealed class AutoencoderKL
+public sealed partial class AutoencoderKL
 {
     private sealed record Block(ResnetBlock2D[] Resnets, Conv2d? Resample);
     private sealed record Mid(ResnetBlock2D Resnet0, SpatialSelfAttention? Attention, ResnetBlock2D Resnet1);
 
     private readonly Runtime _rt;
-    private readonly Conv2d _postQuantConv, _decConvIn, _decConvOut, _encConvIn, _encConvOut, _quantConvMean;
-    private readonly Mid _decMid, _encMid;
-    private readonly Block[] _decUp, _encDown;
-    private readonly GroupNorm _decNormOut, _encNormOut;
+    private readonly Conv2d _postQuantConv, _decConvIn, _decConvOut;
+    private readonly Mid _decMid;
+    private readonly Block[] _decUp;
+    private readonly GroupNorm _decNormOut;
 
     public AutoencoderKLConfig Config { get; }
 
-    public AutoencoderKL(Runtime rt, Weights w, AutoencoderKLConfig c)
+    /// <param name="encoderWeights">when given, the encoder's tensors are only checked now (names and shapes, so a
+    /// config that disagrees with the file still fails at load) and read from a fresh <see cref="Weights"/> of this
+    /// function on the first <see cref="Encode"/>: text-to-image never holds them (SD-Turbo's encoder: 34 M parameters,
+    /// 137 MB in fp32); when null they are loaded now.</param>
+    public AutoencoderKL(Runtime rt, Weights w, AutoencoderKLConfig c, Func<Weights>? encoderWeights = null)
     {
         _rt = rt;
         Config = c;
@@ -84,21 +88,13 @@ public sealed class AutoencoderKL
         _decNormOut = GroupNorm.Load(w, "decoder.conv_norm_out", rev[^1], g, 1e-6);
         _decConvOut = Conv2d.Load(w, "decoder.conv_out", rev[^1], c.OutChannels, 3);
 
-        // encoder
-        _encConvIn = Conv2d.Load(w, "encoder.conv_in", c.InChannels, ch[0], 3);
-        _encDown = Enumerable.Range(0, ch.Length).Select(i => new Block(
-            Enumerable.Range(0, c.LayersPerBlock).Select(j => Resnet($"encoder.down_blocks.{i}.resnets.{j}", j == 0 ? (i == 0 ? ch[0] : ch[i - 1]) : ch[i], ch[i])).ToArray(),
-            i < ch.Length - 1 ? Conv2d.Load(w, $"encoder.down_blocks.{i}.downsamplers.0.conv", ch[i], ch[i], 3, stride: 2, padding: 0) : null)).ToArray();
-        _encMid = LoadMid("encoder.mid_block", ch[^1]);
-        _encNormOut = GroupNorm.Load(w, "encoder.conv_norm_out", ch[^1], g, 1e-6);
-        _encConvOut = Conv2d.Load(w, "encoder.conv_out", ch[^1], 2 * lc, 3);
-        var q = w.Host("quant_conv.weight", 2 * lc, 2 * lc, 1, 1);
-        var qb = w.Host("quant_conv.bias", 2 * lc);
-        var mean = q.AsSpan(0, lc * 2 * lc).ToArray();     // rows 0..lc-1: the mean half of the moments
-        var meanBias = qb.AsSpan(0, lc).ToArray();
-        System.Numerics.Tensors.TensorPrimitives.Multiply(mean, sf, mean);
-        System.Numerics.Tensors.TensorPrimitives.Multiply(meanBias, sf, meanBias);
-        _quantConvMean = new Conv2d(Conv2d.UploadWeight(w, mean, 2 * lc, lc, 1), w.Upload(meanBias), 2 * lc, lc, 1, 1, 0);
+        // encoder: now, or checked now and loaded on first use
+        _encoderWeights = encoderWeights;
+        if (encoderWeights is null)
+            _encoder = new VaeEncoder(rt, w, c);
+        else
+            using (w.CheckOnly())
+                _ = new VaeEncoder(rt, w, c);
     }
 
     private void MidForward(Mid mid, TensorView x, TensorView y, int n, int h, int w)
@@ -210,10 +206,11 @@ public sealed class AutoencoderKL
         int f = Config.DownsampleFactor;
         if (height <= 0 || width <= 0 || height % f != 0 || width % f != 0)
             throw new ArgumentException($"image size {height}×{width} is not a positive multiple of the VAE's factor {f} in both dimensions");
+        var e = Encoder();
         int mark = a.Mark(), h = height, w = width, channels = ch[0];
         var x = a.Take((long)n * channels * h * w);
-        _encConvIn.Forward(b, pixels, x, n, h, w);
-        foreach (var block in _encDown)
+        e.ConvIn.Forward(b, pixels, x, n, h, w);
+        foreach (var block in e.Down)
         {
             foreach (var r in block.Resnets)
             {
@@ -232,12 +229,12 @@ public sealed class AutoencoderKL
             }
         }
         var m = a.Take(x.Length);
-        MidForward(_encMid, x, m, n, h, w);
+        MidForward(e.Mid, x, m, n, h, w);
         var normed = a.Take(x.Length);
-        _encNormOut.Forward(b, m, normed, n, h * w, silu: true);
+        e.NormOut.Forward(b, m, normed, n, h * w, silu: true);
         var moments = a.Take((long)n * 2 * Config.LatentChannels * h * w);
-        _encConvOut.Forward(b, normed, moments, n, h, w);
-        _quantConvMean.Forward(b, moments, latents, n, h, w);
+        e.ConvOut.Forward(b, normed, moments, n, h, w);
+        e.QuantConvMean.Forward(b, moments, latents, n, h, w);
         a.Release(mark);
     }
 }

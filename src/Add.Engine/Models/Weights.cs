@@ -42,11 +42,29 @@ public sealed class Weights : IDisposable
     /// <summary>The checkpoint as messages name it: "unet/diffusion_pytorch_model.safetensors".</summary>
     public string FileName => _tensors.Name;
 
+    private bool _checkOnly;
+
+    /// <summary>Until the returned scope is disposed, reads only check: every tensor asked for must exist with its shape
+    /// and is marked used, but nothing is read or uploaded (the views returned are empty, host arrays zeros). A model part
+    /// loaded later from a fresh <see cref="Weights"/> (the VAE's encoder) is built once this way at load, so a file that
+    /// disagrees with the config still fails there.</summary>
+    public IDisposable CheckOnly()
+    {
+        _checkOnly = true;
+        return new CheckScope(this);
+    }
+
+    private sealed class CheckScope(Weights w) : IDisposable
+    {
+        public void Dispose() => w._checkOnly = false;
+    }
+
     /// <summary>The tensor <paramref name="key"/> as fp32 on the host, shape-checked and finite.</summary>
     public float[] Host(string key, params int[] shape)
     {
         var values = new float[Info(key, shape).ElementCount];
-        _tensors.ReadFloat32(_tensors.Get(key), values);
+        if (!_checkOnly)
+            _tensors.ReadFloat32(_tensors.Get(key), values);
         return values;
     }
 
@@ -54,6 +72,8 @@ public sealed class Weights : IDisposable
     private Span<float> Staged(string key, int[] shape)
     {
         var info = Info(key, shape);
+        if (_checkOnly)
+            return [];
         if (_staging.LongLength < info.ElementCount)
             _staging = GC.AllocateUninitializedArray<float>(checked((int)info.ElementCount));
         var values = _staging.AsSpan(0, (int)info.ElementCount);
@@ -102,6 +122,8 @@ public sealed class Weights : IDisposable
     /// <summary>Host floats W [rows, cols] uploaded as a GEMM weight (<see cref="Backend.GemmWeight"/>) owned by the model.</summary>
     public TensorView UploadGemmWeight(ReadOnlySpan<float> values, int rows, int cols, bool conv)
     {
+        if (_checkOnly)
+            return TensorView.Empty;
         if (values.Length != (long)rows * cols)
             throw new ArgumentException($"{FileName}: a [{rows}, {cols}] weight from {values.Length} floats");
         var buffer = _backend.GemmWeight(values, rows, cols, conv);
@@ -114,6 +136,8 @@ public sealed class Weights : IDisposable
     /// <summary>Host floats uploaded as a constant owned by the model.</summary>
     public TensorView Upload(ReadOnlySpan<float> values)
     {
+        if (_checkOnly)
+            return TensorView.Empty;
         var buffer = _backend.Constant(values);
         _buffers.Add(buffer);
         return buffer.View.Slice(0, values.Length);

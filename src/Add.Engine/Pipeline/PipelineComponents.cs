@@ -53,7 +53,13 @@ internal sealed class PipelineComponents : IDisposable
             if (text2Config is not null)
                 using (var w = Bind(PipelineLayout.TextEncoder2, folder, rt, variant, warn)) { TextEncoder2 = new CLIPTextModel(rt, w, text2Config, withProjection: true); w.ThrowIfUnused(); }
             using (var w = Bind(PipelineLayout.Unet, folder, rt, variant, warn)) { Unet = new UNet2DConditionModel(rt, w, unetConfig); w.ThrowIfUnused(); }
-            using (var w = Bind(PipelineLayout.Vae, folder, rt, variant, warn)) { Vae = new AutoencoderKL(rt, w, vaeConfig); w.ThrowIfUnused(); }
+            // The VAE's encoder is checked now and read on the first init image (AutoencoderKL.Encode), from the folder
+            // as it is then.
+            using (var w = Bind(PipelineLayout.Vae, folder, rt, variant, warn))
+            {
+                Vae = new AutoencoderKL(rt, w, vaeConfig, () => Bind(PipelineLayout.Vae, folder, rt, variant, warn));
+                w.ThrowIfUnused();
+            }
             if (Index.Declares(PipelineLayout.VaeTiny.Name))
                 VaeTiny = LoadTiny(PipelineLayout.VaeTiny, folder, rt, variant, warn);
         }
