@@ -38,13 +38,28 @@ public sealed class BasicTransformerBlock
         _norm2.Forward(b, s, normed, m);
         _attn2.Forward(normed, context, s, s, n, length, contextLength);
         _norm3.Forward(b, s, normed, m);
-        var h = a.Take((long)m * _dim * 8);
-        var g = a.Take((long)m * _dim * 4);
-        _ffIn.Forward(b, normed, h, m);
-        b.Geglu(h, g, m, _dim * 4);
-        _ffOut.Forward(b, g, s, m, residual: s);
+        // The feed-forward a chunk of tokens at a time (diffusers' enable_forward_chunking): its hidden state is 12·C floats
+        // per token, at batch 4 and 64² [16384, 3840] (252 MB), the UNet's largest; per row nothing changes (each row of a
+        // linear is its own sums), so the bytes are those of one pass.
+        int chunk = Math.Min(m, FeedForwardChunkRows);
+        var h = a.Take((long)chunk * _dim * 8);
+        var g = a.Take((long)chunk * _dim * 4);
+        for (int r0 = 0; r0 < m; r0 += chunk)
+        {
+            int rows = Math.Min(chunk, m - r0);
+            var x = normed.Slice((long)r0 * _dim, (long)rows * _dim);
+            var y = s.Slice((long)r0 * _dim, (long)rows * _dim);
+            var hr = h.Slice(0, (long)rows * _dim * 8);
+            var gr = g.Slice(0, (long)rows * _dim * 4);
+            _ffIn.Forward(b, x, hr, rows);
+            b.Geglu(hr, gr, rows, _dim * 4);
+            _ffOut.Forward(b, gr, y, rows, residual: y);
+        }
         a.Release(mark);
     }
+
+    /// <summary>Tokens per feed-forward chunk: one 64² image's (SD-Turbo's largest level at 512²), so batch 1 runs in one pass.</summary>
+    public const int FeedForwardChunkRows = 4096;
 }
 
 /// <summary>

@@ -54,6 +54,22 @@ public sealed class BatchInvarianceTests(TinyPipelines tiny)
         AssertBatchesEqualSingles(p, [1, 3, 4], steps: 2, guidance: null, seed: 7);     // a re-noising step draws per-image noise
     }
 
+    /// <summary>At 64×64 the student's UNet has 256 tokens per image at its top level, so a batch of 17 runs the
+    /// transformers' feed-forward in two chunks (Transformer2DModel.FeedForwardChunkRows = 4,096 tokens) and a single in one.</summary>
+    [Fact]
+    public void ChunkedFeedForwardBatchesEqualSinglesOnCpu()
+    {
+        using var p = DiffusionPipeline.Load(Model("add-emoji-32"), new CpuBackend());
+        const int n = 17;
+        Assert.True(n * 16 * 16 > Add.Engine.Models.BasicTransformerBlock.FeedForwardChunkRows);
+        var batch = p.Generate(new GenerationRequest { Prompts = Enumerable.Range(0, n).Select(PromptOf).ToList(), Width = 64, Height = 64, Seed = 5 });
+        foreach (int i in new[] { 0, 15, 16 })
+        {
+            var single = p.Generate(new GenerationRequest { Prompts = [PromptOf(i)], Width = 64, Height = 64, Seed = 5 + i })[0].Pixels;
+            Assert.True(single.AsSpan().SequenceEqual(batch[i].Pixels), $"image {i} of {n} at 64x64 differs from its single generation");
+        }
+    }
+
     [Fact]
     public void TeacherWithGuidanceBatchesEqualSinglesOnCpu()
     {
