@@ -116,20 +116,24 @@ internal static unsafe class Conv2dDirect
         {
             float* channel = a.X + (n * s.InChannels + ci) * plane;
             for (int ky = 0; ky < s.KernelH; ky++, line += stride)
-            {
-                int iy = oy + ky - s.Padding;
-                if ((uint)iy >= (uint)s.Height || to <= from)
-                {
-                    new Span<float>(line, width).Clear();
-                    continue;
-                }
-                if (from > 0)
-                    new Span<float>(line, from).Clear();
-                new ReadOnlySpan<float>(channel + (long)iy * s.Width + x0 + from, to - from).CopyTo(new Span<float>(line + from, to - from));
-                if (to < width)
-                    new Span<float>(line + to, width - to).Clear();
-            }
+                StageLine(line, channel, oy + ky - s.Padding, x0, from, to, width, s);
         }
+    }
+
+    /// <summary>line[i] = channel[iy, x0 + i] for i &lt; width, zero outside the image ([from, to) is the part of
+    /// [0, width) inside it; a whole line of zeros for a row iy outside). Shared with <see cref="Conv2dWinograd"/>'s staging.</summary>
+    internal static void StageLine(float* line, float* channel, int iy, int x0, int from, int to, int width, Conv2dShape s)
+    {
+        if ((uint)iy >= (uint)s.Height || to <= from)
+        {
+            new Span<float>(line, width).Clear();
+            return;
+        }
+        if (from > 0)
+            new Span<float>(line, from).Clear();
+        new ReadOnlySpan<float>(channel + (long)iy * s.Width + x0 + from, to - from).CopyTo(new Span<float>(line + from, to - from));
+        if (to < width)
+            new Span<float>(line + to, width - to).Clear();
     }
 
     /// <summary>tile [6, 64] = the sums over all of K of output channels cb .. cb+5 × the staged run's 64 pixels: the register tile.</summary>

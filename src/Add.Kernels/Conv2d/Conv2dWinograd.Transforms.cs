@@ -118,20 +118,7 @@ internal static unsafe partial class Conv2dWinograd
         int from = Math.Max(0, -x0), to = Math.Min(width, s.Width - x0);     // inside the image: i in [from, to)
         float* channel = a.X + ((long)n * s.InChannels + c) * s.Height * s.Width;
         for (int r = 0; r < 4; r++)
-        {
-            float* line = lines + r * stride;
-            int iy = 2 * ty - 1 + r;
-            if ((uint)iy >= (uint)s.Height || to <= from)
-            {
-                new Span<float>(line, width).Clear();
-                continue;
-            }
-            if (from > 0)
-                new Span<float>(line, from).Clear();
-            new ReadOnlySpan<float>(channel + (long)iy * s.Width + x0 + from, to - from).CopyTo(new Span<float>(line + from, to - from));
-            if (to < width)
-                new Span<float>(line + to, width - to).Clear();
-        }
+            Conv2dDirect.StageLine(lines + r * stride, channel, 2 * ty - 1 + r, x0, from, to, width, s);
     }
 
     /// <summary>One tile's V (the staged inputs at 2u .. 2u+3 of the four lines) to dst + ξ·stride.</summary>
