@@ -185,19 +185,22 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
     protected override void Conv2dCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2dShape s, bool relu)
     {
         var packed = Packed(w, s.OutChannels, s.ReductionLength, conv: true);
-        long floats = Conv2dCpu.WorkspaceFloats(s);
+        var workspace = ConvWorkspace(Conv2dCpu.WorkspaceFloats(s), out var transient);
+        using (transient)
+            Conv2dCpu.Forward(S(x), Weight(w), S(bias), S(residual), S(y), s, workspace, Path, packed, relu);
+    }
+
+    /// <summary>The kept workspace up to <see cref="LargeWorkspaceFloats"/>; above it the arena block's spare floats, else
+    /// <paramref name="transient"/>, a buffer the caller disposes when the op ends.</summary>
+    private Span<float> ConvWorkspace(long floats, out DeviceBuffer? transient)
+    {
+        transient = null;
         if (floats <= LargeWorkspaceFloats)
-        {
-            Conv2dCpu.Forward(S(x), Weight(w), S(bias), S(residual), S(y), s, Workspace(floats), Path, packed, relu);
-            return;
-        }
+            return Workspace(floats);
         if (Arena.BoundSpare(this, floats) is { } spare)
-        {
-            Conv2dCpu.Forward(S(x), Weight(w), S(bias), S(residual), S(y), s, S(spare), Path, packed, relu);
-            return;
-        }
-        using var transient = Allocate(floats);
-        Conv2dCpu.Forward(S(x), Weight(w), S(bias), S(residual), S(y), s, S(transient.View), Path, packed, relu);
+            return S(spare);
+        transient = Allocate(floats);
+        return S(transient.View);
     }
 
     protected override void GroupNormCore(TensorView x, TensorView gamma, TensorView beta, TensorView y, int n, int c, int spatial, int groups, float epsilon, bool silu)

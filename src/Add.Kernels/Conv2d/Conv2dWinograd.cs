@@ -63,11 +63,11 @@ internal static unsafe partial class Conv2dWinograd
     {
         if (!Shape(s))
             return 0;
-        int tb = Tiles(s);
-        long u = (long)Xi * PaddedCo(s) * s.InChannels;
-        long perThread = (long)Xi * tb * (s.InChannels + s.OutChannels) + 4L * LineStride(tb);
-        return u + CpuSimd.Threads * perThread;
+        return (long)Xi * PaddedCo(s) * s.InChannels + CpuSimd.Threads * PerThreadFloats(s, Tiles(s));
     }
+
+    /// <summary>One core's share: V [16][Ci, Tb], M [16][Co, Tb] and four staged lines.</summary>
+    private static long PerThreadFloats(Conv2dShape s, int tb) => (long)Xi * tb * (s.InChannels + s.OutChannels) + 4L * LineStride(tb);
 
     /// <param name="panels">w packed as the GEMM's A (<see cref="PackedWeight.ForConv"/> on the Vector512 path, MR = 6)</param>
     /// <param name="workspace">at least <see cref="WorkspaceFloats"/> floats</param>
@@ -78,7 +78,7 @@ internal static unsafe partial class Conv2dWinograd
         TransformWeights(panels, a);
         int blocks = s.Batch * blocksPerImage;
         nint scratch = (nint)(workspace + a.USize * Xi);
-        long perThread = (long)Xi * tb * (s.InChannels + s.OutChannels) + 4L * LineStride(tb);
+        long perThread = PerThreadFloats(s, tb);
         CpuWorkers.For(blocks, i =>
         {
             float* mine = (float*)scratch + CpuWorkers.Slot * perThread;
@@ -95,7 +95,7 @@ internal static unsafe partial class Conv2dWinograd
         public readonly bool Relu = relu;
         public readonly int Tb = tb;
         public int TW => (S.OutWidth + 1) / 2;
-        public int PaddedCo => (S.OutChannels + 5) / 6 * 6;
+        public int PaddedCo => Conv2dWinograd.PaddedCo(S);
         /// <summary>Floats of one U_ξ: A panels of [Co, Ci].</summary>
         public long USize => (long)PaddedCo * S.InChannels;
         /// <summary>Floats of one V_ξ: B panels of [Ci, Tb].</summary>
