@@ -9,19 +9,29 @@ public static unsafe partial class GemmCpu
 {
     /// <summary>
     /// One MR×NR tile: C[i, j] (=, or += when not <paramref name="first"/>) Σ_k a[k·MR + i]·b[k·NR + j]; when first,
-    /// plus the epilogue's bias and residual at global row i0 + i, column j0 + j.
+    /// plus the epilogue's bias and residual at global row i0 + i, column j0 + j. <paramref name="prefetch"/>, when not null:
+    /// kc lines from there are asked into L2, one per k (Vector512 only; see Tiles).
     /// </summary>
-    private static void MicroKernel(SimdPath path, int kc, float* a, float* b, float* c, int ldc, bool first, bool last, int i0, int j0, GemmEpilogue e)
+    private static void MicroKernel(SimdPath path, int kc, float* a, float* b, float* c, int ldc, bool first, bool last, int i0, int j0, GemmEpilogue e,
+        float* prefetch)
     {
         // ReLU only on the last K block's store.
         var relu = last && e.Relu;
         switch (path)
         {
-            case SimdPath.Vector512: Kernel6x64(kc, a, b, c, ldc, first, relu, i0, j0, e); break;
+            case SimdPath.Vector512:
+                if (prefetch != null) Kernel6x64<Prefetching>(kc, a, b, c, ldc, first, relu, i0, j0, e, prefetch);
+                else Kernel6x64<NotPrefetching>(kc, a, b, c, ldc, first, relu, i0, j0, e, null);
+                break;
             case SimdPath.Vector256: Kernel6x16(kc, a, b, c, ldc, first, relu, i0, j0, e); break;
             default: Kernel4x4(kc, a, b, c, ldc, first, relu, i0, j0, e); break;
         }
     }
+
+    /// <summary>A compile-time switch: the JIT compiles a generic method once per value-type argument, dropping the dead branch.</summary>
+    private interface IFlag { static abstract bool On { get; } }
+    private readonly struct Prefetching : IFlag { public static bool On => true; }
+    private readonly struct NotPrefetching : IFlag { public static bool On => false; }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store512(float* c, Vector512<float> v, bool first, bool relu, int i, int j, GemmEpilogue e)
@@ -58,7 +68,8 @@ public static unsafe partial class GemmCpu
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel6x64(int kc, float* a, float* b, float* c, int ldc, bool first, bool relu, int i0, int j0, GemmEpilogue e)
+    private static void Kernel6x64<TPrefetch>(int kc, float* a, float* b, float* c, int ldc, bool first, bool relu, int i0, int j0, GemmEpilogue e,
+        float* prefetch) where TPrefetch : struct, IFlag
     {
         Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default;
         Vector512<float> c10 = default, c11 = default, c12 = default, c13 = default;
@@ -75,6 +86,11 @@ public static unsafe partial class GemmCpu
         }
         for (int p = 0; p < kc; p++)
         {
+            if (TPrefetch.On)
+            {
+                Sse.Prefetch1(prefetch);        // one line of the next B panel into L2 per k (see Tiles)
+                prefetch += 16;
+            }
             var b0 = Vector512.Load(b);
             var b1 = Vector512.Load(b + 16);
             var b2 = Vector512.Load(b + 32);
