@@ -17,8 +17,8 @@ namespace Add.Kernels.Cpu;
 /// unnormalised output row (kept in O) are rescaled by e^(m − m') and P·V is added (four accumulators over keys per W
 /// columns of D). Scores live in a BK-float stack buffer only; O = acc / l at the end. On the Vector512 path with D a
 /// multiple of 16, query rows go four at a time (<see cref="FourRows"/>): their scores share each load of Kᵀ and their
-/// P·V updates each load of V, which doubled the speed at the UNet's L = 64, D = 16. Long sequences (Lq·Lk·D ≥ 2^21,
-/// Lk ≥ 128, D ≥ 32: SD-Turbo's 1,024-4,096 tokens) take the blocked path instead (<see cref="ForwardBlocked"/>: both
+/// P·V updates each load of V, which doubled the speed at the UNet's L = 64, D = 16. Long sequences (Lq·Lk·D ≥ 300,000,
+/// Lk ≥ 64, D ≥ 32: SD-Turbo's 256-4,096 tokens and its 77-key cross-attention) take the blocked path instead (<see cref="ForwardBlocked"/>: both
 /// products on the GEMM micro-kernels).</para>
 /// </summary>
 public static unsafe partial class AttentionCpu
