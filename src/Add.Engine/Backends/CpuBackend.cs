@@ -178,21 +178,22 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
     }
 
     /// <summary>Workspaces above this many floats (4 MB: the GEMMs' are under 1.3 MB) are not kept between ops: they come from the free part of the
-    /// generation's arena block, else from a buffer freed when the op ends. Only Winograd convs ask for that much (all of U
-    /// is 16·Co·Ci floats: 105 MB at 1280 → 1280); kept, such a workspace would add to the process's peak for good.</summary>
+    /// generation's arena block, else from a buffer freed when the op ends. Winograd convs ask for that much (all of U
+    /// is 16·Co·Ci floats: 105 MB at 1280 → 1280), and blocked attention's packed K, V (42 MB at SD-Turbo's 64², batch 4);
+    /// kept, such a workspace would add to the process's peak for good.</summary>
     public const long LargeWorkspaceFloats = 1 << 20;
 
     protected override void Conv2dCore(TensorView x, TensorView w, TensorView bias, TensorView residual, TensorView y, Conv2dShape s, bool relu)
     {
         var packed = Packed(w, s.OutChannels, s.ReductionLength, conv: true);
-        var workspace = ConvWorkspace(Conv2dCpu.WorkspaceFloats(s), out var transient);
+        var workspace = OpWorkspace(Conv2dCpu.WorkspaceFloats(s), out var transient);
         using (transient)
             Conv2dCpu.Forward(S(x), Weight(w), S(bias), S(residual), S(y), s, workspace, Path, packed, relu);
     }
 
     /// <summary>The kept workspace up to <see cref="LargeWorkspaceFloats"/>; above it the arena block's spare floats, else
     /// <paramref name="transient"/>, a buffer the caller disposes when the op ends.</summary>
-    private Span<float> ConvWorkspace(long floats, out DeviceBuffer? transient)
+    private Span<float> OpWorkspace(long floats, out DeviceBuffer? transient)
     {
         transient = null;
         if (floats <= LargeWorkspaceFloats)
@@ -216,7 +217,9 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
     protected override void AttentionCore(TensorView q, TensorView k, TensorView v, TensorView o, int batch, int heads, int queryLength, int keyLength, int headDim,
         AttentionStrides qs, AttentionStrides ks, AttentionStrides vs, AttentionStrides os, bool causal)
     {
-        AttentionCpu.Forward(S(q), S(k), S(v), S(o), batch, heads, queryLength, keyLength, headDim, qs, ks, vs, os, causal, Path);
+        var workspace = OpWorkspace(AttentionCpu.WorkspaceFloats(batch, heads, queryLength, keyLength, headDim, Path), out var transient);
+        using (transient)
+            AttentionCpu.Forward(S(q), S(k), S(v), S(o), batch, heads, queryLength, keyLength, headDim, qs, ks, vs, os, causal, Path, workspace);
     }
 
     protected override void SiluCore(TensorView x, TensorView y)

@@ -35,23 +35,46 @@ public static unsafe partial class AttentionCpu
     public static bool UseBlocked(int queryLength, int keyLength, int headDim) =>
         headDim >= BlockedMinHeadDim && keyLength >= BlockedK / 4 && (long)queryLength * keyLength * headDim >= BlockedMinWork;
 
-    private static void ForwardBlocked(float* q, float* k, float* v, float* o, AttentionShape s, bool causal, SimdPath path)
+    /// <summary>Floats of the packed K, V copy <see cref="ForwardBlocked"/> needs (0 for the per-row path): per (b, h) and key
+    /// block of BK rows, K as [D blocks of KC][BK/MR panels][kc][MR], then V as [D/MR panels][BK][MR].</summary>
+    public static long WorkspaceFloats(int batch, int heads, int queryLength, int keyLength, int headDim, SimdPath path = SimdPath.Auto)
+    {
+        if (!UseBlocked(queryLength, keyLength, headDim))
+            return 0;
+        var (kFloats, blockFloats) = PackedBlock(headDim, CpuSimd.Resolve(path));
+        return (long)batch * heads * ((keyLength + BlockedK - 1) / BlockedK) * blockFloats;
+    }
+
+    private static (long KFloats, long BlockFloats) PackedBlock(int d, SimdPath path)
+    {
+        int mr = GemmCpu.Tile(path).Mr;
+        long kFloats = (long)RoundUp(BlockedK, mr) * d;
+        return (kFloats, kFloats + (long)RoundUp(d, mr) * BlockedK);
+    }
+
+    /// <summary>The blocked path; <paramref name="workspace"/> holds <see cref="WorkspaceFloats"/>, or is null (then the
+    /// packed copy is rented from the shared array pool for the call).</summary>
+    private static void ForwardBlocked(float* q, float* k, float* v, float* o, AttentionShape s, bool causal, SimdPath path, float* workspace)
     {
         int d = s.HeadDim, mr = GemmCpu.Tile(path).Mr;
         int nr = GemmCpu.Tile(path).Nr, blockQ = RoundUp(BlockedMaxQ, nr);
         while (blockQ > Math.Max(BlockedMinQ, nr) && (long)s.Batch * s.Heads * ((s.QueryLength + blockQ - 1) / blockQ) < 3 * CpuSimd.Threads)
             blockQ = RoundUp(blockQ / 2, nr);
         int queryTiles = (s.QueryLength + blockQ - 1) / blockQ, keyBlocks = (s.KeyLength + BlockedK - 1) / BlockedK;
-        // Per key block: K as [D blocks of KC][BK/MR panels][kc][MR], then V as [D/MR panels][BK][MR].
-        long kFloats = (long)RoundUp(BlockedK, mr) * d, blockFloats = kFloats + (long)RoundUp(d, mr) * BlockedK;
+        var (kFloats, blockFloats) = PackedBlock(d, path);
         long headFloats = keyBlocks * blockFloats, packedFloats = s.Batch * s.Heads * headFloats;
-        if (packedFloats > Array.MaxLength)
-            throw new ArgumentException($"attention K, V of [{s.Batch}, {s.Heads}, {s.KeyLength}, {d}] are too large for one packed copy");
-        var packed = ArrayPool<float>.Shared.Rent((int)packedFloats);
+        float[]? rented = null;
+        if (workspace == null)
+        {
+            if (packedFloats > Array.MaxLength)
+                throw new ArgumentException($"attention K, V of [{s.Batch}, {s.Heads}, {s.KeyLength}, {d}] are too large for one packed copy");
+            rented = ArrayPool<float>.Shared.Rent((int)packedFloats);
+        }
         try
         {
-            fixed (float* kvp = packed)
+            fixed (float* pooled = rented)
             {
+                float* kvp = workspace != null ? workspace : pooled;
                 nint ak = (nint)k, av = (nint)v, akv = (nint)kvp;
                 CpuWorkers.For(s.Batch * s.Heads * keyBlocks, t =>
                 {
@@ -75,7 +98,8 @@ public static unsafe partial class AttentionCpu
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(packed);
+            if (rented is not null)
+                ArrayPool<float>.Shared.Return(rented);
         }
     }
 

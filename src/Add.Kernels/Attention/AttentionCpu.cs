@@ -40,17 +40,23 @@ public static unsafe partial class AttentionCpu
     /// <param name="k">[B, H, Lk, D] with strides <paramref name="ks"/></param>
     /// <param name="v">[B, H, Lk, D] with strides <paramref name="vs"/></param>
     /// <param name="o">[B, H, Lq, D] with strides <paramref name="os"/>; may not overlap q, k or v</param>
+    /// <param name="workspace">empty, or at least <see cref="WorkspaceFloats"/> floats, contents ignored: the blocked path's
+    /// packed K, V (else rented from the shared array pool per call, which keeps the array afterwards)</param>
     public static void Forward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> o,
         int batch, int heads, int queryLength, int keyLength, int headDim,
-        AttentionStrides qs, AttentionStrides ks, AttentionStrides vs, AttentionStrides os, bool causal = false, SimdPath path = SimdPath.Auto)
+        AttentionStrides qs, AttentionStrides ks, AttentionStrides vs, AttentionStrides os, bool causal = false, SimdPath path = SimdPath.Auto,
+        Span<float> workspace = default)
     {
         if (!AttentionReference.Check(q.Length, k.Length, v.Length, o.Length, batch, heads, queryLength, keyLength, headDim, qs, ks, vs, os, MaxHeadDim, ""))
             return;
         path = CpuSimd.Resolve(path);
         if (UseBlocked(queryLength, keyLength, headDim))
         {
-            fixed (float* pq = q, pk = k, pv = v, po = o)
-                ForwardBlocked(pq, pk, pv, po, new AttentionShape(batch, heads, queryLength, keyLength, headDim, 0, qs, ks, vs, os), causal, path);
+            long need = WorkspaceFloats(batch, heads, queryLength, keyLength, headDim, path);
+            if (!workspace.IsEmpty && workspace.Length < need)
+                throw new ArgumentException($"workspace has {workspace.Length} floats, attention [{batch}, {heads}, {keyLength}, {headDim}] needs {need} (AttentionCpu.WorkspaceFloats)", nameof(workspace));
+            fixed (float* pq = q, pk = k, pv = v, po = o, pw = workspace)
+                ForwardBlocked(pq, pk, pv, po, new AttentionShape(batch, heads, queryLength, keyLength, headDim, 0, qs, ks, vs, os), causal, path, pw);
             return;
         }
         // Query tiles as large as leaves two tasks per core: each task transposes its K blocks once, so larger tiles
