@@ -54,14 +54,16 @@ public sealed class BatchInvarianceTests(TinyPipelines tiny)
         AssertBatchesEqualSingles(p, [1, 3, 4], steps: 2, guidance: null, seed: 7);     // a re-noising step draws per-image noise
     }
 
-    /// <summary>At 64×64 the student's UNet has 256 tokens per image at its top level, so a batch of 17 runs the
-    /// transformers' feed-forward in two chunks (Transformer2DModel.FeedForwardChunkRows = 4,096 tokens) and a single in one.</summary>
+    /// <summary>At 64×64 the student's UNet has 256 tokens per image at its top level, so a batch of 17 goes through its
+    /// transformers in two groups of images (16 and 1: Transformer2DModel.GroupTokens = 4,096 tokens), the first one's
+    /// feed-forward in two chunks (BasicTransformerBlock.FeedForwardChunkRows = 2,048), and a single in one of each.</summary>
     [Fact]
     public void ChunkedFeedForwardBatchesEqualSinglesOnCpu()
     {
         using var p = DiffusionPipeline.Load(Model("add-emoji-32"), new CpuBackend());
         const int n = 17;
-        Assert.True(n * 16 * 16 > Add.Engine.Models.BasicTransformerBlock.FeedForwardChunkRows);
+        Assert.True(n * 16 * 16 > Add.Engine.Models.Transformer2DModel.GroupTokens);
+        Assert.True(Add.Engine.Models.Transformer2DModel.GroupTokens > Add.Engine.Models.BasicTransformerBlock.FeedForwardChunkRows);
         var batch = p.Generate(new GenerationRequest { Prompts = Enumerable.Range(0, n).Select(PromptOf).ToList(), Width = 64, Height = 64, Seed = 5 });
         foreach (int i in new[] { 0, 15, 16 })
         {
