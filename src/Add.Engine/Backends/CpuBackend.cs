@@ -217,7 +217,7 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
     protected override void AttentionCore(TensorView q, TensorView k, TensorView v, TensorView o, int batch, int heads, int queryLength, int keyLength, int headDim,
         AttentionStrides qs, AttentionStrides ks, AttentionStrides vs, AttentionStrides os, bool causal)
     {
-        var workspace = OpWorkspace(AttentionCpu.WorkspaceFloats(batch, heads, queryLength, keyLength, headDim, Path), out var transient);
+        var workspace = OpWorkspace(AttentionCpu.WorkspaceFloats(batch, heads, queryLength, keyLength, headDim, Path, causal), out var transient);
         using (transient)
             AttentionCpu.Forward(S(q), S(k), S(v), S(o), batch, heads, queryLength, keyLength, headDim, qs, ks, vs, os, causal, Path, workspace);
     }

@@ -23,7 +23,7 @@ public static unsafe partial class AttentionCpu
     private const int BlockedK = GemmCpu.KC;                    // BK: one K block of the P·V GEMM, so Pᵀ and V are read in place
     private const int BlockedMinHeadDim = 32;
     // Lq·Lk·D from which the GEMMs pay for their packing. The UNet's cross-attention (77 keys) at 64², 32², 16², 8² ran
-    // 1.0-2.1× faster blocked than per row (2,048 / 4,096: 1.24-1.41× libtorch's time per row, 0.87-1.0× blocked); its
+    // 1.0-2.1× faster blocked than per row (1.24-1.41× libtorch's time per row, 0.87-1.0× blocked); its
     // 8² self-attention (64·64·64) ties either way and stays per row with the emoji model's shapes.
     private const long BlockedMinWork = 300_000;
 
@@ -31,15 +31,21 @@ public static unsafe partial class AttentionCpu
     private static float[]? t_blocked;   // one core's workspace, grown on demand, pinned
 
     /// <summary>Whether a shape takes the blocked path: enough work, at least a quarter key block, and head dims that fill
-    /// the GEMM's register tiles. The emoji model's shapes (D ≤ 16) stay on the per-row path.</summary>
-    public static bool UseBlocked(int queryLength, int keyLength, int headDim) =>
-        headDim >= BlockedMinHeadDim && keyLength >= BlockedK / 4 && (long)queryLength * keyLength * headDim >= BlockedMinWork;
+    /// the GEMM's register tiles. The emoji model's shapes (D ≤ 16) stay on the per-row path.
+    /// Causal attention keeps the older bar (Lk ≥ 128, Lq·Lk·D ≥ 2^21): the text encoder's 77 causal tokens ran 2.3×
+    /// libtorch's time blocked (half of each score tile is masked) against 0.8-0.9× per row.</summary>
+    public static bool UseBlocked(int queryLength, int keyLength, int headDim, bool causal = false) =>
+        headDim >= BlockedMinHeadDim && (causal
+            ? keyLength >= BlockedK / 2 && (long)queryLength * keyLength * headDim >= CausalBlockedMinWork
+            : keyLength >= BlockedK / 4 && (long)queryLength * keyLength * headDim >= BlockedMinWork);
+
+    private const long CausalBlockedMinWork = 1L << 21;
 
     /// <summary>Floats of the packed K, V copy <see cref="ForwardBlocked"/> needs (0 for the per-row path): per (b, h) and key
     /// block of BK rows, K as [D blocks of KC][BK/MR panels][kc][MR], then V as [D/MR panels][BK][MR].</summary>
-    public static long WorkspaceFloats(int batch, int heads, int queryLength, int keyLength, int headDim, SimdPath path = SimdPath.Auto)
+    public static long WorkspaceFloats(int batch, int heads, int queryLength, int keyLength, int headDim, SimdPath path = SimdPath.Auto, bool causal = false)
     {
-        if (!UseBlocked(queryLength, keyLength, headDim))
+        if (!UseBlocked(queryLength, keyLength, headDim, causal))
             return 0;
         var (kFloats, blockFloats) = PackedBlock(headDim, CpuSimd.Resolve(path));
         return (long)batch * heads * ((keyLength + BlockedK - 1) / BlockedK) * blockFloats;

@@ -18,7 +18,7 @@ namespace Add.Kernels.Cpu;
 /// columns of D). Scores live in a BK-float stack buffer only; O = acc / l at the end. On the Vector512 path with D a
 /// multiple of 16, query rows go four at a time (<see cref="FourRows"/>): their scores share each load of Kᵀ and their
 /// P·V updates each load of V, which doubled the speed at the UNet's L = 64, D = 16. Long sequences (Lq·Lk·D ≥ 300,000,
-/// Lk ≥ 64, D ≥ 32: SD-Turbo's 256-4,096 tokens and its 77-key cross-attention) take the blocked path instead (<see cref="ForwardBlocked"/>: both
+/// Lk ≥ 64, D ≥ 32: SD-Turbo's 256-4,096 tokens and its 77-key cross-attention; causal: 2^21 and Lk ≥ 128) take the blocked path instead (<see cref="ForwardBlocked"/>: both
 /// products on the GEMM micro-kernels).</para>
 /// </summary>
 public static unsafe partial class AttentionCpu
@@ -50,9 +50,9 @@ public static unsafe partial class AttentionCpu
         if (!AttentionReference.Check(q.Length, k.Length, v.Length, o.Length, batch, heads, queryLength, keyLength, headDim, qs, ks, vs, os, MaxHeadDim, ""))
             return;
         path = CpuSimd.Resolve(path);
-        if (UseBlocked(queryLength, keyLength, headDim))
+        if (UseBlocked(queryLength, keyLength, headDim, causal))
         {
-            long need = WorkspaceFloats(batch, heads, queryLength, keyLength, headDim, path);
+            long need = WorkspaceFloats(batch, heads, queryLength, keyLength, headDim, path, causal);
             if (!workspace.IsEmpty && workspace.Length < need)
                 throw new ArgumentException($"workspace has {workspace.Length} floats, attention [{batch}, {heads}, {keyLength}, {headDim}] needs {need} (AttentionCpu.WorkspaceFloats)", nameof(workspace));
             fixed (float* pq = q, pk = k, pv = v, po = o, pw = workspace)

@@ -26,6 +26,7 @@ public sealed class AttentionCpuTests(ITestOutputHelper log)
         new Case(1, 1, 64, 64, 64, false, false),   // the VAE mid-block attention: one head, D = 64
         new Case(2, 2, 5, 130, 8, false, true),     // Lk over two blocks + 2, D = 8 (no 512 column step)
         new Case(2, 4, 16, 16, 32, true, true),     // the text encoder: causal, 16 tokens
+        new Case(1, 2, 77, 77, 64, true, true),     // SD-Turbo's text encoder: causal, 77 tokens (per row, not blocked)
         new Case(1, 1, 3, 7, 21, false, false));    // D = 21 = 16 + 5
 
     /// <summary>Shapes that take the blocked GEMM path (<see cref="AttentionCpu.UseBlocked"/>), with awkward edges.</summary>
@@ -41,7 +42,7 @@ public sealed class AttentionCpuTests(ITestOutputHelper log)
     [MemberData(nameof(Cases))]
     public void MatchesTorch(SimdPath path, Case c)
     {
-        Assert.False(AttentionCpu.UseBlocked(c.Lq, c.Lk, c.D), $"{c} should take the per-row path");
+        Assert.False(AttentionCpu.UseBlocked(c.Lq, c.Lk, c.D, c.Causal), $"{c} should take the per-row path");
         Check(path, c, Fp32, withReference: !c.Causal);
     }
 
@@ -49,7 +50,7 @@ public sealed class AttentionCpuTests(ITestOutputHelper log)
     [MemberData(nameof(BlockedCases))]
     public void BlockedMatchesTorch(SimdPath path, Case c)
     {
-        Assert.True(AttentionCpu.UseBlocked(c.Lq, c.Lk, c.D), $"{c} should take the blocked path");
+        Assert.True(AttentionCpu.UseBlocked(c.Lq, c.Lk, c.D, c.Causal), $"{c} should take the blocked path");
         Check(path, c, Fp32, withReference: false);
     }
 
