@@ -23,6 +23,11 @@ public abstract class Backend : IDisposable
     /// scratch), <see cref="Pipeline.DiffusionPipeline"/> runs one generation at a time.</summary>
     public virtual bool ConcurrentGenerations => false;
 
+    /// <summary>How much larger than its high water a pipeline's arena block is made (<see cref="Arena"/>), as a fraction:
+    /// 0 where memory is committed when allocated (a GPU's); the CPU backend's blocks are zeroed native allocations
+    /// whose pages take no memory until written, so it asks for room.</summary>
+    public virtual double ArenaHeadroom => 0;
+
     /// <summary>Host scratch memory of one generation context (the CPU backend's GEMM packing workspace), grown to
     /// the largest op it has served and reused. A thread's ops use the scratch it has bound (<see cref="Bind"/>),
     /// else the backend's default one (single-threaded callers).</summary>

@@ -31,6 +31,11 @@ public sealed class CpuBackend(SimdPath path = SimdPath.Auto) : Backend
     /// kernel's per-output order is independent of how its work is split).</summary>
     public override bool ConcurrentGenerations => true;
 
+    /// <summary>1/8: a block's pages above what a generation writes stay unmapped (NativeMemory.AllocZeroed is calloc,
+    /// which maps large blocks fresh and leaves their zero pages untouched), so the room costs address space, not memory,
+    /// until a larger request uses it.</summary>
+    public override double ArenaHeadroom => 0.125;
+
     /// <summary>Declares the generation to <see cref="CpuWorkers.Caller"/>: while two or more run, each runs its ops inline.</summary>
     public override IDisposable? BeginGeneration() => CpuWorkers.Caller();
 

@@ -66,7 +66,7 @@ public sealed class DiffusionPipeline : IDisposable
     {
         Folder = folder;
         Backend = backend;
-        Arena = new Arena(backend);
+        Arena = new Arena(backend, backend.ArenaHeadroom);
         _components = new PipelineComponents(folder, new Runtime(backend, Arena), warn, variant);
         _runner = new GenerationRunner(_components, backend, Arena);
         backend.Synchronize();

@@ -78,4 +78,32 @@ public sealed class ArenaTests
         a.Take(4);
         Assert.Throws<ArgumentOutOfRangeException>(() => a.Release(2));
     }
+
+    /// <summary>With headroom the block is that much above the high water, so a request standing a little higher (a
+    /// larger batch) is served from it: no buffer of its own on top, no new block.</summary>
+    [Fact]
+    public void HeadroomServesASlightlyHigherRequestFromTheBlock()
+    {
+        using var exact = new Arena(new CpuBackend());
+        using var roomy = new Arena(new CpuBackend(), headroom: 0.125);
+        Generation(exact, scale: 1);
+        Generation(roomy, scale: 1);
+        Assert.Equal(8528, exact.Capacity);
+        Assert.Equal((8528 + 1066 + 15) / 16 * 16, roomy.Capacity);     // 8528 + ⌊8528/8⌋, rounded to 16 floats
+        int exactAllocations = exact.Allocations, roomyAllocations = roomy.Allocations;
+        void Higher(Arena a)
+        {
+            a.Reset();
+            a.Take(1000);
+            a.Take(500);                                 // the decoder's takes start 512 floats higher
+            a.Take(3000); a.Take(3000); a.Take(1500);   // 9040 in all: above the high water, inside the headroom
+            a.Reset();
+        }
+        Higher(exact);
+        Higher(roomy);
+        Assert.True(exact.Allocations > exactAllocations);     // a take past the exact block got its own buffer, then a new block
+        Assert.Equal(roomyAllocations, roomy.Allocations);
+        Assert.Equal((8528 + 1066 + 15) / 16 * 16, roomy.Capacity);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Arena(new CpuBackend(), headroom: -0.5));
+    }
 }
