@@ -130,6 +130,40 @@ public static unsafe partial class GemmCpu
         Store512(c + 32, c52, first, relu, i0 + 5, j0 + 32, e); Store512(c + 48, c53, first, relu, i0 + 5, j0 + 48, e);
     }
 
+    /// <summary>
+    /// One row of C against a whole 64-wide B panel (a GEMV, M = 1: the UNet's time-embedding linears at batch 1): the 6×64
+    /// tile would spend five of its six rows on padding. Each output keeps the 6×64 kernel's single FMA chain over k in
+    /// the same order, so its bytes are those of the same row in a batch (batch invariance); four chains, so the FMA
+    /// latency, not the FMA count, bounds it: about 4 cycles per k against the tile's 12. A's values are
+    /// <paramref name="mr"/> apart (a packed panel). <paramref name="next"/>, when not null: the next B panel, prefetched into
+    /// L2 whole (this row is its only user), 4 lines per k.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void KernelRow64(int kc, float* a, int mr, float* b, float* c, bool first, bool relu, int i0, int j0, GemmEpilogue e, float* next)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        if (!first || e.Residual != null)
+            for (int j = 0; j < 64 && Sse.IsSupported; j += 16)
+                Sse.Prefetch0((first ? e.Residual + (long)i0 * e.ResidualStride + j0 : c) + j);
+        for (int p = 0; p < kc; p++)
+        {
+            if (next != null && Sse.IsSupported)
+            {
+                Sse.Prefetch1(next); Sse.Prefetch1(next + 16); Sse.Prefetch1(next + 32); Sse.Prefetch1(next + 48);
+                next += 64;
+            }
+            var x = Vector512.Create(*a);
+            c0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b), c0);
+            c1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b + 16), c1);
+            c2 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b + 32), c2);
+            c3 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b + 48), c3);
+            a += mr;
+            b += 64;
+        }
+        Store512(c, c0, first, relu, i0, j0, e); Store512(c + 16, c1, first, relu, i0, j0 + 16, e);
+        Store512(c + 32, c2, first, relu, i0, j0 + 32, e); Store512(c + 48, c3, first, relu, i0, j0 + 48, e);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, bool first, bool relu, int i0, int j0, GemmEpilogue e)
     {

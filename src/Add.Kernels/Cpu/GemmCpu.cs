@@ -229,7 +229,9 @@ public static unsafe partial class GemmCpu
                 int rows = Math.Min(mr, mc - ir);
                 int i0 = ic + ir, j0 = jc + jr;
                 float* prefetch = nextB == null ? null : nextB + (long)(ir / mr) * linesPerCall * 16;
-                if (rows == mr && cols == nr)
+                if (rows == 1 && mc == 1 && cols == nr && path == SimdPath.Vector512)
+                    KernelRow64(kc, aPanel, mr, bPanel, c + (long)i0 * ldc + j0, first, last && epilogue.Relu, i0, j0, epilogue, nextB);
+                else if (rows == mr && cols == nr)
                     MicroKernel(path, kc, aPanel, bPanel, c + (long)i0 * ldc + j0, ldc, first, last, i0, j0, epilogue, prefetch);
                 else
                 {

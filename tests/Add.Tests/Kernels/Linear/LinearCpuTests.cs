@@ -21,6 +21,7 @@ public sealed class LinearCpuTests(ITestOutputHelper log)
     public static TheoryData<SimdPath, LinearCase> LinearCases => CpuPaths.With(
         new LinearCase(37, 23, 29, true, false),    // nothing a multiple of any tile
         new LinearCase(1, 5, 70, true, false),      // one row (the dot-product path)
+        new LinearCase(1, 200, 300, true, true),    // one row over three whole 64-column panels and an edge, two K blocks, residual
         new LinearCase(2, 300, 257, true, true),    // two rows, dot path split over cores, odd K, residual in place
         new LinearCase(3, 40, 1, false, false),     // K = 1
         new LinearCase(130, 70, 300, true, true),   // M > MC, K > KC (two K blocks: the accumulate path), threads, residual
@@ -62,6 +63,27 @@ public sealed class LinearCpuTests(ITestOutputHelper log)
                 Numerics.AssertClose(expected, inPlace, Fp32Dot, $"cpu linear{how} in place {path} {c}", log);
             }
         }
+    }
+
+    /// <summary>A one-row GEMM (the Vector512 path's row kernel) gives the bytes of the same row inside a batch (the 6×64
+    /// tile): the time embedding's linears run at M = 1 at batch 1 and at M = batch otherwise.</summary>
+    public static TheoryData<SimdPath> Paths => new(CpuPaths.All);
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void OneRowEqualsItsRowInABatch(SimdPath path)
+    {
+        const int m = 7, n = 200, k = 300, row = 3;
+        var random = new Random(7);
+        var x = Numerics.Uniform(random, m * k);
+        var w = Numerics.Uniform(random, n * k);
+        var b = Numerics.Uniform(random, n);
+        var packed = PackedWeight.ForLinear(w, n, k, path);
+        var all = new float[m * n];
+        LinearCpu.Forward(x, default, b, default, all, m, n, k, new float[LinearCpu.WorkspaceFloats(m, n, k)], path, packed);
+        var one = new float[n];
+        LinearCpu.Forward(x.AsSpan(row * k, k), default, b, default, one, 1, n, k, new float[LinearCpu.WorkspaceFloats(1, n, k)], path, packed);
+        Assert.Equal(all.AsSpan(row * n, n).ToArray(), one);
     }
 
     /// <summary>Packing is a copy: every value of W comes back from the panels, for panel widths 4, 6, 16 and 64 (the
