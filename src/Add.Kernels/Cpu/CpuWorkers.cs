@@ -33,15 +33,23 @@ public static class CpuWorkers
     /// <summary>0 on the calling thread, 1 .. <see cref="CpuSimd.Threads"/>−1 on the workers: always below Threads.</summary>
     public static int Slot => t_slot;
 
-    /// <summary>Runs body(i) for every i in [0, count), spread over the calling thread and the workers.</summary>
+    /// <summary>Runs body(i) for every i in [0, count), spread over the calling thread and the workers. An item that
+    /// throws does not stop the others: every item runs, then the first exception reaches the caller, whether the items
+    /// ran on the workers or inline (the workers busy with another caller's call, or several generations open).</summary>
     public static void For(int count, Action<int> body)
     {
         if (count <= 0)
             return;
         if (count == 1 || CpuSimd.Threads == 1 || Volatile.Read(ref callers) > 1 || Interlocked.CompareExchange(ref busy, 1, 0) != 0)
         {
+            Exception? error = null;
             for (int i = 0; i < count; i++)
-                body(i);
+            {
+                try { body(i); }
+                catch (Exception e) { error ??= e; }
+            }
+            if (error is not null)
+                ExceptionDispatchInfo.Throw(error);
             return;
         }
         try
