@@ -99,11 +99,6 @@ public sealed class Transformer2DModel
     public void Forward(TensorView x, TensorView y, TensorView context, int n, int h, int w, int contextLength)
     {
         int l = h * w, group = Math.Max(1, GroupTokens / l);
-        if (group >= n)
-        {
-            ForwardGroup(x, y, context, n, h, w, contextLength);
-            return;
-        }
         long image = (long)_channels * l, contextRow = context.Length / n;
         for (int i = 0; i < n; i += group)
         {

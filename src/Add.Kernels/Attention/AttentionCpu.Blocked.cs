@@ -47,7 +47,7 @@ public static unsafe partial class AttentionCpu
     {
         if (!UseBlocked(queryLength, keyLength, headDim, causal))
             return 0;
-        var (kFloats, blockFloats) = PackedBlock(headDim, CpuSimd.Resolve(path));
+        var (_, blockFloats) = PackedBlock(headDim, CpuSimd.Resolve(path));
         return (long)batch * heads * ((keyLength + BlockedK - 1) / BlockedK) * blockFloats;
     }
 

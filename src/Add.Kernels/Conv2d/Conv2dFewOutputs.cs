@@ -163,20 +163,22 @@ internal static unsafe class Conv2dFewOutputs
             Vector512<float> a0 = Vector512.Load(s0), b0 = Vector512.Load(s0 + 16), a1 = Vector512.Load(s1), b1 = Vector512.Load(s1 + 16);
             Vector512<float> a2 = Vector512.Load(s2), b2 = Vector512.Load(s2 + 16), a3 = Vector512.Load(s3), b3 = Vector512.Load(s3 + 16);
             for (int g = 0; g < count; g++)
-            for (int kx = 0; kx < kw; kx++)
             {
                 float* line = lines + (long)g * lineLength;
-                var x0 = Vector512.Load(line + j + kx);
-                var x1 = Vector512.Load(line + j + kx + 16);
-                float* t = taps[g] + kx * MaxOutChannels;
-                var w = Vector512.Create(t[0]);
-                a0 = Vector512.FusedMultiplyAdd(w, x0, a0); b0 = Vector512.FusedMultiplyAdd(w, x1, b0);
-                w = Vector512.Create(t[1]);
-                a1 = Vector512.FusedMultiplyAdd(w, x0, a1); b1 = Vector512.FusedMultiplyAdd(w, x1, b1);
-                w = Vector512.Create(t[2]);
-                a2 = Vector512.FusedMultiplyAdd(w, x0, a2); b2 = Vector512.FusedMultiplyAdd(w, x1, b2);
-                w = Vector512.Create(t[3]);
-                a3 = Vector512.FusedMultiplyAdd(w, x0, a3); b3 = Vector512.FusedMultiplyAdd(w, x1, b3);
+                for (int kx = 0; kx < kw; kx++)
+                {
+                    var x0 = Vector512.Load(line + j + kx);
+                    var x1 = Vector512.Load(line + j + kx + 16);
+                    float* t = taps[g] + kx * MaxOutChannels;
+                    var w = Vector512.Create(t[0]);
+                    a0 = Vector512.FusedMultiplyAdd(w, x0, a0); b0 = Vector512.FusedMultiplyAdd(w, x1, b0);
+                    w = Vector512.Create(t[1]);
+                    a1 = Vector512.FusedMultiplyAdd(w, x0, a1); b1 = Vector512.FusedMultiplyAdd(w, x1, b1);
+                    w = Vector512.Create(t[2]);
+                    a2 = Vector512.FusedMultiplyAdd(w, x0, a2); b2 = Vector512.FusedMultiplyAdd(w, x1, b2);
+                    w = Vector512.Create(t[3]);
+                    a3 = Vector512.FusedMultiplyAdd(w, x0, a3); b3 = Vector512.FusedMultiplyAdd(w, x1, b3);
+                }
             }
             a0.Store(s0); b0.Store(s0 + 16); a1.Store(s1); b1.Store(s1 + 16);
             a2.Store(s2); b2.Store(s2 + 16); a3.Store(s3); b3.Store(s3 + 16);

@@ -32,6 +32,7 @@ internal readonly unsafe struct GemmEpilogue(float* bias, bool biasPerRow, float
 /// <item>Vector512: MR×NR = 6×64, 24 zmm accumulators, per k 4 loads of B, 6 broadcasts of A, 24 FMAs. The 8×32 tile it
 /// replaced (16 accumulators, 10 loads per 16 FMAs) ran at 72-80 % of one core's FMA peak with both panels in L1, this one
 /// at 83-87 % (gemmlab, 2026-12-03: loads per FMA, not registers, bound these tiles here; 8×48 ties, 4×96 and 14×32 lose).</item>
+/// <item>Vector512, one row (M = 1, a GEMV): <see cref="KernelRow64"/>, 1×64 in the 6×64 kernel's order, not a tile five rows of padding.</item>
 /// <item>Vector256: 6×16, 12 ymm accumulators (the classic AVX2 shape).</item>
 /// <item>Scalar: 4×4 of float locals.</item>
 /// </list>
@@ -229,7 +230,7 @@ public static unsafe partial class GemmCpu
                 int rows = Math.Min(mr, mc - ir);
                 int i0 = ic + ir, j0 = jc + jr;
                 float* prefetch = nextB == null ? null : nextB + (long)(ir / mr) * linesPerCall * 16;
-                if (rows == 1 && mc == 1 && cols == nr && path == SimdPath.Vector512)
+                if (mc == 1 && cols == nr && path == SimdPath.Vector512)
                     KernelRow64(kc, aPanel, mr, bPanel, c + (long)i0 * ldc + j0, first, last && epilogue.Relu, i0, j0, epilogue, nextB);
                 else if (rows == mr && cols == nr)
                     MicroKernel(path, kc, aPanel, bPanel, c + (long)i0 * ldc + j0, ldc, first, last, i0, j0, epilogue, prefetch);
