@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# What travels to the device machine is the checkout's tracked and untracked-not-ignored files plus carried paths,
+# at most 64 MiB; the tracked tree is ~73 MiB, mostly model weights the GPU check never reads. For one device call:
+#
+#   bash perf/gpu/slim-tree.sh slim      # the folders below leave the index (files stay on disk) and are ignored
+#   ... device run of perf/gpu/run.sh ...
+#   bash perf/gpu/slim-tree.sh restore   # the index is HEAD's again and the ignore lines go
+#
+# Only the index and .git/info/exclude change; no file on disk is touched. `slim` refuses a checkout with staged
+# changes (restore resets the index to HEAD, which would drop them).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+# Read by no step of run.sh (it needs models/add-emoji-32 and the sources it was built from).
+FOLDERS=(models/emoji-32-teacher models/emoji-32-features models/emoji-32-evaluator models/configs docs tests/fixtures)
+EXCLUDE=.git/info/exclude
+MARK="# perf/gpu/slim-tree.sh"
+
+case "${1:-}" in
+  slim)
+    if ! git diff --cached --quiet; then
+      echo "error: staged changes; commit or unstage them first (restore resets the index to HEAD)" >&2
+      exit 1
+    fi
+    git rm -r -q --cached "${FOLDERS[@]}"
+    for f in "${FOLDERS[@]}"; do echo "/$f/ $MARK"; done >> "$EXCLUDE"
+    git ls-files -z | xargs -0 stat -c %s | awk '{ s += $1 } END { printf "tracked after slim: %.1f MiB\n", s / 1048576 }'
+    ;;
+  restore)
+    git reset -q
+    sed -i "\|$MARK\$|d" "$EXCLUDE"
+    git status --short | head -n 5
+    ;;
+  *)
+    echo "usage: perf/gpu/slim-tree.sh slim|restore" >&2
+    exit 2
+    ;;
+esac
