@@ -14,7 +14,8 @@ cd "$(dirname "$0")/../.."
 # Read by no step of run.sh (it needs models/add-emoji-32 and the sources it was built from).
 FOLDERS=(models/emoji-32-teacher models/emoji-32-features models/emoji-32-evaluator models/configs docs tests/fixtures)
 EXCLUDE=.git/info/exclude
-MARK="# perf/gpu/slim-tree.sh"
+BEGIN="# perf/gpu/slim-tree.sh begin"
+END="# perf/gpu/slim-tree.sh end"
 
 case "${1:-}" in
   slim)
@@ -22,13 +23,17 @@ case "${1:-}" in
       echo "error: staged changes; commit or unstage them first (restore resets the index to HEAD)" >&2
       exit 1
     fi
+    if grep -qx "$BEGIN" "$EXCLUDE" 2>/dev/null; then
+      echo "error: already slim (run restore first)" >&2
+      exit 1
+    fi
     git rm -r -q --cached "${FOLDERS[@]}"
-    for f in "${FOLDERS[@]}"; do echo "/$f/ $MARK"; done >> "$EXCLUDE"
+    { echo "$BEGIN"; for f in "${FOLDERS[@]}"; do echo "/$f/"; done; echo "$END"; } >> "$EXCLUDE"
     git ls-files -z | xargs -0 stat -c %s | awk '{ s += $1 } END { printf "tracked after slim: %.1f MiB\n", s / 1048576 }'
     ;;
   restore)
     git reset -q
-    sed -i "\|$MARK\$|d" "$EXCLUDE"
+    sed -i "\|^$BEGIN\$|,\|^$END\$|d" "$EXCLUDE"
     git status --short | head -n 5
     ;;
   *)
