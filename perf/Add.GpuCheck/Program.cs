@@ -9,15 +9,20 @@ using ILGPU.Runtime;
 //   run --data DIR --out DIR [--accelerator cuda|cpu] [--tiles gpu|small] [--repeats N] [--warmup N] [--inner N] [--only a,b]
 //                            check every case, time it, write results.json and results.md; exit 1 if a check fails
 //   ptx [--out DIR]          compile every kernel at the GPU tiles to PTX (sm_90) without a GPU: a check of the bundle
-//   engine --model DIR --out DIR [--backend cuda|ilgpu-cpu|cpu] [--repeats N]
+//   engine --model DIR --out DIR [--backend cuda|ilgpu-cpu|cpu] [--repeats N] [--requests 1x1,4x2] [--width N --height N]
 //                            the whole generator on that backend vs the CPU SIMD backend (EngineCheck)
 //   to-f16 --from DIR --to DIR   a model folder with F16 weights (to fit the bundle)
+//   layout --model DIR --out FILE   every tensor's file, name and shape (RandomWeights)
+//   random-model --config DIR --layout FILE --out DIR [--seed N]   a model folder of seeded weights (RandomWeights)
 const string Usage = """
     usage:
       Add.GpuCheck prepare --out DIR
       Add.GpuCheck ptx [--out DIR]
       Add.GpuCheck engine --model DIR --out DIR [--backend cuda|ilgpu-cpu|cpu] [--repeats N]
+                          [--requests STEPSxBATCH,...] [--width N --height N]
       Add.GpuCheck to-f16 --from DIR --to DIR
+      Add.GpuCheck layout --model DIR --out FILE
+      Add.GpuCheck random-model --config DIR --layout FILE --out DIR [--seed N]
       Add.GpuCheck run --data DIR --out DIR [--accelerator cuda|cpu] [--tiles gpu|small]
                        [--repeats N] [--warmup N] [--inner N] [--only NAME_OR_KERNEL,...]
     """;
@@ -27,13 +32,30 @@ try
     if (args.Length == 0)
         return Fail(Usage);
     var options = ParseOptions(args.AsSpan(1));
+    string[]? allowed = args[0] switch
+    {
+        "prepare" => ["out"],
+        "run" => ["data", "out", "accelerator", "tiles", "repeats", "warmup", "inner", "only"],
+        "ptx" => ["out"],
+        "engine" => ["model", "out", "backend", "repeats", "requests", "width", "height"],
+        "to-f16" => ["from", "to"],
+        "layout" => ["model", "out"],
+        "random-model" => ["config", "layout", "out", "seed"],
+        _ => null,
+    };
+    // An option the command does not take is an error, not ignored (a misspelt --requests would run the default set).
+    if (allowed is not null && options.Keys.FirstOrDefault(k => !allowed.Contains(k)) is string unknown)
+        return Fail($"{args[0]} takes no --{unknown} (it takes {string.Join(", ", allowed.Select(a => "--" + a))})\n{Usage}");
     return args[0] switch
     {
         "prepare" => Prepare(Required(options, "out")),
         "run" => Run(options),
         "ptx" => PtxCheck.Run(Console.Out, options.GetValueOrDefault("out")) == 0 ? 0 : 1,
-        "engine" => EngineCheck.Run(Required(options, "model"), Required(options, "out"), options.GetValueOrDefault("backend", "cuda"), Int(options, "repeats") ?? 20),
+        "engine" => EngineCheck.Run(Required(options, "model"), Required(options, "out"), options.GetValueOrDefault("backend", "cuda"), Int(options, "repeats") ?? 20,
+            options.TryGetValue("requests", out var requests) ? EngineCheck.ParseRequests(requests) : EngineCheck.DefaultRequests, Int(options, "width"), Int(options, "height")),
         "to-f16" => EngineCheck.ToF16(Required(options, "from"), Required(options, "to")),
+        "layout" => RandomWeights.Layout(Required(options, "model"), Required(options, "out")),
+        "random-model" => RandomWeights.Write(Required(options, "config"), Required(options, "layout"), Required(options, "out"), (ulong)(Int(options, "seed") ?? 1)),
         _ => Fail($"unknown command '{args[0]}'\n{Usage}"),
     };
 }

@@ -11,8 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-# Read by no step of run.sh (it needs models/add-emoji-32 and the sources it was built from).
-FOLDERS=(models/emoji-32-teacher models/emoji-32-features models/emoji-32-evaluator models/configs docs tests/fixtures)
+# Read by no step of run.sh or run-sd-turbo.sh (they need models/add-emoji-32, models/configs/sd-turbo and
+# perf/gpu/sd-turbo.layout).
+FOLDERS=(models/emoji-32-teacher models/emoji-32-features models/emoji-32-evaluator models/configs/sdxl-turbo models/configs/taesd docs tests/fixtures)
 EXCLUDE=.git/info/exclude
 BEGIN="# perf/gpu/slim-tree.sh begin"
 END="# perf/gpu/slim-tree.sh end"
