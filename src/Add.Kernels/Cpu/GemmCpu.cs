@@ -89,9 +89,14 @@ public static unsafe partial class GemmCpu
         bool splitN = SplitN(nPanels, mPanels, a.Prepacked, b.Prepacked, m, n, k);
         int panels = splitN ? nPanels : mPanels;
         // Chunks of whole panels, claimed by whichever core is free. A chunk packs its own share of the split operand and
-        // all of the other one, so only when the other one is prepacked do chunks beyond one per core cost nothing.
-        bool otherPrepacked = splitN ? a.Prepacked : b.Prepacked;
-        int chunks = (int)Math.Clamp(2L * m * n * k / MinFlopsPerThread, 1, Math.Min(panels, otherPrepacked ? ChunksPerThread * CpuSimd.Threads : CpuSimd.Threads));
+        // all of the other one, so chunks beyond one per core cost nothing only when the other one is prepacked and the
+        // chunk's traffic does not grow with their number: true of the linear order (split M against a prepacked B,
+        // whose panels are streamed once per MC rows however the rows are chunked), not of the conv order (split N,
+        // every chunk streaming all of A's prepacked weight panels: 4 chunks per core read a 3.7 MB weight 8 times;
+        // one per core took the 1×1 convs and the stride-2 downsample from 0.98-1.10× libtorch to 0.92-1.04×, AMD EPYC
+        // 2026-12-04, perf/logs/conv-chunks-2026-12-04).
+        bool extraChunksFree = !splitN && b.Prepacked;
+        int chunks = (int)Math.Clamp(2L * m * n * k / MinFlopsPerThread, 1, Math.Min(panels, extraChunksFree ? ChunksPerThread * CpuSimd.Threads : CpuSimd.Threads));
 
         fixed (float* ws = workspace)
         {

@@ -224,6 +224,8 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
                     int lo, hi;
                     if (stride == 1)                                                // no divisions on the common path: runs are short on small planes
                         (lo, hi) = (ix >= 0 ? 0 : Math.Min(length, -ix), Math.Min(length, w - ix));
+                    else if (stride == 2)                                           // the UNet's and the VAE encoder's downsamples
+                        (lo, hi) = (ix >= 0 ? 0 : Math.Min(length, (-ix + 1) >> 1), Math.Min(length, (w - ix + 1) >> 1));
                     else
                         (lo, hi) = (ix >= 0 ? 0 : Math.Min(length, (-ix + stride - 1) / stride), Math.Min(length, (w - ix + stride - 1) / stride));
                     hi = Math.Max(lo, hi);
@@ -232,6 +234,8 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
                     float* src = source + runImage[r] + (long)iy * w + ix;
                     if (stride == 1)
                         Copy(src + lo, dst + lo, hi - lo);
+                    else if (stride == 2)
+                        CopyEven(src, dst, lo, hi, ix, w);
                     else
                         for (int t = lo; t < hi; t++)
                             dst[t] = src[(long)t * stride];
@@ -274,6 +278,31 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
                 if (++ky == kh) { ky = 0; plane += channel; }
             }
         }
+    }
+
+    /// <summary>dst[t] = src[2t] for t in [lo, hi); src[-ix .. w − ix) is the input row, and every load stays inside it:
+    /// 16 values per two loads and one two-source permute, the last 16 overlapping the ones before when the row's end
+    /// leaves no room for a whole pair of vectors (then read from one float earlier, keeping the odd lanes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyEven(float* src, float* dst, int lo, int hi, int ix, int w)
+    {
+        int t = lo, rowLeft = w - ix;
+        if (Avx512F.IsSupported && hi - lo >= 16)
+        {
+            var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            for (; t + 16 <= hi && 2 * t + 32 <= rowLeft; t += 16)
+                Vector512.Store(Avx512F.PermuteVar16x32x2(Vector512.Load(src + 2 * t), even, Vector512.Load(src + 2 * t + 16)), dst + t);
+            int u = hi - 16;        // ≥ lo: the last 16 values, overlapping stores of the same values
+            if (t < hi && 2 * u + 31 <= rowLeft && ix + 2 * u >= 1)
+            {
+                var odd = Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+                float* from = src + 2 * u - 1;                  // src[2u − 1 .. 2u + 30]: inside the row
+                Vector512.Store(Avx512F.PermuteVar16x32x2(Vector512.Load(from), odd, Vector512.Load(from + 16)), dst + u);
+                t = hi;
+            }
+        }
+        for (; t < hi; t++)
+            dst[t] = src[2 * t];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -46,6 +46,9 @@ public sealed class Conv2dCpuTests(ITestOutputHelper log)
         new ConvCase(1, 3, 5, 4, 7, 3, 1, 2, true, false),       // padding 2: whole runs outside the image (rows and columns)
         new ConvCase(2, 4, 3, 5, 6, 1, 1, 1, true, true),        // a padded 1×1: not read directly, its border is all zeros
         new ConvCase(1, 2, 9, 8, 3, 3, 2, 2, false, false),      // stride 2, padding 2: strided gathers clipped at both sides
+        new ConvCase(1, 5, 9, 70, 13, 3, 2, 1, true, true),      // stride 2, runs of 35: the vector gather, its last 16 read from one float back
+        new ConvCase(2, 3, 8, 64, 7, 3, 2, 1, false, true),      // the UNet's downsample: width 64, runs of 32 outputs, batch 2
+        new ConvCase(1, 4, 7, 41, 6, 3, 2, 2, true, false),      // stride 2, padding 2, odd width: runs of 21, the tail scalar at the row's end
         new ConvCase(1, 4, 40, 37, 9, 3, 1, 1, true, true),      // TAESD's Cin = 4 conv_in: direct on Vector512 (a run of 32 and one of 5), GEMM elsewhere
         new ConvCase(1, 140, 5, 70, 7, 3, 1, 1, true, true),     // rows of 70: whole panels inside a row (the interior copy), K = 1260 starting blocks mid-channel
         new ConvCase(1, 24, 9, 45, 19, 3, 1, 1, true, true),     // direct: Co 19 (a last tile of 1 channel), rows of 45 (runs of 32: one of 13)
