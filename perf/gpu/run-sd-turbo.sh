@@ -12,15 +12,7 @@ RESULTS="${OUT:-perf/gpu/bundle/out-sd-turbo}"
 MODEL="${SD_TURBO_MODEL:-/tmp/sd-turbo-random}"
 mkdir -p "$RESULTS"
 
-if [ ! -x "$BUNDLE/app/Add.GpuCheck" ]; then
-  if [ ! -f "$BUNDLE/gpucheck.tar.gz" ]; then
-    echo "error: no $BUNDLE/gpucheck.tar.gz: run perf/gpu/prepare.sh where the .NET SDK is, and carry that file" >&2
-    exit 3
-  fi
-  tar -xzf "$BUNDLE/gpucheck.tar.gz" -C "$BUNDLE"
-fi
-{ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1 || echo "nvidia-smi not available"; } \
-  | tee "$RESULTS/nvidia-smi.txt"
+source perf/gpu/unpack.sh
 
 [ -f "$MODEL/unet/diffusion_pytorch_model.safetensors" ] || \
   "$BUNDLE/app/Add.GpuCheck" random-model --config models/configs/sd-turbo --layout perf/gpu/sd-turbo.layout --out "$MODEL"

@@ -12,21 +12,12 @@ BUNDLE=perf/gpu/bundle
 RESULTS="${OUT:-perf/gpu/bundle/out}"
 mkdir -p "$RESULTS"
 
-if [ ! -x "$BUNDLE/app/Add.GpuCheck" ]; then
-  if [ ! -f "$BUNDLE/gpucheck.tar.gz" ]; then
-    echo "error: no $BUNDLE/gpucheck.tar.gz: run perf/gpu/prepare.sh where the .NET SDK is, and carry that file" >&2
-    exit 3
-  fi
-  tar -xzf "$BUNDLE/gpucheck.tar.gz" -C "$BUNDLE"
-fi
+source perf/gpu/unpack.sh
 # The cases are made here, not carried (their random inputs do not compress): the same seeds and reference loops as
 # prepare.sh's, so the same files.
 if [ ! -f "$BUNDLE/data/manifest.json" ]; then
   "$BUNDLE/app/Add.GpuCheck" prepare --out "$BUNDLE/data" | tail -n 3
 fi
-
-{ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1 || echo "nvidia-smi not available"; } \
-  | tee "$RESULTS/nvidia-smi.txt"
 
 set +e
 "$BUNDLE/app/Add.GpuCheck" run --data "$BUNDLE/data" --out "$RESULTS" --accelerator cuda "$@" 2>&1 | tee "$RESULTS/run.log"
