@@ -14,13 +14,18 @@ namespace Add.Kernels.Ilgpu;
 /// As a GEMM: rows Co, columns P = N·Ho·Wo, reduction K = Ci·kh·kw; A = w viewed as [Co, K], B[k, p] gathered from x.
 /// </para>
 /// <para>
-/// Versions: <see cref="Conv2dReference.Forward"/> (direct loops, double accumulator); <see cref="Kernel{TTile}"/> (v1): the tiling of
-/// <see cref="LinearDevice.Kernel{TTile}"/> with a gathering loader for B: each K-step decodes k → (ci, ky, kx) and
-/// p → (n, oy, ox) per thread and reads x with a bounds check (the padding). One output per thread; 2·⌈K/T⌉ barriers.</para>
+/// Versions: <see cref="Conv2dReference.Forward"/> (direct loops, double accumulator); v1 (until 2026-12-04): the tiling
+/// of the linear's v1, one output per thread (3.6 TFLOP/s for a 64→64 3×3 at 64² on an H200, 53 % of a 512² SD-Turbo
+/// step there: perf/RESULTS-gpu-sd-turbo.md); <see cref="Kernel{TTile}"/> (v2): the register blocking of
+/// <see cref="LinearDevice.Kernel{TTile}"/> (R×R outputs per thread, rows co0 + ty + T·i, columns p0 + tx + T·j) with a
+/// gathering loader for B: each thread loads the same column p0 + (its index mod R·T) at every K-step, so it decodes
+/// p → (n, oy, ox) once, and per K-step decodes k → (ci, ky, kx) for its R rows of B and reads x with a bounds check (the
+/// padding). Each output sums its K products in order, one FMA chain, as v1 did. 2·⌈K/T⌉ barriers.</para>
 /// </summary>
 public static class Conv2dDevice
 {
-    /// <summary>v1 kernel. Grid (⌈P/T⌉, ⌈Co/T⌉) groups of (T, T); thread (tx, ty) computes output channel co0 + ty at column p0 + tx.</summary>
+    /// <summary>v2 kernel. Grid (⌈P/(R·T)⌉, ⌈Co/(R·T)⌉) groups of (T, T); thread (tx, ty) computes output channels
+    /// co0 + ty + T·i at columns p0 + tx + T·j, i, j &lt; R.</summary>
     /// <param name="x">[N, Ci, H, W]</param>
     /// <param name="w">[Co, Ci, kh, kw]</param>
     /// <param name="bias">[Co], or empty without bias</param>
@@ -28,50 +33,84 @@ public static class Conv2dDevice
     public static void Kernel<TTile>(ArrayView<float> x, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> y, Conv2dShape s)
         where TTile : struct, IGemmTile
     {
-        int size = default(TTile).Size;
-        int stride = size + 1;
-        var wTile = SharedMemory.Allocate<float>(default(TTile).Size * (default(TTile).Size + 1));  // [T, T+1]: [co, k]
-        var xTile = SharedMemory.Allocate<float>(default(TTile).Size * (default(TTile).Size + 1));  // [T, T+1]: [k, p]
+        int t = default(TTile).Size;
+        int block = GemmRegisters.R * t, stride = block + 1;
+        var wTile = SharedMemory.Allocate<float>(default(TTile).Size * (GemmRegisters.R * default(TTile).Size + 1));   // [T][R·T+1]: [k, co]
+        var xTile = SharedMemory.Allocate<float>(default(TTile).Size * (GemmRegisters.R * default(TTile).Size + 1));   // [T][R·T+1]: [k, p]
         int tx = Group.IdxX, ty = Group.IdxY;
-        int co0 = Grid.IdxY * size, p0 = Grid.IdxX * size;
+        int co0 = Grid.IdxY * block, p0 = Grid.IdxX * block;
         int reduction = s.ReductionLength, columns = s.Columns;
         int outPlane = s.OutHeight * s.OutWidth, taps = s.KernelH * s.KernelW;
 
-        // This thread's load column p0 + tx and output column are the same: decode it once.
-        int p = p0 + tx;
+        // B's loader: thread index tid = ty·T + tx loads column pp = tid mod R·T at rows kb + (T/R)·q of each K-step.
+        int tid = ty * t + tx;
+        int pp = tid % block, kb = tid / block, kStep = t / GemmRegisters.R;
+        int p = p0 + pp;
         int n = p / outPlane, rest = p - n * outPlane;
         int oy = rest / s.OutWidth, ox = rest - oy * s.OutWidth;
+        int iy0 = oy * s.Stride - s.Padding, ix0 = ox * s.Stride - s.Padding;
+        long image = (long)n * s.InChannels * s.Height * s.Width;
 
-        float sum = 0f;
-        for (int k0 = 0; k0 < reduction; k0 += size)
+        float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f, c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f;
+        float c20 = 0f, c21 = 0f, c22 = 0f, c23 = 0f, c30 = 0f, c31 = 0f, c32 = 0f, c33 = 0f;
+        for (int k0 = 0; k0 < reduction; k0 += t)
         {
-            int kw = k0 + tx;  // A: w[co0 + ty, k0 + tx], consecutive threads read consecutive weights
-            wTile[ty * stride + tx] = co0 + ty < s.OutChannels && kw < reduction ? w[(long)(co0 + ty) * reduction + kw] : 0f;
-
-            int kx0 = k0 + ty;  // B: x gathered at (k0 + ty, p0 + tx)
-            float value = 0f;
-            if (kx0 < reduction && p < columns)
+            int ka = k0 + tx;   // A: w[co0 + ty + T·q, k0 + tx], consecutive threads read consecutive weights
+            for (int q = 0; q < GemmRegisters.R; q++)
             {
-                int ci = kx0 / taps, tap = kx0 - ci * taps;
-                int ky = tap / s.KernelW, kxx = tap - ky * s.KernelW;
-                int iy = oy * s.Stride + ky - s.Padding, ix = ox * s.Stride + kxx - s.Padding;
-                if (iy >= 0 && iy < s.Height && ix >= 0 && ix < s.Width)
-                    value = x[(((long)n * s.InChannels + ci) * s.Height + iy) * s.Width + ix];
+                int r = ty + t * q;
+                wTile[tx * stride + r] = co0 + r < s.OutChannels && ka < reduction ? w[(long)(co0 + r) * reduction + ka] : 0f;
+                int kr = kb + kStep * q, k = k0 + kr;   // B: x gathered at (k, p)
+                float value = 0f;
+                if (k < reduction && p < columns)
+                {
+                    int ci = k / taps, tap = k - ci * taps;
+                    int ky = tap / s.KernelW, kx = tap - ky * s.KernelW;
+                    int iy = iy0 + ky, ix = ix0 + kx;
+                    if (iy >= 0 && iy < s.Height && ix >= 0 && ix < s.Width)
+                        value = x[image + ((long)ci * s.Height + iy) * s.Width + ix];
+                }
+                xTile[kr * stride + pp] = value;
             }
-            xTile[ty * stride + tx] = value;
             Group.Barrier();
-            for (int c = 0; c < size; c++)
-                sum += wTile[ty * stride + c] * xTile[c * stride + tx];
+            for (int kk = 0; kk < t; kk++)
+            {
+                int row = kk * stride;
+                float a0 = wTile[row + ty], a1 = wTile[row + ty + t], a2 = wTile[row + ty + 2 * t], a3 = wTile[row + ty + 3 * t];
+                float b0 = xTile[row + tx], b1 = xTile[row + tx + t], b2 = xTile[row + tx + 2 * t], b3 = xTile[row + tx + 3 * t];
+                c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+                c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+                c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+                c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+            }
             Group.Barrier();
         }
+        int col = p0 + tx;
+        Store(y, bias, s, co0 + ty, col, t, c00, c01, c02, c03);
+        Store(y, bias, s, co0 + ty + t, col, t, c10, c11, c12, c13);
+        Store(y, bias, s, co0 + ty + 2 * t, col, t, c20, c21, c22, c23);
+        Store(y, bias, s, co0 + ty + 3 * t, col, t, c30, c31, c32, c33);
+    }
 
-        int co = co0 + ty;
-        if (co < s.OutChannels && p < columns)
-        {
-            if (s.HasBias != 0)
-                sum += bias[co];
-            y[(((long)n * s.OutChannels + co) * s.OutHeight + oy) * s.OutWidth + ox] = sum;
-        }
+    /// <summary>y at output channel co, columns col + T·j (j &lt; R) inside P: v_j (+ b[co]).</summary>
+    private static void Store(ArrayView<float> y, ArrayView<float> bias, Conv2dShape s, int co, int col, int t, float v0, float v1, float v2, float v3)
+    {
+        if (co >= s.OutChannels)
+            return;
+        float b = s.HasBias != 0 ? bias[co] : 0f;
+        StoreOne(y, s, co, col, v0, b);
+        StoreOne(y, s, co, col + t, v1, b);
+        StoreOne(y, s, co, col + 2 * t, v2, b);
+        StoreOne(y, s, co, col + 3 * t, v3, b);
+    }
+
+    private static void StoreOne(ArrayView<float> y, Conv2dShape s, int co, int p, float v, float b)
+    {
+        if (p >= s.Columns)
+            return;
+        int outPlane = s.OutHeight * s.OutWidth;
+        int n = p / outPlane, rest = p - n * outPlane;
+        y[((long)n * s.OutChannels + co) * outPlane + rest] = s.HasBias != 0 ? v + b : v;
     }
 }
 
@@ -106,8 +145,8 @@ public sealed class Conv2dIlgpu<TTile> where TTile : struct, IGemmTile
             throw new ArgumentException($"bias has {bias.Length} elements, expected {(shape.HasBias != 0 ? shape.OutChannels : 0)}");
         if (shape.Columns == 0 || shape.OutChannels == 0)
             return;
-        int size = default(TTile).Size;
-        var config = new KernelConfig(new Index2D((shape.Columns + size - 1) / size, (shape.OutChannels + size - 1) / size), new Index2D(size, size));
+        int size = default(TTile).Size, block = GemmRegisters.R * size;
+        var config = new KernelConfig(new Index2D((shape.Columns + block - 1) / block, (shape.OutChannels + block - 1) / block), new Index2D(size, size));
         _kernel(stream ?? _accelerator.DefaultStream, config, x, w, bias, y, shape);
     }
 }

@@ -13,17 +13,23 @@ namespace Add.Kernels.Ilgpu;
 /// Versions:
 /// <list type="bullet">
 /// <item><see cref="LinearReference.Forward"/>: triple loop with a double accumulator.</item>
-/// <item><see cref="Kernel{TTile}"/> (v1): classic shared-memory tiling (Kirk &amp; Hwu, "Programming Massively Parallel
-/// Processors", ch. 5): a T×T group computes a T×T block of Y, one output per thread; per K-step the group stages
-/// X[m0.., k0..] and W[n0.., k0..] (stored transposed, rows padded to T+1 against bank conflicts) and every thread
-/// does T FMAs from shared memory. Each input element is read from global memory ⌈N/T⌉ (X) or ⌈M/T⌉ (W) times
-/// instead of N or M times. Barriers: 2·⌈K/T⌉ per group. No register blocking yet (one output per thread).</item>
+/// <item>v1 (until 2026-12-04): classic shared-memory tiling (Kirk &amp; Hwu, "Programming Massively Parallel
+/// Processors", ch. 5), a T×T group computing a T×T block of Y, one output per thread: two shared-memory loads per FMA,
+/// 5.1 TFLOP/s at 2048×512×256 on an H200 (perf/RESULTS-gpu.md), 5-8 % of its fp32 peak.</item>
+/// <item><see cref="Kernel{TTile}"/> (v2): register blocking (Volkov &amp; Demmel 2008, "Benchmarking GPUs to tune dense
+/// linear algebra"): a T×T group computes a (R·T)×(R·T) block of Y, R = <see cref="GemmRegisters.R"/> = 4, each thread R×R
+/// outputs in registers: rows m0 + ty + T·i, columns n0 + tx + T·j (i, j &lt; R; strided, so a warp's shared loads are
+/// broadcasts or consecutive). Per K-step of T the group stages X[m0.., k0..] and W[n0.., k0..] k-major (rows padded to
+/// R·T+1 against bank conflicts; each thread loads R values of each, consecutive threads consecutive k), then every
+/// thread does, per k, R loads of X and R of W for R² FMAs (2R/R² = 0.5 loads per FMA). Each output still sums its K
+/// products in order k = 0, 1, … in one FMA chain, as v1 did, so the bits are v1's. Barriers: 2·⌈K/T⌉ per group.</item>
 /// </list>
 /// </para>
 /// </summary>
 public static class LinearDevice
 {
-    /// <summary>v1 kernel. Grid (⌈N/T⌉, ⌈M/T⌉) groups of (T, T) threads; thread (tx, ty) computes Y[m0 + ty, n0 + tx].</summary>
+    /// <summary>v2 kernel. Grid (⌈N/(R·T)⌉, ⌈M/(R·T)⌉) groups of (T, T) threads; thread (tx, ty) computes
+    /// Y[m0 + ty + T·i, n0 + tx + T·j] for i, j &lt; R.</summary>
     /// <param name="x">[M, K]</param>
     /// <param name="w">[N, K]</param>
     /// <param name="bias">[N], or empty without bias</param>
@@ -31,32 +37,61 @@ public static class LinearDevice
     public static void Kernel<TTile>(ArrayView<float> x, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> y, LinearShape shape)
         where TTile : struct, IGemmTile
     {
-        int size = default(TTile).Size;
-        int stride = size + 1;
-        var xTile = SharedMemory.Allocate<float>(default(TTile).Size * (default(TTile).Size + 1));  // [T, T+1]: [m, k]
-        var wTile = SharedMemory.Allocate<float>(default(TTile).Size * (default(TTile).Size + 1));  // [T, T+1]: [k, n]
+        int t = default(TTile).Size;
+        int block = GemmRegisters.R * t, stride = block + 1;
+        var xTile = SharedMemory.Allocate<float>(default(TTile).Size * (GemmRegisters.R * default(TTile).Size + 1));   // [T][R·T+1]: [k, m]
+        var wTile = SharedMemory.Allocate<float>(default(TTile).Size * (GemmRegisters.R * default(TTile).Size + 1));   // [T][R·T+1]: [k, n]
         int tx = Group.IdxX, ty = Group.IdxY;
-        int m0 = Grid.IdxY * size, n0 = Grid.IdxX * size;
-        int row = m0 + ty, col = n0 + tx;
+        int m0 = Grid.IdxY * block, n0 = Grid.IdxX * block;
+        int m = shape.M, n = shape.N, kLength = shape.K;
 
-        float sum = 0f;
-        for (int k0 = 0; k0 < shape.K; k0 += size)
+        float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f, c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f;
+        float c20 = 0f, c21 = 0f, c22 = 0f, c23 = 0f, c30 = 0f, c31 = 0f, c32 = 0f, c33 = 0f;
+        for (int k0 = 0; k0 < kLength; k0 += t)
         {
             int k = k0 + tx;
-            // X[m0 + ty, k0 + tx] and W[n0 + ty, k0 + tx]: consecutive threads read consecutive k (coalesced).
-            xTile[ty * stride + tx] = row < shape.M && k < shape.K ? x[(long)row * shape.K + k] : 0f;
-            wTile[tx * stride + ty] = n0 + ty < shape.N && k < shape.K ? w[(long)(n0 + ty) * shape.K + k] : 0f;
+            // X[m0 + ty + T·q, k0 + tx] and W[n0 + ty + T·q, k0 + tx], q < R: consecutive threads read consecutive k.
+            for (int q = 0; q < GemmRegisters.R; q++)
+            {
+                int r = ty + t * q;
+                xTile[tx * stride + r] = m0 + r < m && k < kLength ? x[(long)(m0 + r) * kLength + k] : 0f;
+                wTile[tx * stride + r] = n0 + r < n && k < kLength ? w[(long)(n0 + r) * kLength + k] : 0f;
+            }
             Group.Barrier();
-            for (int c = 0; c < size; c++)
-                sum += xTile[ty * stride + c] * wTile[c * stride + tx];
+            for (int kk = 0; kk < t; kk++)
+            {
+                int row = kk * stride;
+                float a0 = xTile[row + ty], a1 = xTile[row + ty + t], a2 = xTile[row + ty + 2 * t], a3 = xTile[row + ty + 3 * t];
+                float b0 = wTile[row + tx], b1 = wTile[row + tx + t], b2 = wTile[row + tx + 2 * t], b3 = wTile[row + tx + 3 * t];
+                c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+                c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+                c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+                c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+            }
             Group.Barrier();
         }
-        if (row < shape.M && col < shape.N)
-        {
-            if (shape.HasBias != 0)
-                sum += bias[col];
-            y[(long)row * shape.N + col] = sum;
-        }
+        Store(y, bias, shape, m0 + ty, n0 + tx, t, c00, c01, c02, c03);
+        Store(y, bias, shape, m0 + ty + t, n0 + tx, t, c10, c11, c12, c13);
+        Store(y, bias, shape, m0 + ty + 2 * t, n0 + tx, t, c20, c21, c22, c23);
+        Store(y, bias, shape, m0 + ty + 3 * t, n0 + tx, t, c30, c31, c32, c33);
+    }
+
+    /// <summary>Y[row, col + T·j] = v_j (+ b) for the columns inside N, when the row is inside M.</summary>
+    private static void Store(ArrayView<float> y, ArrayView<float> bias, LinearShape shape, int row, int col, int t, float v0, float v1, float v2, float v3)
+    {
+        if (row >= shape.M)
+            return;
+        long offset = (long)row * shape.N;
+        StoreOne(y, bias, shape, offset, col, v0);
+        StoreOne(y, bias, shape, offset, col + t, v1);
+        StoreOne(y, bias, shape, offset, col + 2 * t, v2);
+        StoreOne(y, bias, shape, offset, col + 3 * t, v3);
+    }
+
+    private static void StoreOne(ArrayView<float> y, ArrayView<float> bias, LinearShape shape, long offset, int col, float v)
+    {
+        if (col < shape.N)
+            y[offset + col] = shape.HasBias != 0 ? v + bias[col] : v;
     }
 }
 
@@ -89,8 +124,8 @@ public sealed class LinearIlgpu<TTile> where TTile : struct, IGemmTile
             KernelArgs.Length(nameof(bias), bias.Length, n);
         if (m == 0 || n == 0)
             return;
-        int size = default(TTile).Size;
-        var config = new KernelConfig(new Index2D((n + size - 1) / size, (m + size - 1) / size), new Index2D(size, size));
+        int size = default(TTile).Size, block = GemmRegisters.R * size;
+        var config = new KernelConfig(new Index2D((n + block - 1) / block, (m + block - 1) / block), new Index2D(size, size));
         _kernel(stream ?? _accelerator.DefaultStream, config, x, w, bias, y, new LinearShape(m, n, k, bias.Length != 0));
     }
 }

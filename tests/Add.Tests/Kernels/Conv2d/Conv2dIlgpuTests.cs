@@ -21,6 +21,7 @@ public abstract class Conv2dIlgpuSuite<TTile>(IlgpuFixture fixture, ITestOutputH
     [InlineData(2, 5, 9, 7, 4, 1, 1, 0, true)]    // 1×1
     [InlineData(2, 3, 9, 7, 5, 3, 2, 1, true)]    // 3×3 stride 2 pad 1 (downsample), odd input → Ho 5, Wo 4
     [InlineData(1, 4, 8, 8, 4, 3, 2, 1, true)]    // downsample of an even latent: 8×8 → 4×4
+    [InlineData(2, 6, 9, 11, 37, 3, 1, 1, true)]  // Co 37, P 198: several register blocks each way, partial ones at both edges
     public void MatchesTorchConv2d(int n, int ci, int h, int w, int co, int k, int stride, int pad, bool hasBias)
     {
         var shape = new Conv2dShape(n, ci, h, w, co, k, k, stride, pad, hasBias);

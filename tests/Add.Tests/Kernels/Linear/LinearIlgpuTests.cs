@@ -21,6 +21,7 @@ public abstract class LinearIlgpuSuite<TTile>(IlgpuFixture fixture, ITestOutputH
     [InlineData(1, 5, 70, true)]     // one row (a pooled embedding), K spanning several tiles
     [InlineData(16, 16, 16, true)]   // exact tiles
     [InlineData(3, 40, 1, true)]     // K = 1
+    [InlineData(70, 45, 33, true)]   // several register blocks each way (R·T = 32 on the CPU accelerator), partial at the edges
     public void MatchesTorchLinear(int m, int n, int k, bool hasBias)
     {
         var random = new Random(42);
