@@ -14,23 +14,79 @@ namespace Add.Kernels.Ilgpu;
 /// As a GEMM: rows Co, columns P = N·Ho·Wo, reduction K = Ci·kh·kw; A = w viewed as [Co, K], B[k, p] gathered from x.
 /// </para>
 /// <para>
-/// Versions: <see cref="Conv2dReference.Forward"/> (direct loops, double accumulator); v1 (until 2026-12-04): the tiling
-/// of the linear's v1, one output per thread (3.6 TFLOP/s for a 64→64 3×3 at 64² on an H200, 53 % of a 512² SD-Turbo
-/// step there: perf/RESULTS-gpu-sd-turbo.md); <see cref="Kernel{TTile}"/> (v2): the register blocking of
-/// <see cref="LinearDevice.Kernel{TTile}"/> (R×R outputs per thread, rows co0 + ty + T·i, columns p0 + tx + T·j) with a
+/// Versions: <see cref="Conv2dReference.Forward"/> (direct loops, double accumulator); <see cref="Kernel{TTile}"/> (v1): the
+/// tiling of the linear's v1, one output per thread (3.6 TFLOP/s for a 64→64 3×3 at 64² on an H200, 53 % of a 512² SD-Turbo
+/// step there: perf/RESULTS-gpu-sd-turbo.md); <see cref="KernelBlocked{TTile}"/> (v2): the register blocking of
+/// <see cref="LinearDevice.KernelBlocked{TTile}"/> (R×R outputs per thread, rows co0 + ty + T·i, columns p0 + tx + T·j) with a
 /// gathering loader for B: each thread loads the same column p0 + (its index mod R·T) at every K-step, so it decodes
 /// p → (n, oy, ox) once, and per K-step decodes k → (ci, ky, kx) for its R rows of B and reads x with a bounds check (the
-/// padding). Each output sums its K products in order, one FMA chain, as v1 did. 2·⌈K/T⌉ barriers.</para>
+/// padding). Each output sums its K products in order, one FMA chain, as v1 does. 2·⌈K/T⌉ barriers. As for the linear,
+/// <see cref="Conv2dIlgpu{TTile}"/> launches v2 only when its blocks are at least the multiprocessors (H200, 64 → 64 3×3
+/// at 64²: 64 blocks, v2 0.115 ms against v1's 0.083; SD-Turbo's 3×3 convs at 512²: 752 → 349 ms a step).</para>
 /// </summary>
 public static class Conv2dDevice
 {
+    /// <summary>v1 kernel. Grid (⌈P/T⌉, ⌈Co/T⌉) groups of (T, T); thread (tx, ty) computes output channel co0 + ty at column p0 + tx.</summary>
+    /// <param name="x">[N, Ci, H, W]</param>
+    /// <param name="w">[Co, Ci, kh, kw]</param>
+    /// <param name="bias">[Co], or empty without bias</param>
+    /// <param name="y">[N, Co, Ho, Wo]</param>
+    public static void Kernel<TTile>(ArrayView<float> x, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> y, Conv2dShape s)
+        where TTile : struct, IGemmTile
+    {
+        int size = default(TTile).Size;
+        int stride = size + 1;
+        var wTile = SharedMemory.Allocate<float>(default(TTile).Size * (default(TTile).Size + 1));  // [T, T+1]: [co, k]
+        var xTile = SharedMemory.Allocate<float>(default(TTile).Size * (default(TTile).Size + 1));  // [T, T+1]: [k, p]
+        int tx = Group.IdxX, ty = Group.IdxY;
+        int co0 = Grid.IdxY * size, p0 = Grid.IdxX * size;
+        int reduction = s.ReductionLength, columns = s.Columns;
+        int outPlane = s.OutHeight * s.OutWidth, taps = s.KernelH * s.KernelW;
+
+        // This thread's load column p0 + tx and output column are the same: decode it once.
+        int p = p0 + tx;
+        int n = p / outPlane, rest = p - n * outPlane;
+        int oy = rest / s.OutWidth, ox = rest - oy * s.OutWidth;
+
+        float sum = 0f;
+        for (int k0 = 0; k0 < reduction; k0 += size)
+        {
+            int kw = k0 + tx;  // A: w[co0 + ty, k0 + tx], consecutive threads read consecutive weights
+            wTile[ty * stride + tx] = co0 + ty < s.OutChannels && kw < reduction ? w[(long)(co0 + ty) * reduction + kw] : 0f;
+
+            int kx0 = k0 + ty;  // B: x gathered at (k0 + ty, p0 + tx)
+            float value = 0f;
+            if (kx0 < reduction && p < columns)
+            {
+                int ci = kx0 / taps, tap = kx0 - ci * taps;
+                int ky = tap / s.KernelW, kxx = tap - ky * s.KernelW;
+                int iy = oy * s.Stride + ky - s.Padding, ix = ox * s.Stride + kxx - s.Padding;
+                if (iy >= 0 && iy < s.Height && ix >= 0 && ix < s.Width)
+                    value = x[(((long)n * s.InChannels + ci) * s.Height + iy) * s.Width + ix];
+            }
+            xTile[ty * stride + tx] = value;
+            Group.Barrier();
+            for (int c = 0; c < size; c++)
+                sum += wTile[ty * stride + c] * xTile[c * stride + tx];
+            Group.Barrier();
+        }
+
+        int co = co0 + ty;
+        if (co < s.OutChannels && p < columns)
+        {
+            if (s.HasBias != 0)
+                sum += bias[co];
+            y[(((long)n * s.OutChannels + co) * s.OutHeight + oy) * s.OutWidth + ox] = sum;
+        }
+    }
+
     /// <summary>v2 kernel. Grid (⌈P/(R·T)⌉, ⌈Co/(R·T)⌉) groups of (T, T); thread (tx, ty) computes output channels
     /// co0 + ty + T·i at columns p0 + tx + T·j, i, j &lt; R.</summary>
     /// <param name="x">[N, Ci, H, W]</param>
     /// <param name="w">[Co, Ci, kh, kw]</param>
     /// <param name="bias">[Co], or empty without bias</param>
     /// <param name="y">[N, Co, Ho, Wo]</param>
-    public static void Kernel<TTile>(ArrayView<float> x, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> y, Conv2dShape s)
+    public static void KernelBlocked<TTile>(ArrayView<float> x, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> y, Conv2dShape s)
         where TTile : struct, IGemmTile
     {
         int t = default(TTile).Size;
@@ -114,11 +170,13 @@ public static class Conv2dDevice
     }
 }
 
-/// <summary>Loads <see cref="Conv2dDevice.Kernel{TTile}"/> once for an accelerator and launches it on caller-owned views.</summary>
+/// <summary>Loads <see cref="Conv2dDevice.Kernel{TTile}"/> and <see cref="Conv2dDevice.KernelBlocked{TTile}"/> once for an
+/// accelerator and launches one of them on caller-owned views (the blocked one when its blocks are at least the
+/// accelerator's multiprocessors).</summary>
 public sealed class Conv2dIlgpu<TTile> where TTile : struct, IGemmTile
 {
     private readonly Accelerator _accelerator;
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape> _kernel;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape> _kernel, _blocked;
 
     public Conv2dIlgpu(Accelerator accelerator)
     {
@@ -127,6 +185,7 @@ public sealed class Conv2dIlgpu<TTile> where TTile : struct, IGemmTile
             throw new ArgumentException($"tile {size}x{size} exceeds the accelerator's group limit {accelerator.MaxNumThreadsPerGroup}");
         _accelerator = accelerator;
         _kernel = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(Conv2dDevice.Kernel<TTile>);
+        _blocked = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(Conv2dDevice.KernelBlocked<TTile>);
     }
 
     /// <summary>Enqueues y = conv2d(x, w) (+ b).</summary>
@@ -134,7 +193,9 @@ public sealed class Conv2dIlgpu<TTile> where TTile : struct, IGemmTile
     /// <param name="w">[Co, Ci, kh, kw]</param>
     /// <param name="bias">[Co], or <see cref="ArrayView{T}.Empty"/> for none</param>
     /// <param name="y">[N, Co, Ho, Wo]; may not alias x</param>
-    public void Launch(ArrayView<float> x, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> y, Conv2dShape shape, AcceleratorStream? stream = null)
+    /// <param name="blocked">v2 (true) or v1 (false); null: v2 when its blocks are at least the multiprocessors</param>
+    public void Launch(ArrayView<float> x, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> y, Conv2dShape shape, AcceleratorStream? stream = null,
+        bool? blocked = null)
     {
         if (shape.Stride < 1 || shape.Padding < 0 || shape.OutHeight < 1 || shape.OutWidth < 1)
             throw new ArgumentException($"conv {shape.KernelH}x{shape.KernelW} stride {shape.Stride} pad {shape.Padding} on {shape.Height}x{shape.Width} gives no output");
@@ -146,7 +207,11 @@ public sealed class Conv2dIlgpu<TTile> where TTile : struct, IGemmTile
         if (shape.Columns == 0 || shape.OutChannels == 0)
             return;
         int size = default(TTile).Size, block = GemmRegisters.R * size;
-        var config = new KernelConfig(new Index2D((shape.Columns + block - 1) / block, (shape.OutChannels + block - 1) / block), new Index2D(size, size));
-        _kernel(stream ?? _accelerator.DefaultStream, config, x, w, bias, y, shape);
+        var blocks = new Index2D((shape.Columns + block - 1) / block, (shape.OutChannels + block - 1) / block);
+        if (blocked ?? (long)blocks.X * blocks.Y >= _accelerator.NumMultiprocessors)
+            _blocked(stream ?? _accelerator.DefaultStream, new KernelConfig(blocks, new Index2D(size, size)), x, w, bias, y, shape);
+        else
+            _kernel(stream ?? _accelerator.DefaultStream,
+                new KernelConfig(new Index2D((shape.Columns + size - 1) / size, (shape.OutChannels + size - 1) / size), new Index2D(size, size)), x, w, bias, y, shape);
     }
 }
