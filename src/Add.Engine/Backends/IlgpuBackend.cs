@@ -11,7 +11,8 @@ namespace Add.Engine.Backends;
 /// <summary>
 /// Our ILGPU kernels (Add.Kernels.Ilgpu) on CUDA, or on ILGPU's CPU accelerator for debugging (hundreds of times slower
 /// than <see cref="CpuBackend"/>; it exists to run the GPU kernels where there is no GPU). Ops are enqueued on the
-/// accelerator's default stream. Tile sizes: 16×16 GEMM tiles, 64-row attention tiles and 256/128-thread norm groups
+/// accelerator's default stream. Tile sizes: 16×16 GEMM thread tiles (64×64 output blocks, 4×4 per thread, for products with at least a
+/// block per multiprocessor; one output per thread below that), 64-row attention tiles and 256/128-thread norm groups
 /// on CUDA; 8×8 GEMM tiles and 32-thread norm groups on the CPU accelerator (which emulates 64-thread groups, more than
 /// ILGPU's default CPU device's 16).
 /// </summary>
