@@ -9,8 +9,9 @@ namespace Add.GpuCheck;
 /// <summary>
 /// `engine`: the whole generator on one backend (CUDA on the GPU machine) against the CPU SIMD backend on the same
 /// model, seeds and prompts: max relative error of the final latent, differing image bytes, and warm latency of both
-/// (median of repeats). `to-f16`: a model folder with its weights stored as F16 (half the bytes, so the shipped model
-/// fits in the 64 MiB bundle; both backends widen the same values, so the comparison is unaffected).
+/// (median of repeats). `to-f16`: a model folder with its weights stored as F16 (half the bytes; no script uses it since
+/// the bundle stopped carrying a model, kept for one that must: both backends widen the same values, so a comparison
+/// is unaffected).
 /// </summary>
 public static class EngineCheck
 {

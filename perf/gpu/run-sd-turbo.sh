@@ -14,8 +14,13 @@ mkdir -p "$RESULTS"
 
 source perf/gpu/unpack.sh
 
-[ -f "$MODEL/unet/diffusion_pytorch_model.safetensors" ] || \
+# .complete is written after the last file, with the layout's checksum: an interrupted write or another layout is redone.
+layout_sum=$(sha256sum perf/gpu/sd-turbo.layout | cut -d' ' -f1)
+if [ "$(cat "$MODEL/.complete" 2>/dev/null)" != "$layout_sum" ]; then
+  rm -rf "$MODEL"
   "$BUNDLE/app/Add.GpuCheck" random-model --config models/configs/sd-turbo --layout perf/gpu/sd-turbo.layout --out "$MODEL"
+  echo "$layout_sum" > "$MODEL/.complete"
+fi
 
 set +e
 "$BUNDLE/app/Add.GpuCheck" engine --model "$MODEL" --out "$RESULTS" --backend cuda \

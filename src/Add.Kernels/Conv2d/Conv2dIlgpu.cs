@@ -16,13 +16,13 @@ namespace Add.Kernels.Ilgpu;
 /// <para>
 /// Versions: <see cref="Conv2dReference.Forward"/> (direct loops, double accumulator); <see cref="Kernel{TTile}"/> (v1): the
 /// tiling of the linear's v1, one output per thread (3.6 TFLOP/s for a 64→64 3×3 at 64² on an H200, 53 % of a 512² SD-Turbo
-/// step there: perf/RESULTS-gpu-sd-turbo.md); <see cref="KernelBlocked{TTile}"/> (v2): the register blocking of
+/// step there: perf/logs/gpu-sd-turbo-2026-12-04/engine.log); <see cref="KernelBlocked{TTile}"/> (v2): the register blocking of
 /// <see cref="LinearDevice.KernelBlocked{TTile}"/> (R×R outputs per thread, rows co0 + ty + T·i, columns p0 + tx + T·j) with a
 /// gathering loader for B: each thread loads the same column p0 + (its index mod R·T) at every K-step, so it decodes
 /// p → (n, oy, ox) once, and per K-step decodes k → (ci, ky, kx) for its R rows of B and reads x with a bounds check (the
 /// padding). Each output sums its K products in order, one FMA chain, as v1 does. 2·⌈K/T⌉ barriers. As for the linear,
 /// <see cref="Conv2dIlgpu{TTile}"/> launches v2 only when its blocks are at least the multiprocessors (H200, 64 → 64 3×3
-/// at 64²: 64 blocks, v2 0.115 ms against v1's 0.083; SD-Turbo's 3×3 convs at 512²: 752 → 349 ms a step).</para>
+/// at 64²: 64 blocks, v2 0.115 ms against v1's 0.083; SD-Turbo's 3×3 convs at 512²: 752 ms a step with v1, 349 with v2 everywhere, 305 with this choice).</para>
 /// </summary>
 public static class Conv2dDevice
 {

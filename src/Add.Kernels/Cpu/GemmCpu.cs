@@ -36,8 +36,8 @@ internal readonly unsafe struct GemmEpilogue(float* bias, bool biasPerRow, float
 /// <item>Vector256: 6×16, 12 ymm accumulators (the classic AVX2 shape).</item>
 /// <item>Scalar: 4×4 of float locals.</item>
 /// </list>
-/// Threads: the N or the M range (<see cref="SplitN"/>) is cut into chunks of whole panels (up to four per core when the
-/// other operand is prepacked, else one per core), claimed by the cores through <see cref="CpuWorkers.For"/>; each core
+/// Threads: the N or the M range (<see cref="SplitN"/>) is cut into chunks of whole panels (up to four per core in the
+/// linear order, M split against a prepacked B; else one per core: see Run), claimed by the cores through <see cref="CpuWorkers.For"/>; each core
 /// runs the loops above with its own packing buffers. Problems under 2^18 flops stay on one core.
 /// Epilogue: on the first K block the tile is stored as acc + bias + R, later blocks add to C; ReLU (when asked) is
 /// applied as the last K block stores, so C is never read again for it.
@@ -93,7 +93,7 @@ public static unsafe partial class GemmCpu
         // chunk's traffic does not grow with their number: true of the linear order (split M against a prepacked B,
         // whose panels are streamed once per MC rows however the rows are chunked), not of the conv order (split N,
         // every chunk streaming all of A's prepacked weight panels: 4 chunks per core read a 3.7 MB weight 8 times;
-        // one per core took the 1×1 convs and the stride-2 downsample from 0.98-1.10× libtorch to 0.92-1.04×, AMD EPYC
+        // one per core took the 1×1 convs and the stride-2 downsample from 0.95-1.10× libtorch to 0.92-1.04×, AMD EPYC
         // 2026-12-04, perf/logs/conv-chunks-2026-12-04).
         bool extraChunksFree = !splitN && b.Prepacked;
         int chunks = (int)Math.Clamp(2L * m * n * k / MinFlopsPerThread, 1, Math.Min(panels, extraChunksFree ? ChunksPerThread * CpuSimd.Threads : CpuSimd.Threads));

@@ -1,7 +1,8 @@
 namespace Add.Kernels.Ilgpu;
 
-/// <summary>Compile-time square tile T of the shared-memory GEMM kernels: T×T threads per group, each computing
-/// <see cref="GemmRegisters.R"/>² outputs (an (R·T)×(R·T) block), K in steps of T.</summary>
+/// <summary>Compile-time square tile T of the shared-memory GEMM kernels: T×T threads per group, K in steps of T; each
+/// thread computes one output (v1 kernels: a T×T block) or <see cref="GemmRegisters.R"/>² (the blocked v2 kernels: an
+/// (R·T)×(R·T) block).</summary>
 public interface IGemmTile
 {
     int Size { get; }

@@ -15,7 +15,7 @@ namespace Add.Kernels.Ilgpu;
 /// <item><see cref="LinearReference.Forward"/>: triple loop with a double accumulator.</item>
 /// <item><see cref="Kernel{TTile}"/> (v1): classic shared-memory tiling (Kirk &amp; Hwu, "Programming Massively Parallel
 /// Processors", ch. 5), a T×T group computing a T×T block of Y, one output per thread: two shared-memory loads per FMA,
-/// 5.1 TFLOP/s at 2048×512×256 on an H200 (perf/RESULTS-gpu.md), 5-8 % of its fp32 peak; but T² times as many groups as
+/// 5.1 TFLOP/s at 2048×512×256 on an H200 (perf/logs/gpu-2026-12-04/results.json), 5-8 % of its fp32 peak; but T² times as many groups as
 /// v2 has, which the small products need (below).</item>
 /// <item><see cref="KernelBlocked{TTile}"/> (v2): register blocking (Volkov &amp; Demmel 2008, "Benchmarking GPUs to tune dense
 /// linear algebra"): a T×T group computes a (R·T)×(R·T) block of Y, R = <see cref="GemmRegisters.R"/> = 4, each thread R×R

@@ -47,6 +47,7 @@ public abstract class Conv2dIlgpuSuite<TTile>(IlgpuFixture fixture, ITestOutputH
         float[]? previous = null;
         foreach (bool blocked in new[] { false, true })   // v1 (one output per thread) and v2 (register-blocked)
         {
+            dy.CopyFromCPU(Enumerable.Repeat(float.NaN, (int)dy.Length).ToArray());   // an unwritten output fails
             kernel.Launch(dx.View, dw.View, db?.View ?? ArrayView<float>.Empty, dy.View, shape, blocked: blocked);
             accelerator.Synchronize();
             var got = dy.GetAsArray1D();

@@ -41,6 +41,7 @@ public abstract class LinearIlgpuSuite<TTile>(IlgpuFixture fixture, ITestOutputH
         float[]? previous = null;
         foreach (bool blocked in new[] { false, true })   // v1 (one output per thread) and v2 (register-blocked)
         {
+            dy.CopyFromCPU(Enumerable.Repeat(float.NaN, (int)dy.Length).ToArray());   // an unwritten output fails
             kernel.Launch(dx.View, dw.View, db?.View ?? ArrayView<float>.Empty, dy.View, m, n, k, blocked: blocked);
             accelerator.Synchronize();
             var got = dy.GetAsArray1D();
