@@ -107,8 +107,7 @@ public static class Conv2dDevice
         int iy0 = oy * s.Stride - s.Padding, ix0 = ox * s.Stride - s.Padding;
         long image = (long)n * s.InChannels * s.Height * s.Width;
 
-        float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f, c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f;
-        float c20 = 0f, c21 = 0f, c22 = 0f, c23 = 0f, c30 = 0f, c31 = 0f, c32 = 0f, c33 = 0f;
+        var acc = new GemmAccumulators();
         for (int k0 = 0; k0 < reduction; k0 += t)
         {
             int ka = k0 + tx;   // A: w[co0 + ty + T·q, k0 + tx], consecutive threads read consecutive weights
@@ -129,23 +128,14 @@ public static class Conv2dDevice
                 xTile[kr * stride + pp] = value;
             }
             Group.Barrier();
-            for (int kk = 0; kk < t; kk++)
-            {
-                int row = kk * stride;
-                float a0 = wTile[row + ty], a1 = wTile[row + ty + t], a2 = wTile[row + ty + 2 * t], a3 = wTile[row + ty + 3 * t];
-                float b0 = xTile[row + tx], b1 = xTile[row + tx + t], b2 = xTile[row + tx + 2 * t], b3 = xTile[row + tx + 3 * t];
-                c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-                c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-                c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-                c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
-            }
+            acc.Accumulate(wTile, xTile, ty, tx, t, stride);
             Group.Barrier();
         }
         int col = p0 + tx;
-        Store(y, bias, s, co0 + ty, col, t, c00, c01, c02, c03);
-        Store(y, bias, s, co0 + ty + t, col, t, c10, c11, c12, c13);
-        Store(y, bias, s, co0 + ty + 2 * t, col, t, c20, c21, c22, c23);
-        Store(y, bias, s, co0 + ty + 3 * t, col, t, c30, c31, c32, c33);
+        Store(y, bias, s, co0 + ty, col, t, acc.C00, acc.C01, acc.C02, acc.C03);
+        Store(y, bias, s, co0 + ty + t, col, t, acc.C10, acc.C11, acc.C12, acc.C13);
+        Store(y, bias, s, co0 + ty + 2 * t, col, t, acc.C20, acc.C21, acc.C22, acc.C23);
+        Store(y, bias, s, co0 + ty + 3 * t, col, t, acc.C30, acc.C31, acc.C32, acc.C33);
     }
 
     /// <summary>y at output channel co, columns col + T·j (j &lt; R) inside P: v_j (+ b[co]).</summary>

@@ -85,8 +85,7 @@ public static class LinearDevice
         int m0 = Grid.IdxY * block, n0 = Grid.IdxX * block;
         int m = shape.M, n = shape.N, kLength = shape.K;
 
-        float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f, c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f;
-        float c20 = 0f, c21 = 0f, c22 = 0f, c23 = 0f, c30 = 0f, c31 = 0f, c32 = 0f, c33 = 0f;
+        var acc = new GemmAccumulators();
         for (int k0 = 0; k0 < kLength; k0 += t)
         {
             int k = k0 + tx;
@@ -98,22 +97,13 @@ public static class LinearDevice
                 wTile[tx * stride + r] = n0 + r < n && k < kLength ? w[(long)(n0 + r) * kLength + k] : 0f;
             }
             Group.Barrier();
-            for (int kk = 0; kk < t; kk++)
-            {
-                int row = kk * stride;
-                float a0 = xTile[row + ty], a1 = xTile[row + ty + t], a2 = xTile[row + ty + 2 * t], a3 = xTile[row + ty + 3 * t];
-                float b0 = wTile[row + tx], b1 = wTile[row + tx + t], b2 = wTile[row + tx + 2 * t], b3 = wTile[row + tx + 3 * t];
-                c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-                c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-                c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-                c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
-            }
+            acc.Accumulate(xTile, wTile, ty, tx, t, stride);
             Group.Barrier();
         }
-        Store(y, bias, shape, m0 + ty, n0 + tx, t, c00, c01, c02, c03);
-        Store(y, bias, shape, m0 + ty + t, n0 + tx, t, c10, c11, c12, c13);
-        Store(y, bias, shape, m0 + ty + 2 * t, n0 + tx, t, c20, c21, c22, c23);
-        Store(y, bias, shape, m0 + ty + 3 * t, n0 + tx, t, c30, c31, c32, c33);
+        Store(y, bias, shape, m0 + ty, n0 + tx, t, acc.C00, acc.C01, acc.C02, acc.C03);
+        Store(y, bias, shape, m0 + ty + t, n0 + tx, t, acc.C10, acc.C11, acc.C12, acc.C13);
+        Store(y, bias, shape, m0 + ty + 2 * t, n0 + tx, t, acc.C20, acc.C21, acc.C22, acc.C23);
+        Store(y, bias, shape, m0 + ty + 3 * t, n0 + tx, t, acc.C30, acc.C31, acc.C32, acc.C33);
     }
 
     /// <summary>Y[row, col + T·j] = v_j (+ b) for the columns inside N, when the row is inside M.</summary>

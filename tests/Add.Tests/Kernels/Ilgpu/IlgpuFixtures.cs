@@ -3,6 +3,7 @@ using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
+using Xunit.Abstractions;
 
 namespace Add.Tests.Kernels.Ilgpu;
 
@@ -73,4 +74,28 @@ public sealed class IlgpuCpuCollection : ICollectionFixture<IlgpuCpuFixture>
 public sealed class IlgpuCudaCollection : ICollectionFixture<IlgpuCudaFixture>
 {
     public const string Name = "ILGPU CUDA accelerator";
+}
+
+/// <summary>The GEMM-type ILGPU kernels (linear, conv) in both versions: v1 (one output per thread) and v2 (register-blocked).</summary>
+public static class GemmVersions
+{
+    /// <summary>Runs <paramref name="launch"/>(blocked) for v1 then v2 into <paramref name="output"/>, filled with NaN before
+    /// each (an unwritten output fails), checks each against <paramref name="expected"/> and the two against each other
+    /// bit for bit (both sum each output in k order, one FMA chain).</summary>
+    public static void CheckBoth(Accelerator accelerator, MemoryBuffer1D<float, Stride1D.Dense> output, Action<bool> launch,
+        float[] expected, Tolerance tolerance, string what, ITestOutputHelper log)
+    {
+        float[]? previous = null;
+        foreach (bool blocked in new[] { false, true })
+        {
+            output.CopyFromCPU(Enumerable.Repeat(float.NaN, (int)output.Length).ToArray());
+            launch(blocked);
+            accelerator.Synchronize();
+            var got = output.GetAsArray1D();
+            Numerics.AssertClose(expected, got, tolerance, $"{what} blocked={blocked}", log);
+            if (previous is not null)
+                Assert.Equal(previous, got);
+            previous = got;
+        }
+    }
 }
