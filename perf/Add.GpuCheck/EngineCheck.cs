@@ -56,7 +56,8 @@ public static class EngineCheck
         using var cpu = DiffusionPipeline.Load(model, new CpuBackend());
         var report = new StringBuilder();
         report.AppendLine($"# Engine on {device.Backend.Name} vs {cpu.Backend.Name}").AppendLine();
-        string size = width is null && height is null ? "the model's default size" : $"{width}x{height}";
+        string size = width is null && height is null ? "the model's default size"
+            : $"{(width is null ? "default width" : width.ToString())} x {(height is null ? "default height" : height.ToString())}";
         report.AppendLine($"Model {model}, {size}; {DateTime.UtcNow.ToString("u", CultureInfo.InvariantCulture)}; median of {repeats} warm runs.").AppendLine();
         report.AppendLine("| request | latent max rel err | latent max abs | bytes differing | device ms | cpu ms | pass |").AppendLine("|---|---:|---:|---:|---:|---:|---|");
         bool allPass = true;
