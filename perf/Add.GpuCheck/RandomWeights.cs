@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Add.Engine.Pipeline;
 using Add.Engine.SafeTensors;
 
 namespace Add.GpuCheck;
@@ -41,12 +42,7 @@ public static class RandomWeights
     {
         if (!Directory.Exists(configDir))
             throw new ArgumentException($"--config {configDir}: no such folder");
-        foreach (var f in Directory.EnumerateFiles(configDir, "*", SearchOption.AllDirectories))
-        {
-            var to = Path.Combine(outDir, Path.GetRelativePath(configDir, f));
-            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
-            File.Copy(f, to, overwrite: true);
-        }
+        ModelFolders.Copy(configDir, outDir);     // model_index.json and the component folders (configs, tokenizer)
         var byFile = File.ReadAllLines(layoutFile).Select(Parse).GroupBy(t => t.File);
         ulong tensorIndex = 0;
         foreach (var group in byFile)
