@@ -41,8 +41,12 @@ public sealed class ReferenceSchedule
             "linear" => linspace(config.BetaStart, config.BetaEnd, n, ScalarType.Float64),
             _ => throw new ArgumentException($"beta_schedule '{config.BetaSchedule}' has no reference (scaled_linear, linear)", nameof(config)),
         };
-        var alphasCumprod = (1.0 - betas).cumprod(0, ScalarType.Float64);
-        var sigmas = ((1.0 - alphasCumprod) / alphasCumprod).sqrt();
+        // 1 − x as ones − x, not the double operator: TorchSharp 0.107 turns a double operand into a Scalar temporary that
+        // nothing keeps alive during the native call, so a GC on another thread can finalize (free) it while libtorch reads
+        // it: CI failed once here with "Expected false to be true" from Scalar::toDouble (upstream: dotnet/TorchSharp#1434).
+        var ones = ones_like(betas);
+        var alphasCumprod = (ones - betas).cumprod(0, ScalarType.Float64);
+        var sigmas = ((ones - alphasCumprod) / alphasCumprod).sqrt();
         Betas = betas.data<double>().ToArray();
         AlphasCumprod = alphasCumprod.data<double>().ToArray();
         Sigmas = sigmas.data<double>().ToArray();
