@@ -10,18 +10,21 @@ public static unsafe partial class GemmCpu
     /// <summary>
     /// One MR×NR tile: C[i, j] (=, or += when not <paramref name="first"/>) Σ_k a[k·MR + i]·b[k·NR + j]; when first,
     /// plus the epilogue's bias and residual at global row i0 + i, column j0 + j. <paramref name="prefetch"/>, when not null:
-    /// kc lines from there are asked into L2, one per k (Vector512 only; see Tiles).
+    /// kc lines from there are asked into L2, one per k (Vector512 only; see Tiles). <paramref name="aRow"/> &gt; 0
+    /// (Vector512 only): A is not a packed panel but MR rows read in place, a[i·aRow + k].
     /// </summary>
     private static void MicroKernel(SimdPath path, int kc, float* a, float* b, float* c, int ldc, bool first, bool last, int i0, int j0, GemmEpilogue e,
-        float* prefetch)
+        float* prefetch, int aRow = 0)
     {
         // ReLU only on the last K block's store.
         var relu = last && e.Relu;
         switch (path)
         {
             case SimdPath.Vector512:
-                if (prefetch != null) Kernel6x64<Prefetching>(kc, a, b, c, ldc, first, relu, i0, j0, e, prefetch);
-                else Kernel6x64<NotPrefetching>(kc, a, b, c, ldc, first, relu, i0, j0, e, null);
+                // A packed panel is a[k·6 + i]; rows in place are a[i·aRow + k].
+                int row = aRow > 0 ? aRow : 1, step = aRow > 0 ? 1 : 6;
+                if (prefetch != null) Kernel6x64<Prefetching>(kc, a, row, step, b, c, ldc, first, relu, i0, j0, e, prefetch);
+                else Kernel6x64<NotPrefetching>(kc, a, row, step, b, c, ldc, first, relu, i0, j0, e, null);
                 break;
             case SimdPath.Vector256: Kernel6x16(kc, a, b, c, ldc, first, relu, i0, j0, e); break;
             default: Kernel4x4(kc, a, b, c, ldc, first, relu, i0, j0, e); break;
@@ -68,9 +71,16 @@ public static unsafe partial class GemmCpu
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel6x64<TPrefetch>(int kc, float* a, float* b, float* c, int ldc, bool first, bool relu, int i0, int j0, GemmEpilogue e,
-        float* prefetch) where TPrefetch : struct, IFlag
+    private static void Kernel6x64<TPrefetch>(int kc, float* a, int aRow, int aStep, float* b, float* c, int ldc, bool first, bool relu, int i0, int j0,
+        GemmEpilogue e, float* prefetch) where TPrefetch : struct, IFlag
     {
+        // A's value (i, k) at a[i·aRow] after k steps of aStep: a packed panel (1, 6) or rows read in place (row stride, 1).
+        // In place saves the linear order its per-call packing of the tokens, ~10 % of a 4096×320·320×320 linear's
+        // samples on an AMD EPYC (perf, 2026-12-04), where the kernel itself runs at 96-99 % of the FMA peak (gemmlab).
+        // Rows 3-5 from a second base, so the six rows take four registers (a, a3, r1, r2), not six: with r3-r5 the JIT
+        // reloaded three offsets from the stack on every k.
+        nint r1 = aRow, r2 = 2 * r1;
+        float* a3 = a + 3 * r1;
         Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default;
         Vector512<float> c10 = default, c11 = default, c12 = default, c13 = default;
         Vector512<float> c20 = default, c21 = default, c22 = default, c23 = default;
@@ -78,7 +88,9 @@ public static unsafe partial class GemmCpu
         Vector512<float> c40 = default, c41 = default, c42 = default, c43 = default;
         Vector512<float> c50 = default, c51 = default, c52 = default, c53 = default;
         // C's tile is read (or its residual) only after the K loop: ask for its 24 lines now, so that they arrive during
-        // the loop's ~3,000 cycles instead of stalling the stores (C rows live in L3 between K blocks).
+        // the loop's ~3,000 cycles instead of stalling the stores (C rows live in L3 between K blocks). Asking for the
+        // residual's lines too measured 0-5 % slower (perf/logs/gemm-rows-2026-12-04), though perf puts ~10 % of this
+        // kernel's samples of a linear with a residual right after its loads.
         for (int i = 0; i < 6 && Sse.IsSupported; i++)
         {
             float* row = c + (long)i * ldc;
@@ -98,22 +110,23 @@ public static unsafe partial class GemmCpu
             var x = Vector512.Create(a[0]);
             c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
             c02 = Vector512.FusedMultiplyAdd(x, b2, c02); c03 = Vector512.FusedMultiplyAdd(x, b3, c03);
-            x = Vector512.Create(a[1]);
+            x = Vector512.Create(a[r1]);
             c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
             c12 = Vector512.FusedMultiplyAdd(x, b2, c12); c13 = Vector512.FusedMultiplyAdd(x, b3, c13);
-            x = Vector512.Create(a[2]);
+            x = Vector512.Create(a[r2]);
             c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
             c22 = Vector512.FusedMultiplyAdd(x, b2, c22); c23 = Vector512.FusedMultiplyAdd(x, b3, c23);
-            x = Vector512.Create(a[3]);
+            x = Vector512.Create(a3[0]);
             c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
             c32 = Vector512.FusedMultiplyAdd(x, b2, c32); c33 = Vector512.FusedMultiplyAdd(x, b3, c33);
-            x = Vector512.Create(a[4]);
+            x = Vector512.Create(a3[r1]);
             c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
             c42 = Vector512.FusedMultiplyAdd(x, b2, c42); c43 = Vector512.FusedMultiplyAdd(x, b3, c43);
-            x = Vector512.Create(a[5]);
+            x = Vector512.Create(a3[r2]);
             c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
             c52 = Vector512.FusedMultiplyAdd(x, b2, c52); c53 = Vector512.FusedMultiplyAdd(x, b3, c53);
-            a += 6;
+            a += aStep;
+            a3 += aStep;
             b += 64;
         }
         Store512(c, c00, first, relu, i0, j0, e); Store512(c + 16, c01, first, relu, i0, j0 + 16, e);

@@ -180,12 +180,18 @@ public static unsafe partial class GemmCpu
                 int mc = Math.Min(MC, m1 - ic);
                 for (int pc = 0; pc < k; pc += KC)
                 {
-                    int kc = Math.Min(KC, k - pc);
-                    float* ap = a.Panels(aScratch, pc, kc, ic, mc, mr);
+                    int kc = Math.Min(KC, k - pc), lda = 0;
+                    // Whole MR-row panels of tokens that lie in memory along k are read where they are (Vector512), the
+                    // rest packed: every panel of A meets only nc/NR panels of B, so at N = 320 packing them was ~10 % of
+                    // the GEMM's time.
+                    float* rows = path == SimdPath.Vector512 ? a.InPlace(pc, ic, out lda) : null;
+                    int inPlace = rows == null || lda <= 0 ? 0 : mc / mr * mr;
+                    float* ap = inPlace == mc ? null : a.Panels(aScratch, pc, kc, ic + inPlace, mc - inPlace, mr);
+                    var aSource = new APanels(ap, rows, lda, inPlace);
                     for (int jc = n0; jc < n1; jc += NC)
                     {
                         int nc = Math.Min(NC, n1 - jc);
-                        Tiles(ap, b.Panels(bScratch, pc, kc, jc, nc, nr), ic, mc, jc, nc, pc, kc, k, c, ldc, epilogue, edge, path, streamB: true);
+                        Tiles(aSource, b.Panels(bScratch, pc, kc, jc, nc, nr), ic, mc, jc, nc, pc, kc, k, c, ldc, epilogue, edge, path, streamB: true);
                     }
                 }
             }
@@ -198,10 +204,15 @@ public static unsafe partial class GemmCpu
             {
                 int kc = Math.Min(KC, k - pc);
                 float* bp = b.Panels(bScratch, pc, kc, jc, nc, nr);
-                for (int ic = m0; ic < m1; ic += MC)
+                // B's next block, asked into L2 over this block's tiles: packed from memory, it stalled the core between blocks.
+                int nextPc = pc + KC < k ? pc + KC : 0, nextJc = pc + KC < k ? jc : jc + NC;
+                var next = nextJc < n1 ? BlockPrefetch.Of(b, nextPc, Math.Min(KC, k - nextPc), nextJc, Math.Min(NC, n1 - nextJc)) : default;
+                int icBlocks = (m1 - m0 + MC - 1) / MC, lines = next.Count;
+                for (int ic = m0, t = 0; ic < m1; ic += MC, t++)
                 {
                     int mc = Math.Min(MC, m1 - ic);
-                    Tiles(a.Panels(aScratch, pc, kc, ic, mc, mr), bp, ic, mc, jc, nc, pc, kc, k, c, ldc, epilogue, edge, path, streamB: false);
+                    Tiles(new APanels(a.Panels(aScratch, pc, kc, ic, mc, mr)), bp, ic, mc, jc, nc, pc, kc, k, c, ldc, epilogue, edge, path, streamB: false,
+                        next, (int)((long)lines * t / icBlocks), (int)((long)lines * (t + 1) / icBlocks));
                 }
             }
         }
@@ -218,10 +229,12 @@ public static unsafe partial class GemmCpu
     /// L2 already, so the other order does not prefetch.
     /// </para></summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tiles(float* ap, float* bp, int ic, int mc, int jc, int nc, int pc, int kc, int k, float* c, int ldc,
-        GemmEpilogue epilogue, float* edge, SimdPath path, bool streamB)
+    private static void Tiles(APanels ap, float* bp, int ic, int mc, int jc, int nc, int pc, int kc, int k, float* c, int ldc,
+        GemmEpilogue epilogue, float* edge, SimdPath path, bool streamB, BlockPrefetch next = default, int nextFrom = 0, int nextTo = 0)
     {
         var (mr, nr) = Tile(path);
+        // Lines [nextFrom, nextTo) of the next block, spread evenly over this block's micro-kernel calls.
+        int calls = (nc + nr - 1) / nr * ((mc + mr - 1) / mr), call = 0;
         bool first = pc == 0, last = pc + kc >= k;
         int aPanels = (mc + mr - 1) / mr, linesPerCall = (nr * kc / 16 + aPanels - 1) / aPanels;    // of the next B panel's nr·kc/16 lines
         for (int jr = 0; jr < nc; jr += nr)
@@ -231,20 +244,25 @@ public static unsafe partial class GemmCpu
             int cols = Math.Min(nr, nc - jr);
             for (int ir = 0; ir < mc; ir += mr)
             {
-                float* aPanel = ap + (long)ir * kc;
+                float* aPanel = ap.Panel(ir, kc, out int aRow);
                 int rows = Math.Min(mr, mc - ir);
                 int i0 = ic + ir, j0 = jc + jr;
                 float* prefetch = nextB == null ? null : nextB + (long)(ir / mr) * linesPerCall * 16;
+                if (nextTo > nextFrom)
+                {
+                    next.Ask(nextFrom + (int)((long)(nextTo - nextFrom) * call / calls), nextFrom + (int)((long)(nextTo - nextFrom) * (call + 1) / calls));
+                    call++;
+                }
                 if (mc == 1 && cols == nr && path == SimdPath.Vector512)
                     KernelRow64(kc, aPanel, mr, bPanel, c + (long)i0 * ldc + j0, first, last && epilogue.Relu, i0, j0, epilogue, nextB);
                 else if (rows == mr && cols == nr)
-                    MicroKernel(path, kc, aPanel, bPanel, c + (long)i0 * ldc + j0, ldc, first, last, i0, j0, epilogue, prefetch);
+                    MicroKernel(path, kc, aPanel, bPanel, c + (long)i0 * ldc + j0, ldc, first, last, i0, j0, epilogue, prefetch, aRow);
                 else
                 {
                     // An edge tile: computed whole on the stack, its valid part stored, whole vectors first (with the
                     // full tiles' store: the emoji model's 64- and 128-wide C rows are all whole vectors, and MR 6 leaves
                     // an edge panel on every power-of-two M), then single columns.
-                    MicroKernel(path, kc, aPanel, bPanel, edge, nr, true, false, 0, 0, default, prefetch);
+                    MicroKernel(path, kc, aPanel, bPanel, edge, nr, true, false, 0, 0, default, prefetch, aRow);
                     bool relu = last && epilogue.Relu;
                     for (int i = 0; i < rows; i++)
                     {
@@ -264,6 +282,19 @@ public static unsafe partial class GemmCpu
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>A's side of one packed block: its first <paramref name="inPlace"/> rows read where they lie (row i, k at
+    /// rows[i·rowStride + k]), the rest as packed panels from <paramref name="packed"/> ([kc][MR] each).</summary>
+    private readonly struct APanels(float* packed, float* rows = null, int rowStride = 0, int inPlace = 0)
+    {
+        /// <summary>The panel of rows ir.. (a multiple of MR); <paramref name="aRow"/> the row stride when in place, else 0.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float* Panel(int ir, int kc, out int aRow)
+        {
+            aRow = ir < inPlace ? rowStride : 0;
+            return ir < inPlace ? rows + (long)ir * rowStride : packed + (long)(ir - inPlace) * kc;
         }
     }
 

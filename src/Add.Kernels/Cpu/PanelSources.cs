@@ -16,6 +16,51 @@ internal unsafe interface IPanelSource
 
     /// <summary>True when <see cref="Panels"/> costs nothing (the panels were packed ahead of time).</summary>
     bool Prepacked { get; }
+
+    /// <summary>Where the source can be read in place instead of packed: element (k0 + k, start + j) at
+    /// result[j·<paramref name="stride"/> + k], k along memory (rows of A [M, K] row-major); null when it has to be packed.</summary>
+    float* InPlace(int k0, int start, out int stride);
+
+    /// <summary>The memory <see cref="Panels"/>(k0, kc, start, count) reads, when it is kc runs of contiguous floats
+    /// (B [K, N] rows, a 1×1 conv's image): run k at first + k·runStride, <paramref name="lines"/> cache lines long;
+    /// null otherwise (prepacked, or gathered).</summary>
+    float* Runs(int k0, int kc, int start, int count, out long runStride, out int lines);
+}
+
+/// <summary>
+/// The next packed block's source, asked into L2 a share at a time while the current block computes (the conv order's B:
+/// a 1×1 conv's image, packed per call from memory; its 512 KB blocks of a 512-channel 256² image came from DRAM between
+/// two blocks' compute). Line t of the block is run t / LinesPerRun, line t % LinesPerRun.
+/// </summary>
+internal readonly unsafe struct BlockPrefetch(float* first, long runStride, int linesPerRun, int runs)
+{
+    /// <summary>Block (k0, kc, start, count) of <paramref name="source"/>, or nothing to ask for.</summary>
+    public static BlockPrefetch Of<T>(T source, int k0, int kc, int start, int count) where T : struct, IPanelSource
+    {
+        float* first = source.Runs(k0, kc, start, count, out long runStride, out int lines);
+        return first == null ? default : new BlockPrefetch(first, runStride, lines, kc);
+    }
+
+    public int Count => first == null ? 0 : linesPerRun * runs;
+
+    /// <summary>Asks for lines [from, to) of the block into L2.</summary>
+    public void Ask(int from, int to)
+    {
+        if (!Sse.IsSupported || from >= to)
+            return;
+        int run = from / linesPerRun, line = from - run * linesPerRun;     // one division per call, not one per line
+        float* p = first + run * runStride + line * 16L;
+        for (int t = from; t < to; t++)
+        {
+            Sse.Prefetch1(p);
+            p += 16;
+            if (++line == linesPerRun)
+            {
+                line = 0;
+                p += runStride - linesPerRun * 16L;
+            }
+        }
+    }
 }
 
 /// <summary>
@@ -25,6 +70,20 @@ internal unsafe interface IPanelSource
 internal readonly unsafe struct StridedPanels(float* ptr, int kStride, int indexStride) : IPanelSource
 {
     public bool Prepacked => false;
+
+    public float* InPlace(int k0, int start, out int stride)
+    {
+        stride = indexStride;
+        return kStride == 1 ? ptr + k0 + (long)start * indexStride : null;
+    }
+
+    public float* Runs(int k0, int kc, int start, int count, out long runStride, out int lines)
+    {
+        runStride = kStride;
+        float* first = ptr + (long)k0 * kStride + start;
+        lines = (int)(((nint)(first + count) - ((nint)first & ~63) + 63) / 64);    // from the line holding the first float
+        return indexStride == 1 ? first : null;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float* Panels(float* scratch, int k0, int kc, int start, int count, int width)
@@ -141,6 +200,10 @@ internal readonly unsafe struct PrepackedPanels(float* panels, int padded) : IPa
     /// (block k0 starts at k0·width and holds [kc][width]).</summary>
     public float* First => panels;
 
+    public float* InPlace(int k0, int start, out int stride) { stride = 0; return null; }
+
+    public float* Runs(int k0, int kc, int start, int count, out long runStride, out int lines) { runStride = 0; lines = 0; return null; }
+
     public float* Panels(float* scratch, int k0, int kc, int start, int count, int width) =>
         panels + (long)k0 * padded + (long)start * kc;
 }
@@ -170,6 +233,10 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
     }
 
     public bool Prepacked => false;
+
+    public float* InPlace(int k0, int start, out int stride) { stride = 0; return null; }
+
+    public float* Runs(int k0, int kc, int start, int count, out long runStride, out int lines) { runStride = 0; lines = 0; return null; }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float* Panels(float* scratch, int k0, int kc, int start, int count, int width)
