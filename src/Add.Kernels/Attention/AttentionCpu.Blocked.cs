@@ -20,7 +20,7 @@ namespace Add.Kernels.Cpu;
 public static unsafe partial class AttentionCpu
 {
     private const int BlockedMaxQ = 128, BlockedMinQ = 32;     // BQ: a multiple of every NR (never below NR: see ForwardBlocked)
-    private const int BlockedK = GemmCpu.KC;                    // BK: one K block of the P·V GEMM, so Pᵀ and V are read in place
+    private const int BlockedK = 256;                           // BK: one K block of the P·V GEMM (≤ GemmCpu.KcMax), so Pᵀ and V are read in place
     private const int BlockedMinHeadDim = 32;
     // Lq·Lk·D from which the GEMMs pay for their packing. The UNet's cross-attention (77 keys) at 64², 32², 16², 8² ran
     // 1.0-2.1× faster blocked than per row (1.24-1.41× libtorch's time per row, 0.87-1.0× blocked); its
@@ -88,8 +88,8 @@ public static unsafe partial class AttentionCpu
                     int keys = Math.Min(BlockedK, s.KeyLength - key0);
                     float* dst = (float*)akv + bh * headFloats + key0 / BlockedK * blockFloats;
                     var kRows = new StridedPanels((float*)ak + s.K.Offset(b, h, key0), 1, s.K.Row);     // A of K·Qᵀ: keys × D
-                    for (int pc = 0; pc < d; pc += GemmCpu.KC)
-                        kRows.Panels(dst + (long)pc * RoundUp(keys, mr), pc, Math.Min(GemmCpu.KC, d - pc), 0, keys, mr);
+                    for (int pc = 0, kb = GemmCpu.KBlock(d); pc < d; pc += kb)
+                        kRows.Panels(dst + (long)pc * RoundUp(keys, mr), pc, Math.Min(kb, d - pc), 0, keys, mr);
                     var vColumns = new StridedPanels((float*)av + s.V.Offset(b, h, key0), s.V.Row, 1);  // A of Vᵀ·Pᵀ: D × keys
                     vColumns.Panels(dst + kFloats, 0, keys, 0, d, mr);
                 });
@@ -139,13 +139,13 @@ public static unsafe partial class AttentionCpu
             t_blocked = GC.AllocateArray<float>((int)need, pinned: true);    // zeroed: Pᵀ columns past the rows stay finite
         fixed (float* w = t_blocked)
         {
-            float* qT = w;                          // Qᵀ as B panels: [D blocks of KC][paddedQ/NR panels][kc][NR]
+            float* qT = w;                          // Qᵀ as B panels: [D blocks of KBlock(D)][paddedQ/NR panels][kc][NR]
             float* pT = qT + (long)ld * d;          // Sᵀ, then Pᵀ, as B panels: [paddedQ/NR][keys][NR]
             float* accT = pT + (long)BlockedK * ld; // [D, ld]: unnormalised Oᵀ
             float* m = accT + (long)d * ld, l = m + ld, alpha = l + ld;   // [ld] each: running max (scaled), sum, rescale
             var qSource = new StridedPanels(q + s.Q.Offset(t.B, t.H, t.Row0), 1, s.Q.Row);
-            for (int pc = 0; pc < d; pc += GemmCpu.KC)
-                qSource.Panels(qT + (long)pc * paddedQ, pc, Math.Min(GemmCpu.KC, d - pc), 0, rows, nr);
+            for (int pc = 0, kb = GemmCpu.KBlock(d); pc < d; pc += kb)
+                qSource.Panels(qT + (long)pc * paddedQ, pc, Math.Min(kb, d - pc), 0, rows, nr);
             for (int i = 0; i < ld; i++)
             {
                 m[i] = float.NegativeInfinity;

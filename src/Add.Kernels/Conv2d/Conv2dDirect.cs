@@ -151,9 +151,9 @@ internal static unsafe class Conv2dDirect
         Vector512<float> a50 = default, a51 = default, a52 = default, a53 = default;
         float* src = stage;
         int kx = 0;
-        for (int pc = 0; pc < kTotal; pc += GemmCpu.KC)
+        for (int pc = 0, kb = GemmCpu.KBlock(kTotal); pc < kTotal; pc += kb)
         {
-            int kc = Math.Min(GemmCpu.KC, kTotal - pc);
+            int kc = Math.Min(kb, kTotal - pc);
             float* w = a.Panels + (long)pc * padded + (long)cb * kc;     // panel cb/6 of K block pc: [kc][6]
             for (int k = 0; k < kc; k++, w += Mr)
             {
@@ -206,9 +206,9 @@ internal static unsafe class Conv2dDirect
         Vector512<float> a50 = default, a51 = default;
         float* src = stage;
         int kx = 0;
-        for (int pc = 0; pc < kTotal; pc += GemmCpu.KC)
+        for (int pc = 0, kb = GemmCpu.KBlock(kTotal); pc < kTotal; pc += kb)
         {
-            int kc = Math.Min(GemmCpu.KC, kTotal - pc);
+            int kc = Math.Min(kb, kTotal - pc);
             float* w = a.Panels + (long)pc * padded + (long)cb * kc;     // panel cb/6 of K block pc: [kc][6]
             for (int k = 0; k < kc; k++, w += Mr)
             {
@@ -253,9 +253,9 @@ internal static unsafe class Conv2dDirect
         Vector512<float> a100 = default, a101 = default, a110 = default, a111 = default;
         float* src = stage;
         int kx = 0;
-        for (int pc = 0; pc < kTotal; pc += GemmCpu.KC)
+        for (int pc = 0, kb = GemmCpu.KBlock(kTotal); pc < kTotal; pc += kb)
         {
-            int kc = Math.Min(GemmCpu.KC, kTotal - pc);
+            int kc = Math.Min(kb, kTotal - pc);
             float* w = a.Panels + (long)pc * padded + (long)cb * kc;     // panels cb/6 and cb/6 + 1 of K block pc: [kc][6] each
             float* u = w + (long)Mr * kc;
             for (int k = 0; k < kc; k++, w += Mr, u += Mr)

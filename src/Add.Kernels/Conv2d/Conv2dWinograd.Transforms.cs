@@ -30,16 +30,16 @@ internal static unsafe partial class Conv2dWinograd
     private static void WeightPanel(float* panels, int p, Args a)
     {
         var s = a.S;
-        int k = s.ReductionLength, co = a.PaddedCo, ci = s.InChannels;
+        int k = s.ReductionLength, co = a.PaddedCo, ci = s.InChannels, kbU = GemmCpu.KBlock(ci), kbW = GemmCpu.KBlock(k);
         float** taps = stackalloc float*[9];
         for (int c = 0; c < ci; c++)
         {
-            int pc = c / GemmCpu.KC * GemmCpu.KC, kc = Math.Min(GemmCpu.KC, ci - pc);
+            int pc = c / kbU * kbU, kc = Math.Min(kbU, ci - pc);
             float* u = a.U + (long)pc * co + (long)p * 6 * kc + (c - pc) * 6;
             for (int t = 0; t < 9; t++)
             {
                 // tap t of input channel c: k = 9c + t, in the weight's K block pk (its kc may be short: the last block)
-                int kk = c * 9 + t, pk = kk / GemmCpu.KC * GemmCpu.KC, kck = Math.Min(GemmCpu.KC, k - pk);
+                int kk = c * 9 + t, pk = kk / kbW * kbW, kck = Math.Min(kbW, k - pk);
                 taps[t] = panels + (long)pk * co + (long)p * 6 * kck + (kk - pk) * 6;
             }
             for (int i = 0; i < 6; i++)
@@ -76,14 +76,14 @@ internal static unsafe partial class Conv2dWinograd
     private static void TransformInput(int n, int t0, int count, Args a, float* v, float* lines)
     {
         var s = a.S;
-        int tw = a.TW, tb = a.Tb, stride = LineStride(tb);
+        int tw = a.TW, tb = a.Tb, stride = LineStride(tb), kb = GemmCpu.KBlock(s.InChannels);
         for (int t = t0; t < t0 + count;)
         {
             int ty = t / tw, tx0 = t - ty * tw, len = Math.Min(tw - tx0, t0 + count - t), j0 = t - t0;
             for (int c = 0; c < s.InChannels; c++)
             {
                 Stage(n, c, ty, tx0, len, a, lines, stride);
-                int pc = c / GemmCpu.KC * GemmCpu.KC, kc = Math.Min(GemmCpu.KC, s.InChannels - pc);
+                int pc = c / kb * kb, kc = Math.Min(kb, s.InChannels - pc);
                 float* column = v + (long)pc * tb + (c - pc) * 64;     // + (j/64)·64·kc + j%64 for column j
                 int u = 0;
                 for (; u < len && (j0 + u) % 16 != 0; u++)
@@ -97,7 +97,7 @@ internal static unsafe partial class Conv2dWinograd
         }
         for (int c = 0; c < s.InChannels; c++)
         {
-            int pc = c / GemmCpu.KC * GemmCpu.KC, kc = Math.Min(GemmCpu.KC, s.InChannels - pc);
+            int pc = c / kb * kb, kc = Math.Min(kb, s.InChannels - pc);
             float* column = v + (long)pc * tb + (c - pc) * 64;
             for (int j = count; j < tb; j++)
                 for (int xi = 0; xi < Xi; xi++)

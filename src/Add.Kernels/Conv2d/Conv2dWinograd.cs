@@ -11,7 +11,7 @@ namespace Add.Kernels.Cpu;
 /// <para>Legend as <see cref="Conv2dCpu"/>; T tiles per image (TH·TW, TH = ⌈Ho/2⌉, TW = ⌈Wo/2⌉, tile t = ty·TW + tx
 /// covers outputs (2ty .. 2ty+1, 2tx .. 2tx+1) and reads inputs (2ty−1 .. 2ty+2, 2tx−1 .. 2tx+2), zero outside).</para>
 /// <para>Work: U = G g Gᵀ for every (co, ci) is made per call from the packed weight (<see cref="PackedWeight"/>, the
-/// conv's [Co, 9·Ci] panels) into the workspace, as the GEMM's A panels: [16][Ci blocks of KC][⌈Co/6⌉ panels][kc][6];
+/// conv's [Co, 9·Ci] panels) into the workspace, as the GEMM's A panels: [16][Ci blocks of KBlock(Ci)][⌈Co/6⌉ panels][kc][6];
 /// Co·Ci·16 floats (16 MB at 512 → 512, 105 MB at 1280 → 1280: the engine's CPU backend takes such workspaces from
 /// the free part of the generation's arena block, not from memory of their own); not kept, so the model holds one copy
 /// of each weight. Making U per chunk of output channels instead (a bounded workspace) made the input's transform again

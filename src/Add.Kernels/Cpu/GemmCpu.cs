@@ -45,7 +45,23 @@ internal readonly unsafe struct GemmEpilogue(float* bias, bool biasPerRow, float
 /// </summary>
 public static unsafe partial class GemmCpu
 {
-    internal const int KC = 256, MC = 96, NC = 512;     // MC is a multiple of every MR (6, 6, 4), NC of every NR (64, 16, 4)
+    internal const int KcMax = 384, MC = 96, NC = 512;  // MC is a multiple of every MR (6, 6, 4), NC of every NR (64, 16, 4)
+
+    /// <summary>
+    /// KC, the K block of a reduction of length k: k itself up to <see cref="KcMax"/> (one block), else k cut into the
+    /// fewest equal blocks of at most KcMax (the last one shorter by the rounding). Every block past the first reads C back
+    /// and stores it again, so fewer blocks mean fewer round trips of C: K = 320 is one block, not 256 + 64; 640 is
+    /// 2 × 320, not 256 + 256 + 128; 2,880 (a 3×3 conv over 320 channels) 8 × 360, not 11 × 256 + 64. The B panel of a
+    /// 384 block is 96 KB, in L2 as the 64 KB one of 256 was (L1 holds neither). Everything that packs panels for the
+    /// GEMM (<see cref="PackedWeight"/>, Winograd's transforms, attention's Q and K) blocks K with this.
+    /// </summary>
+    internal static int KBlock(int k)
+    {
+        if (k <= KcMax)
+            return Math.Max(k, 1);
+        int blocks = (k + KcMax - 1) / KcMax;
+        return (k + blocks - 1) / blocks;
+    }
     private const int MaxTile = 6 * 64;                 // largest MR·NR, for the edge tile on the stack
     private const long MinFlopsPerThread = 1 << 18;     // ~3 µs of work: below that a chunk costs more to hand out than it saves
     private const int ChunksPerThread = 4;
@@ -65,7 +81,7 @@ public static unsafe partial class GemmCpu
     {
         long mc = Math.Min(MC, RoundUp(Math.Max(m, 1), 24));     // 24: a multiple of every MR (6, 6, 4)
         long nc = Math.Min(NC, RoundUp(Math.Max(n, 1), 64));     // 64 = lcm of the NRs (64, 16, 4)
-        long kc = Math.Min(KC, Math.Max(k, 1));
+        long kc = KBlock(k);
         return CpuSimd.Threads * (mc * kc + kc * nc);
     }
 
@@ -158,7 +174,7 @@ public static unsafe partial class GemmCpu
         GemmEpilogue epilogue, float* ws, SimdPath path) where TA : struct, IPanelSource where TB : struct, IPanelSource
     {
         var (mr, nr) = Tile(path);
-        int kcMax = Math.Min(KC, Math.Max(k, 1));
+        int kb = KBlock(k), kcMax = kb;
         float* aScratch = ws;                                                      // [MC/MR panels][kc][MR]
         float* bScratch = ws + Math.Min(MC, RoundUp(m1 - m0, 24)) * (long)kcMax;  // [NC/NR panels][kc][NR]
         float* edge = stackalloc float[MaxTile];
@@ -178,9 +194,9 @@ public static unsafe partial class GemmCpu
             for (int ic = m0; ic < m1; ic += MC)
             {
                 int mc = Math.Min(MC, m1 - ic);
-                for (int pc = 0; pc < k; pc += KC)
+                for (int pc = 0; pc < k; pc += kb)
                 {
-                    int kc = Math.Min(KC, k - pc), lda = 0;
+                    int kc = Math.Min(kb, k - pc), lda = 0;
                     // Whole MR-row panels of tokens that lie in memory along k are read where they are (Vector512), the
                     // rest packed: every panel of A meets only nc/NR panels of B, so at N = 320 packing them was ~10 % of
                     // the GEMM's time.
@@ -200,13 +216,13 @@ public static unsafe partial class GemmCpu
         for (int jc = n0; jc < n1; jc += NC)
         {
             int nc = Math.Min(NC, n1 - jc);
-            for (int pc = 0; pc < k; pc += KC)
+            for (int pc = 0; pc < k; pc += kb)
             {
-                int kc = Math.Min(KC, k - pc);
+                int kc = Math.Min(kb, k - pc);
                 float* bp = b.Panels(bScratch, pc, kc, jc, nc, nr);
                 // B's next block, asked into L2 over this block's tiles: packed from memory, it stalled the core between blocks.
-                int nextPc = pc + KC < k ? pc + KC : 0, nextJc = pc + KC < k ? jc : jc + NC;
-                var next = nextJc < n1 ? BlockPrefetch.Of(b, nextPc, Math.Min(KC, k - nextPc), nextJc, Math.Min(NC, n1 - nextJc)) : default;
+                int nextPc = pc + kb < k ? pc + kb : 0, nextJc = pc + kb < k ? jc : jc + NC;
+                var next = nextJc < n1 ? BlockPrefetch.Of(b, nextPc, Math.Min(kb, k - nextPc), nextJc, Math.Min(NC, n1 - nextJc)) : default;
                 int icBlocks = (m1 - m0 + MC - 1) / MC, lines = next.Count;
                 for (int ic = m0, t = 0; ic < m1; ic += MC, t++)
                 {

@@ -74,8 +74,9 @@ public sealed unsafe class PackedWeight
         {
             float* dst = Address(panels);
             var source = new StridedPanels(src, 1, cols);
-            for (int pc = 0; pc < cols; pc += GemmCpu.KC)
-                source.Panels(dst + (long)pc * padded, pc, Math.Min(GemmCpu.KC, cols - pc), 0, rows, width);
+            int kb = GemmCpu.KBlock(cols);
+            for (int pc = 0; pc < cols; pc += kb)
+                source.Panels(dst + (long)pc * padded, pc, Math.Min(kb, cols - pc), 0, rows, width);
         }
         return panels;
     }
@@ -85,9 +86,10 @@ public sealed unsafe class PackedWeight
     {
         KernelArgs.Length(nameof(w), w.Length, (long)Rows * Cols);
         int padded = Padded(Rows, _width);
-        for (int pc = 0; pc < Cols; pc += GemmCpu.KC)
+        int kb = GemmCpu.KBlock(Cols);
+        for (int pc = 0; pc < Cols; pc += kb)
         {
-            int kc = Math.Min(GemmCpu.KC, Cols - pc);
+            int kc = Math.Min(kb, Cols - pc);
             for (int r = 0; r < Rows; r++)
             {
                 long panel = (long)pc * padded + (long)(r / _width) * _width * kc + r % _width;
