@@ -121,7 +121,7 @@ public static unsafe partial class AttentionCpu
 
         public float* InPlace(int k0, int start, out int stride) { stride = 0; return null; }
 
-        public float* Runs(int k0, int kc, int start, int count, out long runStride, out int lines) { runStride = 0; lines = 0; return null; }
+        public float* Runs(int k0, int kc, int start, int count, out long runStride, out int lines, out int runs) { runStride = 0; lines = runs = 0; return null; }
 
         public float* Panels(float* scratch, int k0, int kc, int start, int count, int width) =>
             panels + (long)k0 * padded + (long)(first + start) * kc;
