@@ -13,6 +13,7 @@ public static unsafe partial class GemmCpu
     /// kc lines from there are asked into L2, one per k (Vector512 only; see Tiles). <paramref name="aRow"/> &gt; 0
     /// (Vector512 only): A is not a packed panel but MR rows read in place, a[i·aRow + k].
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]     // a call level less per tile: perf put ~4 % of a 1×1 conv's samples in it
     private static void MicroKernel(SimdPath path, int kc, float* a, float* b, float* c, int ldc, bool first, bool last, int i0, int j0, GemmEpilogue e,
         float* prefetch, int aRow = 0)
     {
