@@ -16,10 +16,16 @@ public sealed record BenchRow(string Name, string Shape, double Flops, Func<(Act
 /// <param name="QuietMs">busy pause before each sample, so the other side's spinning threads (libtorch's OpenMP team spins for
 /// milliseconds after an op; ours for 0.2 ms) have gone to sleep and each side is timed on an otherwise idle machine</param>
 /// <param name="PerRowSetup">build each row's inputs just before timing it and release them after (large rows)</param>
-public sealed record BenchOptions(int Repeats, int WarmupCalls, double TargetSampleMs, int TierUpRounds, int QuietMs = 0, bool PerRowSetup = false);
+/// <param name="PeakBeside">the FMA peak row: when set, every GEMM-type row's repeats also time one call of it, interleaved
+/// with the row's own samples, so the row's share of the peak compares two measurements of the same minutes (this VM
+/// changes speed state within minutes, so a peak measured once at the start of a 3-minute table can be the wrong one)</param>
+public sealed record BenchOptions(int Repeats, int WarmupCalls, double TargetSampleMs, int TierUpRounds, int QuietMs = 0, bool PerRowSetup = false,
+    BenchRow? PeakBeside = null);
 
 /// <param name="TorchMs">NaN (and so <paramref name="Ratio"/>) for a row with no libtorch side</param>
-public sealed record BenchResult(string Name, string Shape, double OursMs, double TorchMs, double Ratio, double OursGflops, bool Gemm = false);
+/// <param name="PeakBesideGflops">the FMA peak timed between this row's samples (<see cref="BenchOptions.PeakBeside"/>), else NaN</param>
+public sealed record BenchResult(string Name, string Shape, double OursMs, double TorchMs, double Ratio, double OursGflops, bool Gemm = false,
+    double PeakBesideGflops = double.NaN);
 
 /// <summary>
 /// Times rows: tier-up rounds over all rows, then per row warm-up calls of both, then per repeat one sample of ours and one of torch (alternating, so
@@ -54,7 +60,7 @@ public static class KernelBench
         {
             var result = closures is null ? TimeFresh(rows[index], options) : Time(rows[index], closures[index], options);
             results.Add(result);
-            log.WriteLine($"{result.Name,-34} {result.Shape,-44} ours {result.OursMs,9:F4} ms  torch {result.TorchMs,9:F4} ms  ratio {result.Ratio,6:F2}  {result.OursGflops,7:F1} GFLOP/s");
+            log.WriteLine($"{result.Name,-34} {result.Shape,-44} ours {result.OursMs,9:F4} ms  torch {result.TorchMs,9:F4} ms  ratio {result.Ratio,6:F2}  {result.OursGflops,7:F1} GFLOP/s{(double.IsFinite(result.PeakBesideGflops) ? $"  peak beside {result.PeakBesideGflops,6:F1}" : "")}");
             if (closures is null)
             {
                 // The row's arrays and tensors (libtorch's freed by their finalizers) are garbage once TimeFresh returns.
@@ -81,8 +87,16 @@ public static class KernelBench
         int oursCalls = CallsFor(ours, options.TargetSampleMs), torchCalls = torch is null ? 0 : CallsFor(torch, options.TargetSampleMs);
         var oursMs = new double[options.Repeats];
         var torchMs = new double[options.Repeats];
+        var peak = row.Gemm && options.PeakBeside is BenchRow p ? p.Setup().Ours : null;
+        var peakMs = new double[options.Repeats];
+        peak?.Invoke();
         for (int r = 0; r < options.Repeats; r++)
         {
+            if (peak is not null)
+            {
+                Quiet(options.QuietMs);
+                peakMs[r] = Sample(peak, 1);
+            }
             Quiet(options.QuietMs);
             oursMs[r] = Sample(ours, oursCalls);
             if (torch is null)
@@ -91,7 +105,8 @@ public static class KernelBench
             torchMs[r] = Sample(torch, torchCalls);
         }
         double o = Median(oursMs), t = torch is null ? double.NaN : Median(torchMs);
-        return new BenchResult(row.Name, row.Shape, o, t, o / t, row.Flops / (o * 1e6), row.Gemm);
+        double beside = peak is null ? double.NaN : options.PeakBeside!.Flops / (Median(peakMs) * 1e6);
+        return new BenchResult(row.Name, row.Shape, o, t, o / t, row.Flops / (o * 1e6), row.Gemm, beside);
     }
 
     /// <summary>Busy-waits: a Thread.Sleep here let the (virtual) cores idle and made the next torch sample up to 100×

@@ -230,6 +230,8 @@ if (list)
 if (sdTurbo)
     Console.WriteLine($"sd-turbo: {rows.Count} of {allRows.Count} rows, {rows.Sum(r => r.Flops) / 1e9:F0} GFLOP per call of each");
 
+if (sdTurbo && !quick)
+    benchOptions = benchOptions with { PeakBeside = rows.First(r => r.Name == KernelRows.PeakName) };
 using var noGrad = TorchSharp.torch.no_grad();
 var results = KernelBench.Run(rows, benchOptions, Console.Out);
 var machine = Machine.Describe();
