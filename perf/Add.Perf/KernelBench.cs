@@ -16,7 +16,7 @@ public sealed record BenchRow(string Name, string Shape, double Flops, Func<(Act
 /// <param name="QuietMs">busy pause before each sample, so the other side's spinning threads (libtorch's OpenMP team spins for
 /// milliseconds after an op; ours for 0.2 ms) have gone to sleep and each side is timed on an otherwise idle machine</param>
 /// <param name="PerRowSetup">build each row's inputs just before timing it and release them after (large rows)</param>
-/// <param name="PeakBeside">the FMA peak row: when set, every GEMM-type row's repeats also time one call of it, interleaved
+/// <param name="PeakBeside">the FMA peak row: when set, every GEMM-type row's repeats also time a sample of it, interleaved
 /// with the row's own samples, so the row's share of the peak compares two measurements of the same minutes (this VM
 /// changes speed state within minutes, so a peak measured once at the start of a 3-minute table can be the wrong one)</param>
 public sealed record BenchOptions(int Repeats, int WarmupCalls, double TargetSampleMs, int TierUpRounds, int QuietMs = 0, bool PerRowSetup = false,
@@ -89,13 +89,15 @@ public static class KernelBench
         var torchMs = new double[options.Repeats];
         var peak = row.Gemm && options.PeakBeside is BenchRow p ? p.Setup().Ours : null;
         var peakMs = new double[options.Repeats];
-        peak?.Invoke();
+        // As many calls per sample as the peak row's own (one 8 ms call right after a quiet pause sometimes ran both
+        // threads' halves on the caller while the worker woke, and measured half the peak).
+        int peakCalls = peak is null ? 0 : CallsFor(peak, options.TargetSampleMs);
         for (int r = 0; r < options.Repeats; r++)
         {
             if (peak is not null)
             {
                 Quiet(options.QuietMs);
-                peakMs[r] = Sample(peak, 1);
+                peakMs[r] = Sample(peak, peakCalls);
             }
             Quiet(options.QuietMs);
             oursMs[r] = Sample(ours, oursCalls);

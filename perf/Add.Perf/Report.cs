@@ -212,7 +212,7 @@ public static class Report
         sb.AppendLine("for attention). Our linear and conv weights are packed once, untimed (`PackedWeight`), as the engine does at first use.");
         sb.AppendLine($"The `{KernelRows.PeakName}` row is a Vector512 (else Vector256) FMA loop with 16 independent accumulators on every kernel thread, measured");
         sb.AppendLine("in this run (no libtorch side); \"% of peak\" = GFLOP/s ÷ the peak row's, for the GEMM-type rows (linear, conv, attention);");
-        sb.AppendLine("\"% of peak beside\" = GFLOP/s ÷ the same FMA loop timed between that row's own samples (one call per repeat, interleaved),");
+        sb.AppendLine("\"% of peak beside\" = GFLOP/s ÷ the same FMA loop timed between that row's own samples (a ~50 ms sample per repeat, interleaved),");
         sb.AppendLine("because this machine changes speed state within minutes and the peak row is timed once, at the start.");
         sb.AppendLine();
         sb.AppendLine($"Machine: {machine}");

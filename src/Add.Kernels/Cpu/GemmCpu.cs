@@ -21,17 +21,22 @@ internal readonly unsafe struct GemmEpilogue(float* bias, bool biasPerRow, float
 /// <see cref="PackedWeight"/>), C [M, N] with row stride ldc.
 /// <para>
 /// Legend: M rows of C, N columns, K reduction; MR×NR the register tile, MC×KC the packed A block (L2), KC×NC the packed
-/// B block (L3/L2). Loops, outermost first: jc over N by NC; pc over K by KC (pack B once per (jc, pc), unless
-/// prepacked); ic over M by MC (pack A, unless prepacked); jr over NR-panels; ir over MR-panels; the micro-kernel does kc rank-1 updates of an MR×NR tile held in
-/// registers. When B is prepacked and A is not (a linear), ic comes first, then pc, then jc: A is packed once. Packed panels are zero-padded to whole tiles, so the micro-kernel never branches; edge tiles are computed
-/// into a stack tile and copied.
+/// B block (L3/L2); KC = <see cref="KBlock"/>(K), equal blocks of at most <see cref="KcMax"/>. Loops, outermost first:
+/// jc over N by NC; pc over K by KC (pack B once per (jc, pc), unless prepacked, while the next block's source is asked
+/// into L2: <see cref="BlockPrefetch"/>); ic over M by MC (pack A, unless prepacked); jr over NR-panels; ir over
+/// MR-panels; the micro-kernel does kc rank-1 updates of an MR×NR tile held in registers. When B is prepacked and A is
+/// not (a linear), ic comes first, then pc, then jc, and A's whole MR-row panels are read in place (Vector512; the edge
+/// panel is packed). Packed panels are zero-padded to whole tiles, so the micro-kernel never branches; edge tiles are
+/// computed into a stack tile and copied.
 /// </para>
 /// <para>
 /// Versions (micro-kernels, chosen by <see cref="SimdPath"/>):
 /// <list type="bullet">
 /// <item>Vector512: MR×NR = 6×64, 24 zmm accumulators, per k 4 loads of B, 6 broadcasts of A, 24 FMAs. The 8×32 tile it
 /// replaced (16 accumulators, 10 loads per 16 FMAs) ran at 72-80 % of one core's FMA peak with both panels in L1, this one
-/// at 83-87 % (gemmlab, 2026-12-03: loads per FMA, not registers, bound these tiles here; 8×48 ties, 4×96 and 14×32 lose).</item>
+/// at 83-87 % (gemmlab, 2026-12-03 on an Intel Xeon: loads per FMA, not registers, bound these tiles there; 8×48 ties,
+/// 4×96 and 14×32 lose). On an AMD EPYC (Zen 5) every one of these tiles runs at 96-99 %, resident or streaming its
+/// block from L2 (gemmlab, 2026-12-04): there the losses are outside the loop (perf/logs/gemm-rows-2026-12-04).</item>
 /// <item>Vector512, one row (M = 1, a GEMV): <see cref="KernelRow64"/>, 1×64 in the 6×64 kernel's order, not a tile five rows of padding.</item>
 /// <item>Vector256: 6×16, 12 ymm accumulators (the classic AVX2 shape).</item>
 /// <item>Scalar: 4×4 of float locals.</item>
