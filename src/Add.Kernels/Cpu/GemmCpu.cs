@@ -50,15 +50,17 @@ internal readonly unsafe struct GemmEpilogue(float* bias, bool biasPerRow, float
 /// </summary>
 public static unsafe partial class GemmCpu
 {
-    internal const int KcMax = 384, MC = 96, NC = 512;  // MC is a multiple of every MR (6, 6, 4), NC of every NR (64, 16, 4)
+    internal const int KcMax = 512, MC = 96, NC = 512;  // MC is a multiple of every MR (6, 6, 4), NC of every NR (64, 16, 4)
 
     /// <summary>
     /// KC, the K block of a reduction of length k: k itself up to <see cref="KcMax"/> (one block), else k cut into the
     /// fewest equal blocks of at most KcMax (the last one shorter by the rounding). Every block past the first reads C back
     /// and stores it again, so fewer blocks mean fewer round trips of C: K = 320 is one block, not 256 + 64; 640 is
-    /// 2 × 320, not 256 + 256 + 128; 2,880 (a 3×3 conv over 320 channels) 8 × 360, not 11 × 256 + 64. The B panel of a
-    /// 384 block is 96 KB, in L2 as the 64 KB one of 256 was (L1 holds neither). Everything that packs panels for the
-    /// GEMM (<see cref="PackedWeight"/>, Winograd's transforms, attention's Q and K) blocks K with this.
+    /// 2 × 320, not 256 + 256 + 128; 960 2 × 480; 2,880 (a 3×3 conv over 320 channels) 6 × 480, not 11 × 256 + 64. The
+    /// B panel of a 512 block is 128 KB, in L2 as the 64 KB one of 256 was (L1 holds neither). A maximum of 384 gained
+    /// 0-10 % on the K = 320-2,560 linears over 256; 512 another 2-5 % on the 1×1 convs (perf/logs/gemm-rows-2026-12-04).
+    /// Everything that packs panels for the GEMM (<see cref="PackedWeight"/>, Winograd's transforms, attention's Q and
+    /// K) blocks K with this.
     /// </summary>
     internal static int KBlock(int k)
     {
