@@ -5,13 +5,28 @@ namespace Add.Kernels.Cpu;
 
 /// <summary>What the GEMM adds when it writes C: a bias per row or per column, and a residual of C's layout (both on the
 /// first K block); then, when <see cref="Relu"/>, max(·, 0) on the last K block's store (AutoencoderTiny's conv + ReLU).</summary>
-internal readonly unsafe struct GemmEpilogue(float* bias, bool biasPerRow, float* residual, int residualStride, bool relu = false)
+internal readonly unsafe struct GemmEpilogue(float* bias, bool biasPerRow, float* residual, int residualStride, bool relu = false,
+    bool residualApart = false)
 {
     public readonly float* Bias = bias;             // [M] (per row) or [N] (per column), or null
     public readonly bool BiasPerRow = biasPerRow;
     public readonly float* Residual = residual;     // R[i, j] at i·ResidualStride + j, or null
     public readonly int ResidualStride = residualStride;
     public readonly bool Relu = relu;
+    /// <summary>The linear order adds R in a pass over each row block after its tiles (see GemmCpu.Block), not in their stores.</summary>
+    public readonly bool ResidualApart = residualApart;
+
+    /// <summary>This epilogue for one call C [m, n] (row stride ldc): R apart where that is the same sum, i.e. no ReLU
+    /// to apply after it and R's memory not overlapping C's (an in-place residual, R = C, is read by the stores before
+    /// they overwrite it); Vector512 only.</summary>
+    public GemmEpilogue ForCall(float* c, int ldc, int m, int n, SimdPath path)
+    {
+        if (Residual == null || Relu || path != SimdPath.Vector512 || m == 0 || n == 0)
+            return this;
+        nint c0 = (nint)c, c1 = (nint)(c + (long)(m - 1) * ldc + n), r0 = (nint)Residual, r1 = (nint)(Residual + (long)(m - 1) * ResidualStride + n);
+        bool overlap = c0 < r1 && r0 < c1;
+        return overlap ? this : new GemmEpilogue(Bias, BiasPerRow, Residual, ResidualStride, false, true);
+    }
 }
 
 /// <summary>
@@ -107,6 +122,7 @@ public static unsafe partial class GemmCpu
         if (workspace.Length < need)
             throw new ArgumentException($"workspace has {workspace.Length} floats, GEMM M={m} N={n} K={k} needs {need} (GemmCpu.WorkspaceFloats)");
         long perThread = need / CpuSimd.Threads;
+        epilogue = epilogue.ForCall(c, ldc, m, n, path);
 
         int nPanels = (n + nr - 1) / nr, mPanels = (m + mr - 1) / mr;
         bool splitN = SplitN(nPanels, mPanels, a.Prepacked, b.Prepacked, m, n, k);
@@ -148,7 +164,10 @@ public static unsafe partial class GemmCpu
         float* workspace, SimdPath path) where TA : struct, IPanelSource where TB : struct, IPanelSource
     {
         if (m > 0 && n > 0)
-            Block(0, m, 0, n, k, a, b, c, ldc, epilogue, workspace, CpuSimd.Resolve(path));
+        {
+            path = CpuSimd.Resolve(path);
+            Block(0, m, 0, n, k, a, b, c, ldc, epilogue.ForCall(c, ldc, m, n, path), workspace, path);
+        }
     }
 
     /// <summary>
@@ -198,6 +217,13 @@ public static unsafe partial class GemmCpu
             // A linear (tokens against a prepacked weight): rows outermost, so each MC×KC block of A is packed once, not
             // once per NC block of columns, and its C rows stay in L2 across the K blocks (4096×320·320×2560: 2 packings
             // of A instead of 10).
+            // The residual is added after each row block, in a pass along its rows, not in the tiles' stores: read there,
+            // 256 bytes of six rows per tile, it cost 15-25 % of a 4096×320·320×320 linear (the same row without its loads
+            // ran as fast as to_q; prefetching them did not help), where a pass over rows streams: 64² to_out+residual
+            // 2.13 → 1.92 ms (perf/logs/gemm-rows-2026-12-04/residual-after.log). Whatever M and the chunking, so an
+            // image's bytes do not depend on its batch (C = Σ blocks + R, R last, for every row).
+            bool residualAfter = epilogue.ResidualApart;
+            var tileEpilogue = residualAfter ? new GemmEpilogue(epilogue.Bias, epilogue.BiasPerRow, null, 0) : epilogue;
             for (int ic = m0; ic < m1; ic += MC)
             {
                 int mc = Math.Min(MC, m1 - ic);
@@ -214,9 +240,11 @@ public static unsafe partial class GemmCpu
                     for (int jc = n0; jc < n1; jc += NC)
                     {
                         int nc = Math.Min(NC, n1 - jc);
-                        Tiles(aSource, b.Panels(bScratch, pc, kc, jc, nc, nr), ic, mc, jc, nc, pc, kc, k, c, ldc, epilogue, edge, path, streamB: true);
+                        Tiles(aSource, b.Panels(bScratch, pc, kc, jc, nc, nr), ic, mc, jc, nc, pc, kc, k, c, ldc, tileEpilogue, edge, path, streamB: true);
                     }
                 }
+                if (residualAfter)
+                    AddRows(c, ldc, epilogue.Residual, epilogue.ResidualStride, ic, ic + mc, n0, n1);
             }
             return;
         }
@@ -305,6 +333,20 @@ public static unsafe partial class GemmCpu
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>C[i, j] += R[i, j] for rows [i0, i1), columns [j0, j1).</summary>
+    private static void AddRows(float* c, int ldc, float* r, int rs, int i0, int i1, int j0, int j1)
+    {
+        for (int i = i0; i < i1; i++)
+        {
+            float* ci = c + (long)i * ldc, ri = r + (long)i * rs;
+            int j = j0;
+            for (; j + 16 <= j1; j += 16)
+                (Vector512.Load(ci + j) + Vector512.Load(ri + j)).Store(ci + j);
+            for (; j < j1; j++)
+                ci[j] += ri[j];
         }
     }
 
