@@ -16,7 +16,7 @@ internal readonly unsafe struct GemmEpilogue(float* bias, bool biasPerRow, float
     /// <summary>The linear order adds R in a pass over each row block after its tiles (see GemmCpu.Block), not in their stores.</summary>
     public readonly bool ResidualApart = residualApart;
 
-    /// <summary>This epilogue for one call C [m, n] (row stride ldc): R apart where that is the same sum, i.e. no ReLU
+    /// <summary>This epilogue for one call C [m, n] (row stride ldc): R apart where it may be: no ReLU
     /// to apply after it and R's memory not overlapping C's (an in-place residual, R = C, is read by the stores before
     /// they overwrite it); Vector512 only.</summary>
     public GemmEpilogue ForCall(float* c, int ldc, int m, int n, SimdPath path)
@@ -60,7 +60,8 @@ internal readonly unsafe struct GemmEpilogue(float* bias, bool biasPerRow, float
 /// linear order, M split against a prepacked B; else one per core: see Run), claimed by the cores through <see cref="CpuWorkers.For"/>; each core
 /// runs the loops above with its own packing buffers. Problems under 2^18 flops stay on one core.
 /// Epilogue: on the first K block the tile is stored as acc + bias + R, later blocks add to C; ReLU (when asked) is
-/// applied as the last K block stores, so C is never read again for it.
+/// applied as the last K block stores, so C is never read again for it. The linear order adds R instead in a pass over
+/// each row block once its tiles are done (<see cref="GemmEpilogue.ResidualApart"/>): no ReLU, R apart from C.
 /// </para>
 /// </summary>
 public static unsafe partial class GemmCpu
