@@ -4,7 +4,8 @@ using System.Runtime.Intrinsics;
 namespace Add.Kernels.Cpu;
 
 /// <summary>What the GEMM adds when it writes C: a bias per row or per column, and a residual of C's layout (both on the
-/// first K block); then, when <see cref="Relu"/>, max(·, 0) on the last K block's store (AutoencoderTiny's conv + ReLU).</summary>
+/// first K block, or the residual after the last one: <see cref="ResidualApart"/>); then, when <see cref="Relu"/>,
+/// max(·, 0) on the last K block's store (AutoencoderTiny's conv + ReLU).</summary>
 internal readonly unsafe struct GemmEpilogue(float* bias, bool biasPerRow, float* residual, int residualStride, bool relu = false,
     bool residualApart = false)
 {
@@ -223,8 +224,7 @@ public static unsafe partial class GemmCpu
             // ran as fast as to_q; prefetching them did not help), where a pass over rows streams: 64² to_out+residual
             // 2.13 → 1.92 ms (perf/logs/gemm-rows-2026-12-04/residual-after.log). Whatever M and the chunking, so an
             // image's bytes do not depend on its batch (C = Σ blocks + R, R last, for every row).
-            bool residualAfter = epilogue.ResidualApart;
-            var tileEpilogue = residualAfter ? new GemmEpilogue(epilogue.Bias, epilogue.BiasPerRow, null, 0) : epilogue;
+            var tileEpilogue = epilogue.ResidualApart ? new GemmEpilogue(epilogue.Bias, epilogue.BiasPerRow, null, 0) : epilogue;
             for (int ic = m0; ic < m1; ic += MC)
             {
                 int mc = Math.Min(MC, m1 - ic);
@@ -244,8 +244,13 @@ public static unsafe partial class GemmCpu
                         Tiles(aSource, b.Panels(bScratch, pc, kc, jc, nc, nr), ic, mc, jc, nc, pc, kc, k, c, ldc, tileEpilogue, edge, path, streamB: true);
                     }
                 }
-                if (residualAfter)
-                    AddRows(c, ldc, epilogue.Residual, epilogue.ResidualStride, ic, ic + mc, n0, n1);
+                if (epilogue.ResidualApart)
+                    for (int i = ic; i < ic + mc; i++)
+                    {
+                        float* ci = c + (long)i * ldc + n0;
+                        ElementwiseCpu.Add(new ReadOnlySpan<float>(ci, n1 - n0),
+                            new ReadOnlySpan<float>(epilogue.Residual + (long)i * epilogue.ResidualStride + n0, n1 - n0), new Span<float>(ci, n1 - n0));
+                    }
             }
             return;
         }
@@ -334,20 +339,6 @@ public static unsafe partial class GemmCpu
                     }
                 }
             }
-        }
-    }
-
-    /// <summary>C[i, j] += R[i, j] for rows [i0, i1), columns [j0, j1).</summary>
-    private static void AddRows(float* c, int ldc, float* r, int rs, int i0, int i1, int j0, int j1)
-    {
-        for (int i = i0; i < i1; i++)
-        {
-            float* ci = c + (long)i * ldc, ri = r + (long)i * rs;
-            int j = j0;
-            for (; j + 16 <= j1; j += 16)
-                (Vector512.Load(ci + j) + Vector512.Load(ri + j)).Store(ci + j);
-            for (; j < j1; j++)
-                ci[j] += ri[j];
         }
     }
 

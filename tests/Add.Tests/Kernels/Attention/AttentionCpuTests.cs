@@ -35,7 +35,7 @@ public sealed class AttentionCpuTests(ITestOutputHelper log)
         new Case(1, 1, 130, 513, 64, false, true),      // a tail key block of 1 row, a tail query tile of 2 rows, [B, L, H·D]
         new Case(1, 2, 517, 300, 64, true, true),       // causal, more queries than keys: rows 300+ see every key
         new Case(1, 1, 260, 260, 40, true, false),      // causal self-attention: the diagonal crosses key blocks
-        new Case(1, 1, 96, 290, 512, false, false),     // the VAE mid-block's head dim 512: two KC blocks in Q·Kᵀ
+        new Case(1, 1, 96, 290, 512, false, false),     // the VAE mid-block's head dim 512: one K block (KcMax) in Q·Kᵀ
         new Case(2, 3, 70, 77, 64, false, true));       // the UNet's cross-attention: 77 text keys, one partial key block
 
     [Theory]
@@ -85,7 +85,7 @@ public sealed class AttentionCpuTests(ITestOutputHelper log)
     [InlineData(SimdPath.Vector512, 3, 100, 16, 64, 2.5f)]      // per-row path: key blocks of 64
     [InlineData(SimdPath.Vector256, 3, 100, 16, 64, 2.5f)]
     [InlineData(SimdPath.Scalar, 3, 100, 16, 64, 2.5f)]
-    [InlineData(SimdPath.Vector512, 64, 600, 64, 256, 6f)]      // blocked path: key blocks of KC = 256
+    [InlineData(SimdPath.Vector512, 64, 600, 64, 256, 6f)]      // blocked path: key blocks of BlockedK = 256
     [InlineData(SimdPath.Vector256, 64, 600, 64, 256, 6f)]
     [InlineData(SimdPath.Scalar, 64, 600, 64, 256, 6f)]
     public void LaterLargerScoresRescaleEarlierBlocks(SimdPath path, int lq, int lk, int d, int firstBlock, float factor)

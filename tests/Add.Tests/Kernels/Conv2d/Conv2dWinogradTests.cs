@@ -27,7 +27,7 @@ public sealed class Conv2dWinogradTests(ITestOutputHelper log)
     {
         new Case(2, 64, 32, 32, 64, true, true),       // the smallest plane and Ci that take the path: 256 tiles, four blocks of 64
         new Case(1, 70, 33, 35, 37, true, true),       // odd sizes: the last tile row and column half outside; blocks start mid-row; Co not a multiple of 6
-        new Case(1, 300, 32, 34, 13, false, false),    // Ci = 300 > KC: each GEMM over two K blocks; rows of 17 tiles (vector groups cross blocks)
+        new Case(1, 600, 32, 34, 13, false, false),    // Ci = 600 > KcMax: each GEMM over two K blocks of 300; rows of 17 tiles (vector groups cross blocks)
         new Case(1, 64, 90, 92, 7, true, false),       // 2,070 tiles, rows of 46 (a vector group, then single tiles)
         new Case(1, 64, 32, 36, 100, true, true),      // Co 100: 17 panels of 6, the last with 4 rows (two of the packing's zero rows)
         new Case(3, 65, 40, 64, 20, true, true),       // batch 3, rows of 32 tiles: every group in the vector paths

@@ -21,10 +21,11 @@ public sealed class LinearCpuTests(ITestOutputHelper log)
     public static TheoryData<SimdPath, LinearCase> LinearCases => CpuPaths.With(
         new LinearCase(37, 23, 29, true, false),    // nothing a multiple of any tile
         new LinearCase(1, 5, 70, true, false),      // one row (the dot-product path)
-        new LinearCase(1, 200, 300, true, true),    // one row over three whole 64-column panels and an edge, two K blocks, residual
+        new LinearCase(1, 200, 300, true, true),    // one row over three whole 64-column panels and an edge, one K block, residual
         new LinearCase(2, 300, 257, true, true),    // two rows, dot path split over cores, odd K, residual in place
         new LinearCase(3, 40, 1, false, false),     // K = 1
-        new LinearCase(130, 70, 300, true, true),   // M > MC, K > KC (two K blocks: the accumulate path), threads, residual
+        new LinearCase(130, 70, 300, true, true),   // M > MC, one K block, threads, residual
+        new LinearCase(130, 70, 1100, true, true),  // K > KcMax (three K blocks of 367: the accumulate path), the residual after them
         new LinearCase(64, 530, 128, true, true),   // N > NC, split over N across cores
         new LinearCase(128, 1024, 128, true, false), // the UNet's GEGLU projection at CFG batch 2
         new LinearCase(200, 20, 100, true, true));   // one column panel (512 path): the work is split over M instead
@@ -87,7 +88,7 @@ public sealed class LinearCpuTests(ITestOutputHelper log)
     }
 
     /// <summary>Packing is a copy: every value of W comes back from the panels, for panel widths 4, 6, 16 and 64 (the
-    /// paths' MR and NR) and lengths around the transposing packer's 8×8 blocks (kc 1, 7, 8, 9, 17, 300: two K blocks).</summary>
+    /// paths' MR and NR) and lengths around the transposing packer's 8×8 blocks (kc 1, 7, 8, 9, 17, 300, and 1,100: three K blocks).</summary>
     [Theory]
     [MemberData(nameof(PackingCases))]
     public void PackingRoundTripsEveryValue(SimdPath path, int rows, int cols, bool asConv)
@@ -104,7 +105,7 @@ public sealed class LinearCpuTests(ITestOutputHelper log)
     {
         var data = new TheoryData<SimdPath, int, int, bool>();
         foreach (var path in CpuPaths.All)
-            foreach (var (rows, cols) in new[] { (1, 1), (5, 7), (6, 8), (7, 9), (13, 17), (70, 300), (65, 8) })
+            foreach (var (rows, cols) in new[] { (1, 1), (5, 7), (6, 8), (7, 9), (13, 17), (70, 300), (65, 8), (7, 1100) })
                 foreach (bool asConv in new[] { false, true })
                     data.Add(path, rows, cols, asConv);
         return data;
