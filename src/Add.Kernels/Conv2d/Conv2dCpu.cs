@@ -11,9 +11,11 @@ namespace Add.Kernels.Cpu;
 /// x [N, Ci, H, W], w [Co, Ci, kh, kw], b [Co], R and y [N, Co, Ho, Wo].</para>
 /// <para>Versions: reference <see cref="Conv2dReference.Forward"/> (direct loops, double); <see cref="Forward"/>: GEMMs through
 /// <see cref="GemmCpu"/>, with w as panels packed once at load (<see cref="PackedWeight.ForConv"/>) or per call. The
-/// im2col matrix is never formed: the GEMM's packing gathers it straight from the image into its panel buffer (for
-/// stride 1 a vector copy per (k, run of one output row); stride 2 a strided gather), writing the zero border itself
-/// per run (no padded copy of x: <see cref="Im2ColPanels"/>). Three arrangements, by shape:
+/// im2col matrix is never formed: the GEMM's packing gathers it straight from the image into its panel buffer, a vector
+/// copy per (k, run of one output row) (<see cref="Im2ColPanels"/>): at stride 1 from x, writing the zero border itself
+/// per run (no padded copy of x); at stride ≥ 2 from a padded copy of x whose rows' columns are dealt into s phases
+/// (<see cref="PhaseSplitImage"/>, made per call in the workspace), so a strided run is consecutive floats too.
+/// Three arrangements, by shape:
 /// <list type="bullet">
 /// <item>per image: y[n] [Co, P] = w [Co, K] · im2col(x[n]) [K, P], bias per row, residual in the epilogue; a 1×1
 /// stride-1 unpadded conv reads x[n] as B directly.</item>
@@ -68,7 +70,12 @@ public static unsafe class Conv2dCpu
     public static bool IsWinograd(Conv2dShape s, SimdPath path = SimdPath.Auto) => Conv2dWinograd.Applies(s, CpuSimd.Resolve(path));
 
     /// <summary>Floats of workspace <see cref="Forward"/> needs for this shape (on any path).</summary>
-    public static long WorkspaceFloats(Conv2dShape s) => Math.Max(GemmFloats(s), Conv2dWinograd.WorkspaceFloats(s));
+    public static long WorkspaceFloats(Conv2dShape s) => Math.Max(GemmFloats(s), Conv2dWinograd.WorkspaceFloats(s)) + SplitFloats(s);
+
+    /// <summary>The phase-split copy of a strided conv's input, at the workspace's end: one image at a time, or the whole
+    /// batch for planes convolved in one GEMM (under <see cref="BatchedPlaneLimit"/>).</summary>
+    private static long SplitFloats(Conv2dShape s) => s.Stride < 2 ? 0
+        : PhaseSplitImage.ImageFloats(s) * (s.OutHeight * s.OutWidth >= BatchedPlaneLimit ? 1 : s.Batch);
 
     private static long GemmFloats(Conv2dShape s)
     {
@@ -135,7 +142,8 @@ public static unsafe class Conv2dCpu
                     s.HasBias != 0 ? pb : null, residual.IsEmpty ? null : pr, py, s, relu, path);
                 return;
             }
-            var op = new Operands(px, pb, residual.IsEmpty ? null : pr, py, pws, workspace.Length, s, path, relu);
+            long split = SplitFloats(s);
+            var op = new Operands(px, pb, residual.IsEmpty ? null : pr, py, pws, (int)(workspace.Length - split), split == 0 ? null : pws + workspace.Length - split, s, path, relu);
             var rowsOfW = new StridedPanels(pw, 1, s.ReductionLength);
             switch (arrangement)
             {
@@ -150,7 +158,8 @@ public static unsafe class Conv2dCpu
     }
 
     /// <summary>One call's pointers and shape; each arrangement is generic over where w's panels come from.</summary>
-    private readonly struct Operands(float* x, float* bias, float* residual, float* y, float* workspace, int workspaceFloats, Conv2dShape s, SimdPath path, bool relu)
+    private readonly struct Operands(float* x, float* bias, float* residual, float* y, float* workspace, int workspaceFloats, float* split,
+        Conv2dShape s, SimdPath path, bool relu)
     {
         private long InImage => (long)s.InChannels * s.Height * s.Width;
         private int Plane => s.OutHeight * s.OutWidth;
@@ -167,7 +176,7 @@ public static unsafe class Conv2dCpu
                     GemmCpu.Run(s.OutChannels, Plane, s.ReductionLength, weights, new StridedPanels(image, Plane, 1),
                         y + n * OutImage, Plane, epilogue, ws, path);
                 else
-                    GemmCpu.Run(s.OutChannels, Plane, s.ReductionLength, weights, new Im2ColPanels(image, s),
+                    GemmCpu.Run(s.OutChannels, Plane, s.ReductionLength, weights, Columns(image, 1),
                         y + n * OutImage, Plane, epilogue, ws, path);
             }
         }
@@ -184,7 +193,7 @@ public static unsafe class Conv2dCpu
                     for (int co = 0; co < s.OutChannels; co++)
                         new ReadOnlySpan<float>(residual + n * OutImage + (long)co * Plane, Plane)
                             .CopyTo(new Span<float>(scratch + (long)co * columns + n * Plane, Plane));
-            GemmCpu.Run(s.OutChannels, columns, s.ReductionLength, weights, new Im2ColPanels(x, s, InImage),
+            GemmCpu.Run(s.OutChannels, columns, s.ReductionLength, weights, Columns(x, s.Batch),
                 scratch, columns, new GemmEpilogue(bias, true, residual == null ? null : scratch, columns, relu), ws, path);
             for (int n = 0; n < s.Batch; n++)
                 for (int co = 0; co < s.OutChannels; co++)
@@ -207,7 +216,7 @@ public static unsafe class Conv2dCpu
                         for (int p = 0; p < Plane; p++)
                             dst[(long)p * co] = residual[o + p];
                     }
-            GemmCpu.Run(pixels, co, s.ReductionLength, new Im2ColPanels(x, s, InImage), weightsT,
+            GemmCpu.Run(pixels, co, s.ReductionLength, Columns(x, s.Batch), weightsT,
                 scratch, co, new GemmEpilogue(bias, false, residual == null ? null : scratch, co, relu), ws, path);
             for (int n = 0; n < s.Batch; n++)
                 for (int c = 0; c < co; c++)
@@ -217,6 +226,16 @@ public static unsafe class Conv2dCpu
                     for (int p = 0; p < Plane; p++)
                         y[o + p] = src[(long)p * co];
                 }
+        }
+
+        /// <summary>im2col of <paramref name="images"/> consecutive images from <paramref name="first"/>: read from x at
+        /// stride 1, else from their phase-split copy, made here.</summary>
+        private Im2ColPanels Columns(float* first, int images)
+        {
+            if (split == null)
+                return new Im2ColPanels(first, s, InImage);
+            PhaseSplitImage.Split(first, InImage, images, s, split);
+            return Im2ColPanels.Split(split, s);
         }
 
         /// <summary>The workspace as the GEMM's packing buffers followed by a [Co, pixels] scratch.</summary>

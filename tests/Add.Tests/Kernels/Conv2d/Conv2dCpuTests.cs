@@ -45,15 +45,19 @@ public sealed class Conv2dCpuTests(ITestOutputHelper log)
         new ConvCase(2, 3, 6, 7, 5, 3, 1, 0, true, true),        // 3×3 without padding
         new ConvCase(1, 3, 5, 4, 7, 3, 1, 2, true, false),       // padding 2: whole runs outside the image (rows and columns)
         new ConvCase(2, 4, 3, 5, 6, 1, 1, 1, true, true),        // a padded 1×1: not read directly, its border is all zeros
-        new ConvCase(1, 2, 9, 8, 3, 3, 2, 2, false, false),      // stride 2, padding 2: strided gathers clipped at both sides
-        new ConvCase(1, 5, 9, 70, 13, 3, 2, 1, true, true),      // stride 2, runs of 35: the vector gather, its last 16 read from one float back
+        new ConvCase(1, 2, 9, 8, 3, 3, 2, 2, false, false),      // stride 2, padding 2: two zero columns in the split copy each side
+        new ConvCase(1, 5, 9, 70, 13, 3, 2, 1, true, true),      // stride 2, runs of 35: phases of 36 (two vector deals, then scalar)
         new ConvCase(2, 3, 8, 64, 7, 3, 2, 1, false, true),      // the UNet's downsample: width 64, runs of 32 outputs, batch 2
-        new ConvCase(1, 4, 7, 41, 6, 3, 2, 2, true, false),      // stride 2, padding 2, odd width: runs of 21, the tail scalar at the row's end
+        new ConvCase(1, 4, 7, 41, 6, 3, 2, 2, true, false),      // stride 2, padding 2, odd width: runs of 21, phases of 23 (a scalar tail)
+        new ConvCase(1, 5, 11, 14, 7, 3, 3, 1, true, true),      // stride 3: three column phases of 6
+        new ConvCase(2, 6, 9, 10, 5, 1, 2, 0, true, false),      // 1×1 stride 2: one tap, the odd columns and rows never read
+        new ConvCase(1, 3, 20, 67, 8, 4, 2, 1, false, true),     // 4×4 stride 2: taps 2 and 3 one position into their phase, rows of 69
+        new ConvCase(1, 70, 13, 36, 9, 3, 2, 1, true, true),     // stride 2, K = 630: a K block starting mid-channel in the split copy
         new ConvCase(1, 4, 40, 37, 9, 3, 1, 1, true, true),      // TAESD's Cin = 4 conv_in: direct on Vector512 (a run of 32 and one of 5), GEMM elsewhere
         new ConvCase(1, 140, 5, 70, 7, 3, 1, 1, true, true),     // rows of 70: whole panels inside a row (the interior copy), K = 1260 starting blocks mid-channel
         new ConvCase(1, 24, 9, 45, 19, 3, 1, 1, true, true),     // direct: Co 19 (a last tile of 1 channel), rows of 45 (runs of 32: one of 13)
-        new ConvCase(1, 8, 3, 140, 13, 3, 1, 1, true, true),
-        new ConvCase(1, 10, 5, 40, 17, 3, 1, 1, true, true),     // direct, narrow rows: Co 17 = a 12×32 tile, then a lone 6×32 one (5 channels)     // direct, rows of 140: runs of 64 (two, then one of 12), Co 13 (tiles of 6, 6, 1)
+        new ConvCase(1, 8, 3, 140, 13, 3, 1, 1, true, true),     // direct, rows of 140: runs of 64 (two, then one of 12), Co 13 (tiles of 6, 6, 1)
+        new ConvCase(1, 10, 5, 40, 17, 3, 1, 1, true, true),     // direct, narrow rows: Co 17 = a 12×32 tile, then a lone 6×32 one (5 channels)
         new ConvCase(2, 31, 6, 40, 8, 5, 1, 2, false, true),     // direct, 5×5: K = 775, K blocks (388) starting inside a channel's taps, padding 2
         new ConvCase(1, 33, 4, 64, 16, 3, 1, 2, true, false),    // direct, padding 2 with 3×3: rows of 66, whole staged lines outside the image
         new ConvCase(2, 12, 8, 33, 10, 1, 1, 0, true, true),     // direct 1×1: kw 1, each tap its own line
