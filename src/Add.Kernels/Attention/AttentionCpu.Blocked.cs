@@ -123,6 +123,10 @@ public static unsafe partial class AttentionCpu
 
         public float* Runs(int k0, int kc, int start, int count, out long runStride, out int lines, out int runs) { runStride = 0; lines = runs = 0; return null; }
 
+        public bool Halves(int k0, int kc, int* offsets) => false;
+
+        public float* HalfAt(int start) => null;
+
         public float* Panels(float* scratch, int k0, int kc, int start, int count, int width) =>
             panels + (long)k0 * padded + (long)(first + start) * kc;
     }

@@ -15,7 +15,7 @@ public static unsafe partial class GemmCpu
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]     // a call level less per tile: perf put ~4 % of a 1×1 conv's samples in it
     private static void MicroKernel(SimdPath path, int kc, float* a, float* b, float* c, int ldc, bool first, bool last, int i0, int j0, GemmEpilogue e,
-        float* prefetch, int aRow = 0)
+        float* prefetch, int aRow = 0, int* bOffsets = null, float* bHigh = null)
     {
         // ReLU only on the last K block's store.
         var relu = last && e.Relu;
@@ -24,8 +24,9 @@ public static unsafe partial class GemmCpu
             case SimdPath.Vector512:
                 // A packed panel is a[k·6 + i]; rows in place are a[i·aRow + k].
                 int row = aRow > 0 ? aRow : 1, step = aRow > 0 ? 1 : 6;
-                if (prefetch != null) Kernel6x64<Prefetching>(kc, a, row, step, b, c, ldc, first, relu, i0, j0, e, prefetch);
-                else Kernel6x64<NotPrefetching>(kc, a, row, step, b, c, ldc, first, relu, i0, j0, e, null);
+                if (bHigh != null) Kernel6x64<NotPrefetching, InPlace>(kc, a, row, step, b, c, ldc, first, relu, i0, j0, e, null, bOffsets, bHigh);
+                else if (prefetch != null) Kernel6x64<Prefetching, NotInPlace>(kc, a, row, step, b, c, ldc, first, relu, i0, j0, e, prefetch, null, null);
+                else Kernel6x64<NotPrefetching, NotInPlace>(kc, a, row, step, b, c, ldc, first, relu, i0, j0, e, null, null, null);
                 break;
             case SimdPath.Vector256: Kernel6x16(kc, a, b, c, ldc, first, relu, i0, j0, e); break;
             default: Kernel4x4(kc, a, b, c, ldc, first, relu, i0, j0, e); break;
@@ -36,6 +37,12 @@ public static unsafe partial class GemmCpu
     private interface IFlag { static abstract bool On { get; } }
     private readonly struct Prefetching : IFlag { public static bool On => true; }
     private readonly struct NotPrefetching : IFlag { public static bool On => false; }
+    private readonly struct InPlace : IFlag { public static bool On => true; }
+
+    /// <summary>B in place: the k whose lines the kernel asks for into L1 while it computes k (IPanelSource.Halves' offsets
+    /// are repeated this far past kc).</summary>
+    internal const int InPlaceAhead = 12;
+    private readonly struct NotInPlace : IFlag { public static bool On => false; }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store512(float* c, Vector512<float> v, bool first, bool relu, int i, int j, GemmEpilogue e)
@@ -72,9 +79,11 @@ public static unsafe partial class GemmCpu
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel6x64<TPrefetch>(int kc, float* a, int aRow, int aStep, float* b, float* c, int ldc, bool first, bool relu, int i0, int j0,
-        GemmEpilogue e, float* prefetch) where TPrefetch : struct, IFlag
+    private static void Kernel6x64<TPrefetch, TInPlace>(int kc, float* a, int aRow, int aStep, float* b, float* c, int ldc, bool first, bool relu, int i0, int j0,
+        GemmEpilogue e, float* prefetch, int* bOffsets, float* bHigh) where TPrefetch : struct, IFlag where TInPlace : struct, IFlag
     {
+        // B's value (k, j) at b[64k + j] (a packed panel), or, TInPlace, read where it lies in two halves (IPanelSource.Halves):
+        // b[bOffsets[k] + j] for j < 32, bHigh[bOffsets[k] + j − 32] for the rest.
         // A's value (i, k) at a[i·aRow] after k steps of aStep: a packed panel (1, 6) or rows read in place (row stride, 1).
         // In place saves the linear order its per-call packing of the tokens, ~10 % of a 4096×320·320×320 linear's
         // samples on an AMD EPYC (perf, 2026-12-04), where the kernel itself runs at 96-99 % of the FMA peak (gemmlab).
@@ -104,10 +113,24 @@ public static unsafe partial class GemmCpu
                 Sse.Prefetch1(prefetch);        // one line of the next B panel into L2 per k (see Tiles)
                 prefetch += 16;
             }
-            var b0 = Vector512.Load(b);
-            var b1 = Vector512.Load(b + 16);
-            var b2 = Vector512.Load(b + 32);
-            var b3 = Vector512.Load(b + 48);
+            Vector512<float> b0, b1, b2, b3;
+            if (TInPlace.On)
+            {
+                nint o = bOffsets[p], ahead = bOffsets[p + InPlaceAhead];
+                Sse.Prefetch0(b + ahead); Sse.Prefetch0(b + ahead + 31);
+                Sse.Prefetch0(bHigh + ahead); Sse.Prefetch0(bHigh + ahead + 31);
+                b0 = Vector512.Load(b + o);
+                b1 = Vector512.Load(b + o + 16);
+                b2 = Vector512.Load(bHigh + o);
+                b3 = Vector512.Load(bHigh + o + 16);
+            }
+            else
+            {
+                b0 = Vector512.Load(b);
+                b1 = Vector512.Load(b + 16);
+                b2 = Vector512.Load(b + 32);
+                b3 = Vector512.Load(b + 48);
+            }
             var x = Vector512.Create(a[0]);
             c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
             c02 = Vector512.FusedMultiplyAdd(x, b2, c02); c03 = Vector512.FusedMultiplyAdd(x, b3, c03);
@@ -128,7 +151,8 @@ public static unsafe partial class GemmCpu
             c52 = Vector512.FusedMultiplyAdd(x, b2, c52); c53 = Vector512.FusedMultiplyAdd(x, b3, c53);
             a += aStep;
             a3 += aStep;
-            b += 64;
+            if (!TInPlace.On)
+                b += 64;
         }
         Store512(c, c00, first, relu, i0, j0, e); Store512(c + 16, c01, first, relu, i0, j0 + 16, e);
         Store512(c + 32, c02, first, relu, i0, j0 + 32, e); Store512(c + 48, c03, first, relu, i0, j0 + 48, e); c += ldc;

@@ -42,8 +42,10 @@ internal readonly unsafe struct GemmEpilogue(float* bias, bool biasPerRow, float
 /// into L2: <see cref="BlockPrefetch"/>); ic over M by MC (pack A, unless prepacked); jr over NR-panels; ir over
 /// MR-panels; the micro-kernel does kc rank-1 updates of an MR×NR tile held in registers. When B is prepacked and A is
 /// not (a linear), ic comes first, then pc, then jc, and A's whole MR-row panels are read in place (Vector512; the edge
-/// panel is packed). Packed panels are zero-padded to whole tiles, so the micro-kernel never branches; edge tiles are
-/// computed into a stack tile and copied.
+/// panel is packed). In the conv order B is read where it lies instead of packed when its source can give each 32
+/// columns as consecutive floats at a per-k offset (<see cref="IPanelSource.Halves"/>: a strided conv's phase-split
+/// image on rows of whole halves), on Vector512, for whole panels. Packed panels are zero-padded to whole tiles, so the
+/// micro-kernel never branches; edge tiles are computed into a stack tile and copied.
 /// </para>
 /// <para>
 /// Versions (micro-kernels, chosen by <see cref="SimdPath"/>):
@@ -254,13 +256,21 @@ public static unsafe partial class GemmCpu
             }
             return;
         }
+        int* offsets = stackalloc int[kcMax + InPlaceAhead];   // B in place: where each k of the block lies (IPanelSource.Halves)
+        float** halves = stackalloc float*[NC / 32];  // and where each 32 columns of the NC block start
         for (int jc = n0; jc < n1; jc += NC)
         {
             int nc = Math.Min(NC, n1 - jc);
             for (int pc = 0; pc < k; pc += kb)
             {
                 int kc = Math.Min(kb, k - pc);
-                float* bp = b.Panels(bScratch, pc, kc, jc, nc, nr);
+                // B read where it lies when it can be (whole panels only), else packed.
+                bool inPlace = path == SimdPath.Vector512 && (n1 - n0) % nr == 0 && b.Halves(pc, kc, offsets);
+                for (int q = kc; inPlace && q < kc + InPlaceAhead; q++)
+                    offsets[q] = offsets[kc - 1];
+                float* bp = inPlace ? null : b.Panels(bScratch, pc, kc, jc, nc, nr);
+                for (int q = 0; inPlace && q < nc / 32; q++)
+                    halves[q] = b.HalfAt(jc + 32 * q);
                 // B's next block, asked into L2 over this block's tiles: packed from memory, it stalled the core between blocks.
                 int nextPc = pc + kb < k ? pc + kb : 0, nextJc = pc + kb < k ? jc : jc + NC;
                 var next = nextJc < n1 ? BlockPrefetch.Of(b, nextPc, Math.Min(kb, k - nextPc), nextJc, Math.Min(NC, n1 - nextJc)) : default;
@@ -269,7 +279,7 @@ public static unsafe partial class GemmCpu
                 {
                     int mc = Math.Min(MC, m1 - ic);
                     Tiles(new APanels(a.Panels(aScratch, pc, kc, ic, mc, mr)), bp, ic, mc, jc, nc, pc, kc, k, c, ldc, epilogue, edge, path, streamB: false,
-                        next, (int)((long)lines * t / icBlocks), (int)((long)lines * (t + 1) / icBlocks));
+                        next, (int)((long)lines * t / icBlocks), (int)((long)lines * (t + 1) / icBlocks), inPlace ? halves : null, offsets);
                 }
             }
         }
@@ -287,7 +297,8 @@ public static unsafe partial class GemmCpu
     /// </para></summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tiles(APanels ap, float* bp, int ic, int mc, int jc, int nc, int pc, int kc, int k, float* c, int ldc,
-        GemmEpilogue epilogue, float* edge, SimdPath path, bool streamB, BlockPrefetch next = default, int nextFrom = 0, int nextTo = 0)
+        GemmEpilogue epilogue, float* edge, SimdPath path, bool streamB, BlockPrefetch next = default, int nextFrom = 0, int nextTo = 0,
+        float** halves = null, int* offsets = null)
     {
         var (mr, nr) = Tile(path);
         // Lines [nextFrom, nextTo) of the next block, spread evenly over this block's micro-kernel calls.
@@ -296,7 +307,8 @@ public static unsafe partial class GemmCpu
         int aPanels = (mc + mr - 1) / mr, linesPerCall = (nr * kc / 16 + aPanels - 1) / aPanels;    // of the next B panel's nr·kc/16 lines
         for (int jr = 0; jr < nc; jr += nr)
         {
-            float* bPanel = bp + (long)jr * kc;
+            // In place (halves): the panel's two halves of 32 columns, each at its own place, k at offsets[k].
+            float* bPanel = halves == null ? bp + (long)jr * kc : halves[jr / 32], bHigh = halves == null ? null : halves[jr / 32 + 1];
             float* nextB = streamB ? bPanel + (long)nr * kc : null;
             int cols = Math.Min(nr, nc - jr);
             for (int ir = 0; ir < mc; ir += mr)
@@ -310,16 +322,16 @@ public static unsafe partial class GemmCpu
                     next.Ask(nextFrom + (int)((long)(nextTo - nextFrom) * call / calls), nextFrom + (int)((long)(nextTo - nextFrom) * (call + 1) / calls));
                     call++;
                 }
-                if (mc == 1 && cols == nr && path == SimdPath.Vector512)
+                if (mc == 1 && cols == nr && path == SimdPath.Vector512 && bHigh == null)
                     KernelRow64(kc, aPanel, mr, bPanel, c + (long)i0 * ldc + j0, first, last && epilogue.Relu, i0, j0, epilogue, nextB);
                 else if (rows == mr && cols == nr)
-                    MicroKernel(path, kc, aPanel, bPanel, c + (long)i0 * ldc + j0, ldc, first, last, i0, j0, epilogue, prefetch, aRow);
+                    MicroKernel(path, kc, aPanel, bPanel, c + (long)i0 * ldc + j0, ldc, first, last, i0, j0, epilogue, prefetch, aRow, offsets, bHigh);
                 else
                 {
                     // An edge tile: computed whole on the stack, its valid part stored, whole vectors first (with the
                     // full tiles' store: the emoji model's 64- and 128-wide C rows are all whole vectors, and MR 6 leaves
                     // an edge panel on every power-of-two M), then single columns.
-                    MicroKernel(path, kc, aPanel, bPanel, edge, nr, true, false, 0, 0, default, prefetch, aRow);
+                    MicroKernel(path, kc, aPanel, bPanel, edge, nr, true, false, 0, 0, default, prefetch, aRow, offsets, bHigh);
                     bool relu = last && epilogue.Relu;
                     for (int i = 0; i < rows; i++)
                     {

@@ -16,7 +16,8 @@ namespace Add.Kernels.Cpu;
 /// zeros, and a run's first and last values are zeros where its columns leave the image, so no padded copy of x is made
 /// (at 512×512×64 that copy was a pass over 67 MB per conv).</item>
 /// <item>stride ≥ 2, x rearranged by <see cref="PhaseSplitImage"/> (<see cref="Split"/>): padded, and each row's columns
-/// dealt into s phases, so a run of ox is again consecutive floats, border included.</item>
+/// dealt into s phases, so a run of ox is again consecutive floats, border included. On rows of whole 32-output
+/// halves the GEMM reads them there, not packed (<see cref="Halves"/>).</item>
 /// </list></para>
 /// </summary>
 internal readonly unsafe struct Im2ColPanels : IPanelSource
@@ -70,6 +71,34 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
         lines = (int)(((nint)(from + (long)(iy1 - iy0 + 1) * width) - ((nint)from & ~63) + 63) / 64);
         runs = c1 - c0 + 1;
         return from;
+    }
+
+    /// <summary>From the phase-split copy on rows of whole halves (Wo a multiple of 32): a half is 32 consecutive floats of
+    /// one output row's run at every tap, so the kernel reads it there and nothing is packed. offsets[k] is tap k0 + k's
+    /// place (channel, padded row ky, phase column of kx), <see cref="HalfAt"/> the half's first output (channel 0, tap 0).</summary>
+    public bool Halves(int k0, int kc, int* offsets)
+    {
+        var s = _s;
+        if (!_split || s.OutWidth % 32 != 0 || _imageStride > int.MaxValue)
+            return false;
+        int taps = s.KernelH * s.KernelW, rowFloats = PhaseSplitImage.RowFloats(s), channel = PhaseSplitImage.Rows(s) * rowFloats;
+        int ci = k0 / taps, tap = k0 - ci * taps, ky = tap / s.KernelW, kx = tap - ky * s.KernelW;
+        for (int kk = 0; kk < kc; kk++)
+        {
+            offsets[kk] = ci * channel + ky * rowFloats + PhaseSplitImage.TapColumn(s, kx);
+            if (++kx == s.KernelW)
+            {
+                kx = 0;
+                if (++ky == s.KernelH) { ky = 0; ci++; }
+            }
+        }
+        return true;
+    }
+
+    public float* HalfAt(int start)
+    {
+        int plane = _s.OutHeight * _s.OutWidth, n = start / plane, q = start - n * plane, oy = q / _s.OutWidth, ox = q - oy * _s.OutWidth;
+        return _image + n * _imageStride + (long)oy * _s.Stride * PhaseSplitImage.RowFloats(_s) + ox;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

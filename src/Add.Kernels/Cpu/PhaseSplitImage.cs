@@ -13,7 +13,9 @@ namespace Add.Kernels.Cpu;
 /// <see cref="RowFloats"/>). Made once per conv call, one pass over x (the UNet's 64² downsample: 5.2 MB in, 5.6 MB out).
 /// It replaced gathers from x (two loads and a permute per 16 values, and the border's bookkeeping per run), ~15 % of
 /// the 64² downsample's samples (perf record, AMD EPYC, 2026-12-04); the pass and the copies take about as much there,
-/// but the 32² and 16² downsamples, with more runs per value, ran 4-10 % faster (perf/logs/strided-conv-2026-12-04).</para>
+/// but the 32² and 16² downsamples, with more runs per value, ran 4-10 % faster (perf/logs/strided-conv-2026-12-04).
+/// On rows of 32·n outputs (the 64² one) the GEMM then reads B here without packing it (Im2ColPanels.Halves): 4-5 %
+/// faster on one thread.</para>
 /// </summary>
 internal static unsafe class PhaseSplitImage
 {

@@ -53,6 +53,8 @@ public sealed class Conv2dCpuTests(ITestOutputHelper log)
         new ConvCase(2, 6, 9, 10, 5, 1, 2, 0, true, false),      // 1×1 stride 2: one tap, the odd columns and rows never read
         new ConvCase(1, 3, 20, 67, 8, 4, 2, 1, false, true),     // 4×4 stride 2: taps 2 and 3 one position into their phase, rows of 69
         new ConvCase(1, 70, 13, 36, 9, 3, 2, 1, true, true),     // stride 2, K = 630: a K block starting mid-channel in the split copy
+        new ConvCase(1, 70, 18, 64, 13, 3, 2, 1, true, true),    // rows of 32 outputs: B read in place (halves), K blocks mid-channel; P = 288 leaves a packed last panel
+        new ConvCase(1, 5, 12, 128, 7, 3, 2, 1, true, false),    // rows of 64 outputs: both halves of a panel in one row
         new ConvCase(1, 4, 40, 37, 9, 3, 1, 1, true, true),      // TAESD's Cin = 4 conv_in: direct on Vector512 (a run of 32 and one of 5), GEMM elsewhere
         new ConvCase(1, 140, 5, 70, 7, 3, 1, 1, true, true),     // rows of 70: whole panels inside a row (the interior copy), K = 1260 starting blocks mid-channel
         new ConvCase(1, 24, 9, 45, 19, 3, 1, 1, true, true),     // direct: Co 19 (a last tile of 1 channel), rows of 45 (runs of 32: one of 13)
