@@ -107,30 +107,22 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
         if (_split)
             return SplitPanels(scratch, k0, kc, start, count, width);
         var s = _s;
-        int wo = s.OutWidth, plane = s.OutHeight * wo, pad = s.Padding, h = s.Height, w = s.Width;
+        int pad = s.Padding, h = s.Height, w = s.Width;
         long channel = (long)h * w;
         long* runImage = stackalloc long[width];    // offset of the run's image
-        int* runRow = stackalloc int[width];        // input row of the run for ky = 0: oy − pad
-        int* runCol = stackalloc int[width];        // input column of its first value for kx = 0: ox − pad
+        int* runRow = stackalloc int[width];        // its output row oy, then input row for ky = 0: oy − pad
+        int* runCol = stackalloc int[width];        // its first output column ox, then input column for kx = 0: ox − pad
         int* runColumn = stackalloc int[width];     // where it starts in the panel row
         int* runLength = stackalloc int[width];
         for (int jp = 0; jp < count; jp += width)
         {
             int cols = Math.Min(width, count - jp);
             float* panel = scratch + (long)jp * kc;
-            int p = start + jp, n = p / plane, q = p - n * plane, oy = q / wo, ox = q - oy * wo;
-            int runs = 0;
-            for (int j = 0; j < cols; runs++)
+            int runs = ListRuns(start + jp, cols, runImage, runRow, runCol, runColumn, runLength);
+            for (int r = 0; r < runs; r++)
             {
-                int run = Math.Min(wo - ox, cols - j);
-                runImage[runs] = n * _imageStride;
-                runRow[runs] = oy - pad;
-                runCol[runs] = ox - pad;
-                runColumn[runs] = j;
-                runLength[runs] = run;
-                j += run;
-                ox = 0;
-                if (++oy == s.OutHeight) { oy = 0; n++; }
+                runRow[r] -= pad;
+                runCol[r] -= pad;
             }
             int taps = s.KernelH * s.KernelW;
             int ci = k0 / taps, tap = k0 - ci * taps, ky = tap / s.KernelW, kx = tap - ky * s.KernelW;
@@ -172,15 +164,37 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
         return scratch;
     }
 
+    /// <summary>The runs of columns [p, p + cols) of one panel: run r is output row oy[r] of the image at offset
+    /// image[r], from output column ox[r], length[r] values, at column[r] of the panel row. Returns how many.</summary>
+    private int ListRuns(int p, int cols, long* image, int* oy, int* ox, int* column, int* length)
+    {
+        int wo = _s.OutWidth, plane = _s.OutHeight * wo, n = p / plane, q = p - n * plane, y = q / wo, x = q - y * wo, runs = 0;
+        for (int j = 0; j < cols; runs++)
+        {
+            int run = Math.Min(wo - x, cols - j);
+            image[runs] = n * _imageStride;
+            oy[runs] = y;
+            ox[runs] = x;
+            column[runs] = j;
+            length[runs] = run;
+            j += run;
+            x = 0;
+            if (++y == _s.OutHeight) { y = 0; n++; }
+        }
+        return runs;
+    }
+
     /// <summary>The panels from the phase-split copy (<see cref="PhaseSplitImage"/>): per k one copy per run from
     /// channel ci's padded row oy·s + ky at tap kx's column (<see cref="PhaseSplitImage.TapColumn"/>) + ox; no border tests.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private float* SplitPanels(float* scratch, int k0, int kc, int start, int count, int width)
     {
         var s = _s;
-        int wo = s.OutWidth, plane = s.OutHeight * wo, rowFloats = PhaseSplitImage.RowFloats(s), kw = s.KernelW, kh = s.KernelH;
+        int rowFloats = PhaseSplitImage.RowFloats(s), kw = s.KernelW, kh = s.KernelH;
         long channel = (long)PhaseSplitImage.Rows(s) * rowFloats;
-        long* runStart = stackalloc long[width];    // offset of the run's first value for tap (0, 0) in channel 0
+        long* runStart = stackalloc long[width];    // offset of the run's image, then of its first value for tap (0, 0) in channel 0
+        int* runRow = stackalloc int[width];        // its output row oy
+        int* runCol = stackalloc int[width];        // its first output column ox
         int* runColumn = stackalloc int[width];     // where it starts in the panel row
         int* runLength = stackalloc int[width];
         int* tapOffset = stackalloc int[kh * kw];   // offset of tap (ky, kx) within a channel: ky·RowFloats + TapColumn(kx)
@@ -192,18 +206,9 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
         {
             int cols = Math.Min(width, count - jp);
             float* panel = scratch + (long)jp * kc;
-            int p = start + jp, n = p / plane, q = p - n * plane, oy = q / wo, ox = q - oy * wo;
-            int runs = 0;
-            for (int j = 0; j < cols; runs++)
-            {
-                int run = Math.Min(wo - ox, cols - j);
-                runStart[runs] = n * _imageStride + (long)oy * s.Stride * rowFloats + ox;
-                runColumn[runs] = j;
-                runLength[runs] = run;
-                j += run;
-                ox = 0;
-                if (++oy == s.OutHeight) { oy = 0; n++; }
-            }
+            int runs = ListRuns(start + jp, cols, runStart, runRow, runCol, runColumn, runLength);
+            for (int r = 0; r < runs; r++)
+                runStart[r] += (long)runRow[r] * s.Stride * rowFloats + runCol[r];
             int ci = k0 / taps, tap = k0 - ci * taps;
             float* source = _image + ci * channel;
             for (int kk = 0; kk < kc; kk++)
@@ -248,8 +253,9 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
         }
     }
 
+    /// <summary>length floats from src to dst in inlined vector moves (runs are 8-64 floats: no call per run). Also the split copy's rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy(float* src, float* dst, int length)
+    internal static void Copy(float* src, float* dst, int length)
     {
         int t = 0;
         if (Vector512.IsHardwareAccelerated)

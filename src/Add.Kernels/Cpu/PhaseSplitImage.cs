@@ -60,7 +60,7 @@ internal static unsafe class PhaseSplitImage
                         new Span<float>(dst, rowFloats).Clear();
                     else
                     {
-                        Copy(src + (long)iy * s.Width, line + s.Padding, s.Width);
+                        Im2ColPanels.Copy(src + (long)iy * s.Width, line + s.Padding, s.Width);
                         Deal(line, dst, s.Stride, rowFloats / s.Stride);
                     }
                 }
@@ -89,17 +89,5 @@ internal static unsafe class PhaseSplitImage
         for (; i < phase; i++)
             for (int f = 0; f < stride; f++)
                 dst[f * phase + i] = line[i * stride + f];
-    }
-
-    /// <summary>A row's worth of floats: inlined vector moves (a span copy's call cost per 64-float row was ~half of the pass).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy(float* src, float* dst, int length)
-    {
-        int t = 0;
-        if (Vector512.IsHardwareAccelerated)
-            for (; t <= length - 16; t += 16)
-                Vector512.Store(Vector512.Load(src + t), dst + t);
-        for (; t < length; t++)
-            dst[t] = src[t];
     }
 }
