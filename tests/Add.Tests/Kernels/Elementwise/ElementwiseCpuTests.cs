@@ -105,7 +105,8 @@ public sealed class ElementwiseCpuTests(ITestOutputHelper log)
         Numerics.AssertClose(expected, y, Gelu, $"cpu geglu {path} m{m} f{f}", log);
     }
 
-    public static TheoryData<SimdPath, (int N, int C, int H, int W)> CopyShapes => CpuPaths.With((2, 3, 5, 7), (1, 3, 4, 29), (2, 128, 4, 4));
+    public static TheoryData<SimdPath, (int N, int C, int H, int W)> CopyShapes => CpuPaths.With((2, 3, 5, 7), (1, 3, 4, 29), (2, 128, 4, 4),
+        (3, 70, 17, 19));    // 72,675 floats of concat: two cores' ranges, split inside image 1's first piece
 
     [Theory]
     [MemberData(nameof(CopyShapes))]
