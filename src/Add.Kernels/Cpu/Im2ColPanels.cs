@@ -79,8 +79,9 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
     public bool Halves(int k0, int kc, int* offsets)
     {
         var s = _s;
-        if (!_split || s.OutWidth % 32 != 0 || _imageStride > int.MaxValue)
+        if (!_split || s.OutWidth % 32 != 0)
             return false;
+        // Offsets fit an int: they stay inside one image's copy, which lies in a Span<float> workspace.
         int taps = s.KernelH * s.KernelW, rowFloats = PhaseSplitImage.RowFloats(s), channel = PhaseSplitImage.Rows(s) * rowFloats;
         int ci = k0 / taps, tap = k0 - ci * taps, ky = tap / s.KernelW, kx = tap - ky * s.KernelW;
         for (int kk = 0; kk < kc; kk++)
@@ -229,7 +230,8 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
     }
 
     /// <summary>
-    /// A panel of <paramref name="width"/> pixels of one output row whose every tap reads inside the image's columns: per k one contiguous copy of width values from input row runRow + ky, or zeros above/below the image.
+    /// A panel of <paramref name="width"/> pixels of one output row whose every tap reads inside the image's columns
+    /// (stride 1): per k one contiguous copy of width values from input row runRow + ky, or zeros above/below the image.
     /// The conv's common case away from the left and right edges, without the general path's per-run bookkeeping.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -10,7 +10,7 @@ namespace Add.Kernels.Cpu;
 /// position ⌊u / s⌋. Tap (ky, kx) of output (oy, ox) reads padded row oy·s + ky, padded column ox·s + kx: phase kx mod s,
 /// position ox + ⌊kx / s⌋, so consecutive ox are consecutive floats, and the zero border is in the copy, not tested per run.
 /// <para>Layout per image: [Ci][<see cref="Rows"/>][s phases][<see cref="PhaseFloats"/>] (a row of
-/// <see cref="RowFloats"/>). Made once per conv call, one pass over x (the UNet's 64² downsample: 5.2 MB in, 5.6 MB out).
+/// <see cref="RowFloats"/>). Made once per conv call, one pass over x (the UNet's 64² downsample: 5.2 MB in, 5.5 MB out).
 /// It replaced gathers from x (two loads and a permute per 16 values, and the border's bookkeeping per run), ~15 % of
 /// the 64² downsample's samples (perf record, AMD EPYC, 2026-12-04); the pass and the copies take about as much there,
 /// but the 32² and 16² downsamples, with more runs per value, ran 4-10 % faster (perf/logs/strided-conv-2026-12-04).
@@ -19,6 +19,9 @@ namespace Add.Kernels.Cpu;
 /// </summary>
 internal static unsafe class PhaseSplitImage
 {
+    /// <summary>Longest padded row kept on the stack (16 KB); wider ones (over 4,000 pixels) use a pinned array.</summary>
+    private const int MaxStackLine = 4096;
+
     /// <summary>Positions per phase: ⌈(W + 2p) / s⌉.</summary>
     public static int PhaseFloats(Conv2dShape s) => (s.Width + 2 * s.Padding + s.Stride - 1) / s.Stride;
 
@@ -46,7 +49,10 @@ internal static unsafe class PhaseSplitImage
             int p0 = (int)((long)planes * t / chunks), p1 = (int)((long)planes * (t + 1) / chunks);
             // One padded row, zeros around the image's W values, rounded up to whole pairs of vectors for the deal below.
             int padded = (rowFloats + 31) / 32 * 32;
-            float* line = stackalloc float[padded];
+            float[]? wide = padded > MaxStackLine ? GC.AllocateArray<float>(padded, pinned: true) : null;
+            float* line = stackalloc float[wide is null ? padded : 0];
+            if (wide is not null)
+                line = (float*)Unsafe.AsPointer(ref wide[0]);
             new Span<float>(line, padded).Clear();
             for (int q = p0; q < p1; q++)
             {

@@ -48,13 +48,21 @@ public sealed class Conv2dCpuTests(ITestOutputHelper log)
         new ConvCase(1, 2, 9, 8, 3, 3, 2, 2, false, false),      // stride 2, padding 2: two zero columns in the split copy each side
         new ConvCase(1, 5, 9, 70, 13, 3, 2, 1, true, true),      // stride 2, runs of 35: phases of 36 (two vector deals, then scalar)
         new ConvCase(2, 3, 8, 64, 7, 3, 2, 1, false, true),      // the UNet's downsample: width 64, runs of 32 outputs, batch 2
-        new ConvCase(1, 4, 7, 41, 6, 3, 2, 2, true, false),      // stride 2, padding 2, odd width: runs of 21, phases of 23 (a scalar tail)
+        new ConvCase(1, 4, 7, 41, 6, 3, 2, 2, true, false),      // stride 2, padding 2, odd width: runs of 22, phases of 23 (a scalar tail)
         new ConvCase(1, 5, 11, 14, 7, 3, 3, 1, true, true),      // stride 3: three column phases of 6
         new ConvCase(2, 6, 9, 10, 5, 1, 2, 0, true, false),      // 1×1 stride 2: one tap, the odd columns and rows never read
         new ConvCase(1, 3, 20, 67, 8, 4, 2, 1, false, true),     // 4×4 stride 2: taps 2 and 3 one position into their phase, rows of 69
-        new ConvCase(1, 70, 13, 36, 9, 3, 2, 1, true, true),     // stride 2, K = 630: a K block starting mid-channel in the split copy
-        new ConvCase(1, 70, 18, 64, 13, 3, 2, 1, true, true),    // rows of 32 outputs: B read in place (halves), K blocks mid-channel; P = 288 leaves a packed last panel
+        new ConvCase(1, 71, 13, 36, 9, 3, 2, 1, true, true),     // stride 2, K = 639 = 320 + 319: the second K block starts mid-channel in the split copy
+        new ConvCase(1, 71, 18, 64, 13, 3, 2, 1, true, true),    // rows of 32 outputs: B read in place (halves), a K block mid-channel; P = 288, not whole
+                                                                 // panels: on two cores the second chunk [128, 288) packs beside the first's in-place one
         new ConvCase(1, 5, 12, 128, 7, 3, 2, 1, true, false),    // rows of 64 outputs: both halves of a panel in one row
+        new ConvCase(2, 3, 10, 64, 7, 3, 2, 1, true, true),      // batched, Ho 5: panel 2's halves in different images, read in place
+        new ConvCase(2, 4, 34, 64, 6, 3, 2, 1, true, true),      // per image, batch 2 (the split copy remade per image), P = 544
+        new ConvCase(1, 2, 64, 64, 4, 3, 2, 1, true, false),     // P = 1,024 in place: two NC blocks of columns
+        new ConvCase(1, 3, 8, 96, 5, 3, 3, 0, true, true),       // stride 3, padding 0, rows of 32: in place, three phases
+        new ConvCase(1, 6, 8, 64, 7, 1, 2, 0, false, true),      // 1×1 stride 2, rows of 32: in place, one tap
+        new ConvCase(1, 3, 8, 64, 5, 4, 2, 1, true, false),      // 4×4 stride 2, rows of 32: in place, taps one position into their phase
+        new ConvCase(1, 1, 3, 8200, 2, 3, 2, 1, true, false),    // stride 2 on rows of 8,200: the split copy's row buffer off the stack
         new ConvCase(1, 4, 40, 37, 9, 3, 1, 1, true, true),      // TAESD's Cin = 4 conv_in: direct on Vector512 (a run of 32 and one of 5), GEMM elsewhere
         new ConvCase(1, 140, 5, 70, 7, 3, 1, 1, true, true),     // rows of 70: whole panels inside a row (the interior copy), K = 1260 starting blocks mid-channel
         new ConvCase(1, 24, 9, 45, 19, 3, 1, 1, true, true),     // direct: Co 19 (a last tile of 1 channel), rows of 45 (runs of 32: one of 13)
@@ -131,7 +139,8 @@ public sealed class Conv2dCpuTests(ITestOutputHelper log)
         new ConvCase(5, 20, 3, 3, 40, 3, 1, 1, true, true),      // transposed
         new ConvCase(5, 6, 17, 16, 9, 3, 1, 1, true, true),      // per image
         new ConvCase(5, 6, 16, 40, 3, 3, 1, 1, true, true),      // few outputs (direct)
-        new ConvCase(5, 20, 10, 34, 12, 3, 1, 1, true, true));   // Conv2dDirect on Vector512
+        new ConvCase(5, 20, 10, 34, 12, 3, 1, 1, true, true),    // Conv2dDirect on Vector512
+        new ConvCase(5, 7, 10, 64, 9, 3, 2, 1, true, true));     // stride 2, rows of 32: B in place in the batch, packed alone (P = 160)
 
     [Theory]
     [MemberData(nameof(InvarianceCases))]
