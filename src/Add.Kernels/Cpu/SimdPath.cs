@@ -63,28 +63,29 @@ public static class CpuSimd
         return x.ToScalar();
     }
 
-    /// <summary>Σ p[0..n) (or Σ p[i]² when <paramref name="squares"/>) in an order fixed by n and the path alone: lanes of
-    /// index mod 16 (or 8) from p, two vector accumulators, then the scalar tail. TensorPrimitives.Sum aligns its loads
-    /// to the address, so its grouping (and last bit) moved with where a row sits in memory: with the batch size and
-    /// with which arena a generation ran in.</summary>
+    /// <summary>Σ p[0..n) (or Σ (p[i] − <paramref name="center"/>)² when <paramref name="squares"/>, each difference rounded
+    /// to fp32 first, as a stored x − μ would be) in an order fixed by n and the path alone: lanes of index mod 16 (or 8)
+    /// from p, two vector accumulators, then the scalar tail. TensorPrimitives.Sum aligns its loads to the address, so its
+    /// grouping (and last bit) moved with where a row sits in memory: with the batch size and with which arena a generation
+    /// ran in.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe float Sum(float* p, int n, SimdPath path, bool squares)
+    internal static unsafe float Sum(float* p, int n, SimdPath path, bool squares, float center = 0f)
     {
         int i = 0;
         float s = 0f;
         if (path == SimdPath.Vector512 && n >= 16)
         {
-            Vector512<float> a0 = default, a1 = default;
+            Vector512<float> a0 = default, a1 = default, c = Vector512.Create(center);
             for (; i <= n - 32; i += 32)
             {
-                var x0 = Vector512.Load(p + i);
-                var x1 = Vector512.Load(p + i + 16);
+                var x0 = squares ? Vector512.Load(p + i) - c : Vector512.Load(p + i);
+                var x1 = squares ? Vector512.Load(p + i + 16) - c : Vector512.Load(p + i + 16);
                 a0 = squares ? Vector512.FusedMultiplyAdd(x0, x0, a0) : a0 + x0;
                 a1 = squares ? Vector512.FusedMultiplyAdd(x1, x1, a1) : a1 + x1;
             }
             if (i <= n - 16)
             {
-                var x0 = Vector512.Load(p + i);
+                var x0 = squares ? Vector512.Load(p + i) - c : Vector512.Load(p + i);
                 a0 = squares ? Vector512.FusedMultiplyAdd(x0, x0, a0) : a0 + x0;
                 i += 16;
             }
@@ -92,24 +93,27 @@ public static class CpuSimd
         }
         else if (path != SimdPath.Scalar && n >= 8)
         {
-            Vector256<float> a0 = default, a1 = default;
+            Vector256<float> a0 = default, a1 = default, c = Vector256.Create(center);
             for (; i <= n - 16; i += 16)
             {
-                var x0 = Vector256.Load(p + i);
-                var x1 = Vector256.Load(p + i + 8);
+                var x0 = squares ? Vector256.Load(p + i) - c : Vector256.Load(p + i);
+                var x1 = squares ? Vector256.Load(p + i + 8) - c : Vector256.Load(p + i + 8);
                 a0 = squares ? Vector256.FusedMultiplyAdd(x0, x0, a0) : a0 + x0;
                 a1 = squares ? Vector256.FusedMultiplyAdd(x1, x1, a1) : a1 + x1;
             }
             if (i <= n - 8)
             {
-                var x0 = Vector256.Load(p + i);
+                var x0 = squares ? Vector256.Load(p + i) - c : Vector256.Load(p + i);
                 a0 = squares ? Vector256.FusedMultiplyAdd(x0, x0, a0) : a0 + x0;
                 i += 8;
             }
             s = Sum(a0 + a1);
         }
         for (; i < n; i++)
-            s = squares ? MathF.FusedMultiplyAdd(p[i], p[i], s) : s + p[i];
+        {
+            float d = p[i] - center;
+            s = squares ? MathF.FusedMultiplyAdd(d, d, s) : s + p[i];
+        }
         return s;
     }
 }

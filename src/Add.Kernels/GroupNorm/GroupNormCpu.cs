@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 
 namespace Add.Kernels.Cpu;
@@ -10,8 +9,10 @@ namespace Add.Kernels.Cpu;
 /// <para>Legend: N batch, C channels, H W size, G groups, Cg = C/G. x, y [N, C, H, W]; γ, β [C].</para>
 /// <para>Versions: reference <see cref="GroupNormReference.Forward"/> (double statistics); <see cref="Forward"/>: fp32 statistics by two
 /// passes, deterministic (a summation order fixed by L and the path, not by the address or the batch): μ = CpuSimd.Sum / L;
-/// y = x − μ (TensorPrimitives.Subtract), σ² = CpuSimd.Sum of squares(y) / L, never E[x²] − μ²; then one fused pass per channel
-/// y = y·(rstd·γ) + β (+ SiLU) at the chosen width. Groups run in parallel above 32k values per core. y may be x.</para>
+/// σ² = CpuSimd.Sum of (x − μ)² / L, never E[x²] − μ²; then one fused pass per channel y = (x − μ)·(rstd·γ) + β (+ SiLU)
+/// at the chosen width, x − μ rounded to fp32 in each (three passes over x, one write of y: the same values as storing
+/// x − μ in y and reading it twice, which cost a write and a read more). Groups run in parallel above 32k values per core.
+/// y may be x.</para>
 /// </summary>
 public static unsafe class GroupNormCpu
 {
@@ -51,29 +52,31 @@ public static unsafe class GroupNormCpu
         int len = cg * hw;
         for (int ng = first; ng < last; ng++)
         {
-            var src = new ReadOnlySpan<float>(x + (long)ng * len, len);
-            var dst = new Span<float>(y + (long)ng * len, len);
-            float mean = CpuSimd.Sum(x + (long)ng * len, len, path, squares: false) / len;
-            TensorPrimitives.Subtract(src, mean, dst);
-            float rstd = 1f / MathF.Sqrt(CpuSimd.Sum(y + (long)ng * len, len, path, squares: true) / len + epsilon);
+            float* xg = x + (long)ng * len, yg = y + (long)ng * len;
+            float mean = CpuSimd.Sum(xg, len, path, squares: false) / len;
+            float rstd = 1f / MathF.Sqrt(CpuSimd.Sum(xg, len, path, squares: true, center: mean) / len + epsilon);
             int channel0 = (ng % groups) * cg;
             for (int ch = 0; ch < cg; ch++)
-                ScaleShift(y + (long)ng * len + (long)ch * hw, hw, rstd * gamma[channel0 + ch], beta[channel0 + ch], fuseSilu, path);
+                ScaleShift(yg + (long)ch * hw, hw, rstd * gamma[channel0 + ch], beta[channel0 + ch], fuseSilu, path, xg + (long)ch * hw, mean);
         }
     }
 
-    /// <summary>v ← v·scale + shift, then SiLU if asked, over <paramref name="count"/> floats at the chosen width.</summary>
+    /// <summary>v ← (u − center)·scale + shift, then SiLU if asked, over <paramref name="count"/> floats at the chosen
+    /// width; u is <paramref name="from"/> (may be v), or v itself when null. u − center is rounded to fp32 before the
+    /// FMA, as a stored x − μ would be.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void ScaleShift(float* v, int count, float scale, float shift, bool silu, SimdPath path)
+    internal static void ScaleShift(float* v, int count, float scale, float shift, bool silu, SimdPath path, float* from = null, float center = 0f)
     {
         int i = 0;
+        float* u = from == null ? v : from;
         if (path == SimdPath.Vector512)
         {
             var s = Vector512.Create(scale);
             var b = Vector512.Create(shift);
+            var c = Vector512.Create(center);
             for (; i <= count - 16; i += 16)
             {
-                var r = Vector512.FusedMultiplyAdd(Vector512.Load(v + i), s, b);
+                var r = Vector512.FusedMultiplyAdd(Vector512.Load(u + i) - c, s, b);
                 (silu ? Activations.Silu(r) : r).Store(v + i);
             }
         }
@@ -81,15 +84,16 @@ public static unsafe class GroupNormCpu
         {
             var s = Vector256.Create(scale);
             var b = Vector256.Create(shift);
+            var c = Vector256.Create(center);
             for (; i <= count - 8; i += 8)
             {
-                var r = Vector256.FusedMultiplyAdd(Vector256.Load(v + i), s, b);
+                var r = Vector256.FusedMultiplyAdd(Vector256.Load(u + i) - c, s, b);
                 (silu ? Activations.Silu(r) : r).Store(v + i);
             }
         }
         for (; i < count; i++)
         {
-            float r = MathF.FusedMultiplyAdd(v[i], scale, shift);
+            float r = MathF.FusedMultiplyAdd(u[i] - center, scale, shift);
             v[i] = silu ? Activations.Silu(r) : r;
         }
     }
