@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 
 namespace Add.Kernels.Cpu;
@@ -9,8 +8,9 @@ namespace Add.Kernels.Cpu;
 /// per row <c>μ = mean(x)</c>, <c>σ² = mean((x − μ)²)</c>, <c>y = (x − μ)/√(σ² + ε)·γ + β</c>.
 /// <para>Legend: M rows (B·L tokens), D features. x, y [M, D]; γ, β [D].</para>
 /// <para>Versions: reference <see cref="LayerNormReference.Forward"/> (double statistics); <see cref="Forward"/>: the two-pass fp32
-/// statistics of <see cref="GroupNormCpu"/> (CpuSimd.Sum in a fixed order, TensorPrimitives.Subtract), then one fused pass
-/// y = (y·rstd)·γ + β at the chosen width. Rows run in parallel above 32k values per core. y may be x.</para>
+/// statistics of <see cref="GroupNormCpu"/> (CpuSimd.Sum in a fixed order: Σx, then Σ(x − μ)²), then one fused pass
+/// y = ((x − μ)·rstd)·γ + β at the chosen width, x − μ rounded to fp32 in each as a stored difference would be (y written
+/// once). Rows run in parallel above 32k values per core. y may be x.</para>
 /// </summary>
 public static unsafe class LayerNormCpu
 {
@@ -46,27 +46,26 @@ public static unsafe class LayerNormCpu
     {
         for (int r = first; r < last; r++)
         {
-            var src = new ReadOnlySpan<float>(x + (long)r * d, d);
-            float* v = y + (long)r * d;
-            var dst = new Span<float>(v, d);
-            float mean = CpuSimd.Sum(x + (long)r * d, d, path, squares: false) / d;
-            TensorPrimitives.Subtract(src, mean, dst);
-            float rstd = 1f / MathF.Sqrt(CpuSimd.Sum(v, d, path, squares: true) / d + epsilon);
+            float* u = x + (long)r * d, v = y + (long)r * d;
+            float mean = CpuSimd.Sum(u, d, path, squares: false) / d;
+            float rstd = 1f / MathF.Sqrt(CpuSimd.Sum(u, d, path, squares: true, center: mean) / d + epsilon);
             int i = 0;
             if (path == SimdPath.Vector512)
             {
                 var s = Vector512.Create(rstd);
+                var c = Vector512.Create(mean);
                 for (; i <= d - 16; i += 16)
-                    Vector512.FusedMultiplyAdd(Vector512.Load(v + i) * s, Vector512.Load(gamma + i), Vector512.Load(beta + i)).Store(v + i);
+                    Vector512.FusedMultiplyAdd((Vector512.Load(u + i) - c) * s, Vector512.Load(gamma + i), Vector512.Load(beta + i)).Store(v + i);
             }
             if (path != SimdPath.Scalar)
             {
                 var s = Vector256.Create(rstd);
+                var c = Vector256.Create(mean);
                 for (; i <= d - 8; i += 8)
-                    Vector256.FusedMultiplyAdd(Vector256.Load(v + i) * s, Vector256.Load(gamma + i), Vector256.Load(beta + i)).Store(v + i);
+                    Vector256.FusedMultiplyAdd((Vector256.Load(u + i) - c) * s, Vector256.Load(gamma + i), Vector256.Load(beta + i)).Store(v + i);
             }
             for (; i < d; i++)
-                v[i] = MathF.FusedMultiplyAdd(v[i] * rstd, gamma[i], beta[i]);
+                v[i] = MathF.FusedMultiplyAdd((u[i] - mean) * rstd, gamma[i], beta[i]);
         }
     }
 }
