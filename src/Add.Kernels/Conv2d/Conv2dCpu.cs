@@ -14,7 +14,8 @@ namespace Add.Kernels.Cpu;
 /// im2col matrix is never formed: the GEMM's packing gathers it straight from the image into its panel buffer, a vector
 /// copy per (k, run of one output row) (<see cref="Im2ColPanels"/>): at stride 1 from x, writing the zero border itself
 /// per run (no padded copy of x); at stride ≥ 2 from a padded copy of x whose rows' columns are dealt into s phases
-/// (<see cref="PhaseSplitImage"/>, made per call in the workspace), so a strided run is consecutive floats too.
+/// (<see cref="PhaseSplitImage"/>, made per call in the workspace), so a strided run is consecutive floats too; and at
+/// stride 1 on rows under <see cref="PaddedCopyWidth"/> outputs from a padded copy (one phase), so short runs need no border tests.
 /// Three arrangements, by shape:
 /// <list type="bullet">
 /// <item>per image: y[n] [Co, P] = w [Co, K] · im2col(x[n]) [K, P], bias per row, residual in the epilogue; a 1×1
@@ -72,9 +73,19 @@ public static unsafe class Conv2dCpu
     /// <summary>Floats of workspace <see cref="Forward"/> needs for this shape (on any path).</summary>
     public static long WorkspaceFloats(Conv2dShape s) => Math.Max(GemmFloats(s), Conv2dWinograd.WorkspaceFloats(s)) + SplitFloats(s);
 
-    /// <summary>The phase-split copy of a strided conv's input, at the workspace's end: one image at a time, or the whole
+    /// <summary>Output rows narrower than this (stride 1, padded) are packed from a padded copy of x, like a strided conv's:
+    /// a 64-column panel of an 8-wide plane is 8 runs per k, and the border tests per run cost more than the copies (the
+    /// emoji UNet's 3×3 convs at 8² spent 40 % of their time packing, perf record 2026-12-04). Wider rows read x itself: the
+    /// copy would be a pass over the whole input (67 MB at the VAE's 512²) for runs that are mostly interior.</summary>
+    public const int PaddedCopyWidth = 32;
+
+    /// <summary>Whether im2col reads a <see cref="PhaseSplitImage"/> copy of x: every strided conv, and padded stride-1
+    /// convs on rows under <see cref="PaddedCopyWidth"/> outputs (one phase: the padded image).</summary>
+    private static bool ReadsSplitCopy(Conv2dShape s) => s.Stride >= 2 || (s.Padding > 0 && s.OutWidth < PaddedCopyWidth);
+
+    /// <summary>The phase-split (or padded) copy of x, at the workspace's end: one image at a time, or the whole
     /// batch for planes convolved in one GEMM (under <see cref="BatchedPlaneLimit"/>).</summary>
-    private static long SplitFloats(Conv2dShape s) => s.Stride < 2 ? 0
+    private static long SplitFloats(Conv2dShape s) => !ReadsSplitCopy(s) ? 0
         : PhaseSplitImage.ImageFloats(s) * (s.OutHeight * s.OutWidth >= BatchedPlaneLimit ? 1 : s.Batch);
 
     private static long GemmFloats(Conv2dShape s)

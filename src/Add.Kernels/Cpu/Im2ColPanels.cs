@@ -15,7 +15,8 @@ namespace Add.Kernels.Cpu;
 /// <item>stride 1, x itself: the zero border is written here, per run: a run whose input row is outside the image is
 /// zeros, and a run's first and last values are zeros where its columns leave the image, so no padded copy of x is made
 /// (at 512×512×64 that copy was a pass over 67 MB per conv).</item>
-/// <item>stride ≥ 2, x rearranged by <see cref="PhaseSplitImage"/> (<see cref="Split"/>): padded, and each row's columns
+/// <item>stride ≥ 2 (and stride 1 on rows under Conv2dCpu.PaddedCopyWidth outputs, one phase), x rearranged by
+/// <see cref="PhaseSplitImage"/> (<see cref="Split"/>): padded, and each row's columns
 /// dealt into s phases, so a run of ox is again consecutive floats, border included. On rows of whole 32-output
 /// halves the GEMM reads them there, not packed (<see cref="Halves"/>).</item>
 /// </list></para>

@@ -5,7 +5,8 @@ using System.Runtime.Intrinsics.X86;
 namespace Add.Kernels.Cpu;
 
 /// <summary>
-/// The input of a strided conv (s ≥ 2) rearranged so that every run of its im2col is a contiguous copy: each image
+/// The input of a strided conv (s ≥ 2, or s = 1 on short rows: Conv2dCpu.PaddedCopyWidth) rearranged so that every run
+/// of its im2col is a contiguous copy: each image
 /// zero-padded by p on every side, and each padded row's columns dealt into s phases, column u at phase u mod s,
 /// position ⌊u / s⌋. Tap (ky, kx) of output (oy, ox) reads padded row oy·s + ky, padded column ox·s + kx: phase kx mod s,
 /// position ox + ⌊kx / s⌋, so consecutive ox are consecutive floats, and the zero border is in the copy, not tested per run.
@@ -80,6 +81,11 @@ internal static unsafe class PhaseSplitImage
     private static void Deal(float* line, float* dst, int stride, int phase)
     {
         int i = 0;
+        if (stride == 1)
+        {
+            Im2ColPanels.Copy(line, dst, phase);
+            return;
+        }
         if (stride == 2 && Avx512F.IsSupported)
         {
             var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);

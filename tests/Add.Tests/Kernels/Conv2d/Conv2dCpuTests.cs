@@ -74,7 +74,9 @@ public sealed class Conv2dCpuTests(ITestOutputHelper log)
         new ConvCase(1, 64, 20, 40, 3, 3, 1, 1, true, true),     // conv_out's 3 outputs: direct (Conv2dFewOutputs), residual
         new ConvCase(2, 5, 16, 40, 1, 3, 1, 1, false, false),    // 1 output, batch 2: a run, then one starting early over its end
         new ConvCase(1, 6, 17, 70, 4, 3, 1, 2, true, true),      // 4 outputs, padding 2: two scalar columns each side, rows of 72
-        new ConvCase(2, 7, 16, 20, 2, 1, 1, 0, true, true));     // a 1×1 with 2 outputs, direct
+        new ConvCase(2, 7, 16, 20, 2, 1, 1, 0, true, true),      // a 1×1 with 2 outputs, direct
+        new ConvCase(2, 23, 6, 6, 9, 5, 1, 2, true, true),       // 5×5 padding 2 on 6×6, batched from the padded copy: K = 575, block 2 inside a channel's taps
+        new ConvCase(1, 130, 6, 31, 7, 3, 1, 1, true, false));   // rows of 31 (one under PaddedCopyWidth), Ci 130 (not direct): runs of 31 from the padded copy
 
     [Theory]
     [MemberData(nameof(ConvCases))]
