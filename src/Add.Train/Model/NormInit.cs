@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -17,11 +18,23 @@ public static class NormInit
             if (module is GroupNorm or LayerNorm)
             {
                 foreach (var (name, p) in module.named_parameters(recurse: false))
-                {
-                    if (name == "weight") p.fill_(1.0f);
-                    else if (name == "bias") p.zero_();
-                }
+                    Identity(name, p);
             }
         }
+    }
+
+    /// <summary>A norm's "weight" ← 1, its "bias" ← 0. The 1 goes through a Scalar held until fill_ returns, not an implicit
+    /// one: TorchSharp 0.107's implicit Scalar is unreachable once its handle is read, so a GC on another thread can
+    /// finalize it while libtorch still reads it (dotnet/TorchSharp#1434). This loop runs once per norm parameter of every
+    /// model built, and failed an Add.Perf e2e run that way ("Expected false to be true" from c10's Scalar::toFloat).</summary>
+    public static void Identity(string name, Tensor p)
+    {
+        if (name == "weight")
+        {
+            using var one = 1.0f.ToScalar();
+            p.fill_(one);
+        }
+        else if (name == "bias")
+            p.zero_();
     }
 }

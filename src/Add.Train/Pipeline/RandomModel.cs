@@ -147,7 +147,7 @@ public static class RandomModel
                         p.uniform_(-bound, bound, generator);
                         break;
                     case LayerNorm or GroupNorm:
-                        if (pname == "weight") p.fill_(1.0f); else p.zero_();
+                        NormInit.Identity(pname, p);
                         break;
                     case Embedding:
                         p.normal_(0, EmbeddingStd, generator);
