@@ -27,8 +27,8 @@ internal sealed record StageTimes(double Text, double UnetStep, double Decode, d
 /// at 1 and 4 steps and batch 1 and 4, with the peak resident memory of each side.
 /// <para>
 /// The sides run one after the other in one process, not alternating: each holds a whole model (SD-Turbo: 5.2 GB) and its
-/// peak memory is read alone. Engine first: load, a warm-up generation (batch 1, 1 step: JIT, the arena, constants packed at first use; GEMM weights are packed at load), the
-/// timed generations, then VmHWM. The engine is disposed, the GC compacts and returns memory (aggressive collection), the
+/// peak memory is read alone. Engine first: load (GEMM weights are packed there), a warm-up generation (batch 1, 1 step:
+/// JIT, the arena, other constants packed at first use), the timed generations, then VmHWM. The engine is disposed, the GC compacts and returns memory (aggressive collection), the
 /// kernel's peak counter is reset (<c>/proc/self/clear_refs</c> 5) and libtorch does the same. Hypervisor steal (/proc/stat) is
 /// recorded per side, since the two sides' minutes can differ. Both peaks include the process baseline (runtime, libtorch's
 /// code), reported beside them.
