@@ -15,7 +15,9 @@ namespace Add.Kernels.Cpu;
 /// copy per (k, run of one output row) (<see cref="Im2ColPanels"/>): at stride 1 from x, writing the zero border itself
 /// per run (no padded copy of x); at stride ≥ 2 from a padded copy of x whose rows' columns are dealt into s phases
 /// (<see cref="PhaseSplitImage"/>, made per call in the workspace), so a strided run is consecutive floats too; and at
-/// stride 1 on rows under <see cref="PaddedCopyWidth"/> outputs from a padded copy (one phase), so short runs need no border tests.
+/// stride 1 on rows under <see cref="PaddedCopyWidth"/> outputs from a padded copy (one phase), so short runs need no border
+/// tests, or, on Vector512 where those rows divide 32 (8², 16² planes), from kx-shifted copies of x that the GEMM reads as
+/// B in place (<see cref="ShiftedImage"/>).
 /// Three arrangements, by shape:
 /// <list type="bullet">
 /// <item>per image: y[n] [Co, P] = w [Co, K] · im2col(x[n]) [K, P], bias per row, residual in the epilogue; a 1×1
@@ -83,10 +85,16 @@ public static unsafe class Conv2dCpu
     /// convs on rows under <see cref="PaddedCopyWidth"/> outputs (one phase: the padded image).</summary>
     private static bool ReadsSplitCopy(Conv2dShape s) => s.Stride >= 2 || (s.Padding > 0 && s.OutWidth < PaddedCopyWidth);
 
-    /// <summary>The phase-split (or padded) copy of x, at the workspace's end: one image at a time, or the whole
-    /// batch for planes convolved in one GEMM (under <see cref="BatchedPlaneLimit"/>).</summary>
+    /// <summary>Whether those convs read x's kx-shifted copies instead, so that the GEMM reads B in place
+    /// (<see cref="ShiftedImage"/>: rows dividing 32 outputs, Vector512).</summary>
+    private static bool ReadsShiftedCopy(Conv2dShape s, SimdPath path) =>
+        path == SimdPath.Vector512 && ReadsSplitCopy(s) && ShiftedImage.Applies(s);
+
+    /// <summary>The phase-split, padded or shifted copy of x, at the workspace's end (room for the larger on any path):
+    /// one image at a time, or the whole batch for planes convolved in one GEMM (under <see cref="BatchedPlaneLimit"/>).</summary>
     private static long SplitFloats(Conv2dShape s) => !ReadsSplitCopy(s) ? 0
-        : PhaseSplitImage.ImageFloats(s) * (s.OutHeight * s.OutWidth >= BatchedPlaneLimit ? 1 : s.Batch);
+        : Math.Max(PhaseSplitImage.ImageFloats(s), ShiftedImage.Applies(s) ? ShiftedImage.ImageFloats(s) : 0)
+          * (s.OutHeight * s.OutWidth >= BatchedPlaneLimit ? 1 : s.Batch);
 
     private static long GemmFloats(Conv2dShape s)
     {
@@ -240,11 +248,16 @@ public static unsafe class Conv2dCpu
         }
 
         /// <summary>im2col of <paramref name="images"/> consecutive images from <paramref name="first"/>: read from x at
-        /// stride 1, else from their phase-split copy, made here.</summary>
+        /// stride 1 on wide rows, else from their phase-split, padded or shifted copy, made here.</summary>
         private Im2ColPanels Columns(float* first, int images)
         {
             if (split == null)
                 return new Im2ColPanels(first, s, InImage);
+            if (ReadsShiftedCopy(s, path))
+            {
+                ShiftedImage.Make(first, InImage, images, s, split);
+                return Im2ColPanels.Shifted(split, s);
+            }
             PhaseSplitImage.Split(first, InImage, images, s, split);
             return Im2ColPanels.Split(split, s);
         }

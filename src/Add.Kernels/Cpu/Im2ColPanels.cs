@@ -19,6 +19,9 @@ namespace Add.Kernels.Cpu;
 /// <see cref="PhaseSplitImage"/> (<see cref="Split"/>): padded, and each row's columns
 /// dealt into s phases, so a run of ox is again consecutive floats, border included. On rows of whole 32-output
 /// halves the GEMM reads them there, not packed (<see cref="Halves"/>).</item>
+/// <item>stride 1 on rows dividing 32 outputs (8², 16² planes) on Vector512, x copied once per kernel column, each copy
+/// shifted by kx (<see cref="ShiftedImage"/>, <see cref="Shifted"/>): whole output rows of a tap are consecutive floats, so
+/// the GEMM reads every half of 32 outputs there (<see cref="Halves"/>) and packs nothing but edge panels.</item>
 /// </list></para>
 /// </summary>
 internal readonly unsafe struct Im2ColPanels : IPanelSource
@@ -26,26 +29,40 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
     private readonly float* _image;
     private readonly Conv2dShape _s;
     private readonly long _imageStride;
-    private readonly bool _split;
+    private readonly Layout _layout;
+
+    /// <summary>What the pointer holds: x itself, its phase-split copy, or its kx-shifted copies.</summary>
+    private enum Layout { Image, Split, Shifted }
 
     /// <summary>Over x [images][Ci][H][W] itself (image n at n·imageStride): stride 1 only.</summary>
-    public Im2ColPanels(float* image, Conv2dShape s, long imageStride = 0) : this(image, s, imageStride, false)
+    public Im2ColPanels(float* image, Conv2dShape s, long imageStride = 0) : this(image, s, imageStride, Layout.Image)
     {
         if (s.Stride != 1)
             throw new ArgumentException($"conv stride {s.Stride}: a strided im2col reads x through PhaseSplitImage (Im2ColPanels.Split)");
     }
 
-    private Im2ColPanels(float* image, Conv2dShape s, long imageStride, bool split)
+    private Im2ColPanels(float* image, Conv2dShape s, long imageStride, Layout layout)
     {
         _image = image;
         _s = s;
         _imageStride = imageStride;
-        _split = split;
+        _layout = layout;
     }
 
     /// <summary>Over x rearranged by <see cref="PhaseSplitImage.Split"/>: [images][Ci][Rows][RowFloats], image n at
     /// n·<see cref="PhaseSplitImage.ImageFloats"/>.</summary>
-    public static Im2ColPanels Split(float* split, Conv2dShape s) => new(split, s, PhaseSplitImage.ImageFloats(s), true);
+    public static Im2ColPanels Split(float* split, Conv2dShape s) => new(split, s, PhaseSplitImage.ImageFloats(s), Layout.Split);
+
+    /// <summary>Over x's kx-shifted copies (<see cref="ShiftedImage.Make"/>): [images][kw][KxFloats], image n at
+    /// n·<see cref="ShiftedImage.ImageFloats"/>.</summary>
+    public static Im2ColPanels Shifted(float* copies, Conv2dShape s) => new(copies, s, ShiftedImage.ImageFloats(s), Layout.Shifted);
+
+    // A copy's geometry: floats from one output row to the next, from one channel to the next, and tap (ky, kx)'s offset.
+    private int RowStep => _layout == Layout.Shifted ? _s.OutWidth : _s.Stride * PhaseSplitImage.RowFloats(_s);
+    private long ChannelFloats => _layout == Layout.Shifted ? (long)ShiftedImage.Rows(_s) * _s.OutWidth
+        : (long)PhaseSplitImage.Rows(_s) * PhaseSplitImage.RowFloats(_s);
+    private long TapOffset(int ky, int kx) => _layout == Layout.Shifted ? ShiftedImage.TapOffset(_s, ky, kx)
+        : ky * PhaseSplitImage.RowFloats(_s) + PhaseSplitImage.TapColumn(_s, kx);
 
     public bool Prepacked => false;
 
@@ -57,11 +74,13 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
     {
         var s = _s;
         int taps = s.KernelH * s.KernelW, plane = s.OutHeight * s.OutWidth, first = start, last = start + count - 1;
-        int rows = _split ? PhaseSplitImage.Rows(s) : s.Height, width = _split ? PhaseSplitImage.RowFloats(s) : s.Width;
-        int pad = _split ? 0 : s.Padding;                   // the split copy holds its border
+        bool split = _layout == Layout.Split;
+        int rows = split ? PhaseSplitImage.Rows(s) : s.Height, width = split ? PhaseSplitImage.RowFloats(s) : s.Width;
+        int pad = split ? 0 : s.Padding;                    // the split copy holds its border
         runStride = (long)rows * width;
         lines = runs = 0;
-        if (first / plane != last / plane)
+        // The shifted copies were just written (in L2), and read in place: nothing to ask for.
+        if (first / plane != last / plane || _layout == Layout.Shifted)
             return null;
         int c0 = k0 / taps, c1 = (k0 + kc - 1) / taps;
         int oy0 = first % plane / s.OutWidth, oy1 = last % plane / s.OutWidth;
@@ -74,20 +93,21 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
         return from;
     }
 
-    /// <summary>From the phase-split copy on rows of whole halves (Wo a multiple of 32): a half is 32 consecutive floats of
-    /// one output row's run at every tap, so the kernel reads it there and nothing is packed. offsets[k] is tap k0 + k's
-    /// place (channel, padded row ky, phase column of kx), <see cref="HalfAt"/> the half's first output (channel 0, tap 0).</summary>
+    /// <summary>From the phase-split copy on rows of whole halves (Wo a multiple of 32), or from the kx-shifted copies
+    /// (<see cref="ShiftedImage.Applies"/>): a half is 32 consecutive floats at every tap (one output row's run, or whole
+    /// rows of copy kx), so the kernel reads it there and nothing is packed. offsets[k] is tap k0 + k's place (channel,
+    /// then <see cref="TapOffset"/>), <see cref="HalfAt"/> the half's first output (channel 0, tap 0).</summary>
     public bool Halves(int k0, int kc, int* offsets)
     {
         var s = _s;
-        if (!_split || s.OutWidth % 32 != 0)
+        if (_layout == Layout.Image || (_layout == Layout.Split && s.OutWidth % 32 != 0))
             return false;
         // Offsets fit an int: they stay inside one image's copy, which lies in a Span<float> workspace.
-        int taps = s.KernelH * s.KernelW, rowFloats = PhaseSplitImage.RowFloats(s), channel = PhaseSplitImage.Rows(s) * rowFloats;
+        int taps = s.KernelH * s.KernelW, channel = (int)ChannelFloats;
         int ci = k0 / taps, tap = k0 - ci * taps, ky = tap / s.KernelW, kx = tap - ky * s.KernelW;
         for (int kk = 0; kk < kc; kk++)
         {
-            offsets[kk] = ci * channel + ky * rowFloats + PhaseSplitImage.TapColumn(s, kx);
+            offsets[kk] = ci * channel + (int)TapOffset(ky, kx);
             if (++kx == s.KernelW)
             {
                 kx = 0;
@@ -100,13 +120,13 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
     public float* HalfAt(int start)
     {
         int plane = _s.OutHeight * _s.OutWidth, n = start / plane, q = start - n * plane, oy = q / _s.OutWidth, ox = q - oy * _s.OutWidth;
-        return _image + n * _imageStride + (long)oy * _s.Stride * PhaseSplitImage.RowFloats(_s) + ox;
+        return _image + n * _imageStride + (long)oy * RowStep + ox;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float* Panels(float* scratch, int k0, int kc, int start, int count, int width)
     {
-        if (_split)
+        if (_layout != Layout.Image)
             return SplitPanels(scratch, k0, kc, start, count, width);
         var s = _s;
         int pad = s.Padding, h = s.Height, w = s.Width;
@@ -186,23 +206,24 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
         return runs;
     }
 
-    /// <summary>The panels from the phase-split copy (<see cref="PhaseSplitImage"/>): per k one copy per run from
-    /// channel ci's padded row oy·s + ky at tap kx's column (<see cref="PhaseSplitImage.TapColumn"/>) + ox; no border tests.</summary>
+    /// <summary>The panels from the phase-split copy (<see cref="PhaseSplitImage"/>) or the kx-shifted copies
+    /// (<see cref="ShiftedImage"/>): per k one copy per run from channel ci at output row oy's place (<see cref="RowStep"/>)
+    /// + tap (ky, kx)'s offset (<see cref="TapOffset"/>) + ox; no border tests.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private float* SplitPanels(float* scratch, int k0, int kc, int start, int count, int width)
     {
         var s = _s;
-        int rowFloats = PhaseSplitImage.RowFloats(s), kw = s.KernelW, kh = s.KernelH;
-        long channel = (long)PhaseSplitImage.Rows(s) * rowFloats;
+        int rowStep = RowStep, kw = s.KernelW, kh = s.KernelH;
+        long channel = ChannelFloats;
         long* runStart = stackalloc long[width];    // offset of the run's image, then of its first value for tap (0, 0) in channel 0
         int* runRow = stackalloc int[width];        // its output row oy
         int* runCol = stackalloc int[width];        // its first output column ox
         int* runColumn = stackalloc int[width];     // where it starts in the panel row
         int* runLength = stackalloc int[width];
-        int* tapOffset = stackalloc int[kh * kw];   // offset of tap (ky, kx) within a channel: ky·RowFloats + TapColumn(kx)
+        int* tapOffset = stackalloc int[kh * kw];   // offset of tap (ky, kx) from channel ci's output (0, 0)
         for (int ky = 0; ky < kh; ky++)
             for (int kx = 0; kx < kw; kx++)
-                tapOffset[ky * kw + kx] = ky * rowFloats + PhaseSplitImage.TapColumn(s, kx);
+                tapOffset[ky * kw + kx] = (int)TapOffset(ky, kx);
         int taps = kh * kw;
         for (int jp = 0; jp < count; jp += width)
         {
@@ -210,7 +231,7 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
             float* panel = scratch + (long)jp * kc;
             int runs = ListRuns(start + jp, cols, runStart, runRow, runCol, runColumn, runLength);
             for (int r = 0; r < runs; r++)
-                runStart[r] += (long)runRow[r] * s.Stride * rowFloats + runCol[r];
+                runStart[r] += (long)runRow[r] * rowStep + runCol[r];
             int ci = k0 / taps, tap = k0 - ci * taps;
             float* source = _image + ci * channel;
             for (int kk = 0; kk < kc; kk++)

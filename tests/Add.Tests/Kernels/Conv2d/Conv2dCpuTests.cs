@@ -76,7 +76,11 @@ public sealed class Conv2dCpuTests(ITestOutputHelper log)
         new ConvCase(1, 6, 17, 70, 4, 3, 1, 2, true, true),      // 4 outputs, padding 2: two scalar columns each side, rows of 72
         new ConvCase(2, 7, 16, 20, 2, 1, 1, 0, true, true),      // a 1×1 with 2 outputs, direct
         new ConvCase(2, 23, 6, 6, 9, 5, 1, 2, true, true),       // 5×5 padding 2 on 6×6, batched from the padded copy: K = 575, block 2 inside a channel's taps
-        new ConvCase(1, 130, 6, 31, 7, 3, 1, 1, true, false));   // rows of 31 (one under PaddedCopyWidth), Ci 130 (not direct): runs of 31 from the padded copy
+        new ConvCase(1, 130, 6, 31, 7, 3, 1, 1, true, false),    // rows of 31 (one under PaddedCopyWidth), Ci 130 (not direct): runs of 31 from the padded copy
+        new ConvCase(2, 71, 8, 8, 13, 3, 1, 1, true, true),      // 8², batched: B in place from the kx-shifted copies (Vector512), K 639 in blocks starting mid-channel
+        new ConvCase(1, 20, 16, 16, 9, 3, 1, 1, true, true),     // 16², per image: a half is two rows of copy kx
+        new ConvCase(3, 6, 4, 8, 7, 5, 1, 2, true, false),       // 5×5 padding 2 on 4×8: planes of 32, a 64-column panel over two images
+        new ConvCase(2, 5, 6, 6, 11, 1, 1, 1, false, true));     // a padded 1×1 giving 8×8: one shifted copy
 
     [Theory]
     [MemberData(nameof(ConvCases))]
@@ -142,7 +146,8 @@ public sealed class Conv2dCpuTests(ITestOutputHelper log)
         new ConvCase(5, 6, 17, 16, 9, 3, 1, 1, true, true),      // per image
         new ConvCase(5, 6, 16, 40, 3, 3, 1, 1, true, true),      // few outputs (direct)
         new ConvCase(5, 20, 10, 34, 12, 3, 1, 1, true, true),    // Conv2dDirect on Vector512
-        new ConvCase(5, 7, 10, 64, 9, 3, 2, 1, true, true));     // stride 2, rows of 32: B in place in the batch, packed alone (P = 160)
+        new ConvCase(5, 7, 10, 64, 9, 3, 2, 1, true, true),      // stride 2, rows of 32: B in place in the batch, packed alone (P = 160)
+        new ConvCase(5, 71, 8, 8, 13, 3, 1, 1, true, true));     // 8²: B in place from the shifted copies, batched and alone
 
     [Theory]
     [MemberData(nameof(InvarianceCases))]
