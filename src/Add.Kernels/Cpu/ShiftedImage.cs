@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Add.Kernels.Cpu;
 
 /// <summary>
@@ -15,6 +17,9 @@ namespace Add.Kernels.Cpu;
 /// </summary>
 internal static unsafe class ShiftedImage
 {
+    /// <summary>Longest padded row kept on the stack (16 KB).</summary>
+    private const int MaxStackLine = 4096;
+
     /// <summary>Whether a conv's B can be read from the shifted copies: stride 1, rows under 32 outputs that divide 32, and
     /// planes of whole 32-output halves (a half never crosses an image).</summary>
     public static bool Applies(Conv2dShape s) =>
@@ -42,9 +47,14 @@ internal static unsafe class ShiftedImage
         CpuWorkers.For(chunks, t =>
         {
             int p0 = (int)((long)planes * t / chunks), p1 = (int)((long)planes * (t + 1) / chunks);
-            // One padded input row: W values at offset p, zeros around them (W + 2p = Wo − 1 + kw floats are read).
-            float* line = stackalloc float[s.Width + 2 * s.Padding + 16];
-            new Span<float>(line, s.Width + 2 * s.Padding + 16).Clear();
+            // One padded input row: W values at offset p, zeros around them (W + 2p = Wo − 1 + kw floats are read);
+            // on the stack unless a very wide kernel makes it long.
+            int padded = s.Width + 2 * s.Padding + 16;
+            float[]? wide = padded > MaxStackLine ? GC.AllocateArray<float>(padded, pinned: true) : null;
+            float* line = stackalloc float[wide is null ? padded : 0];
+            if (wide is not null)
+                line = (float*)Unsafe.AsPointer(ref wide[0]);
+            new Span<float>(line, padded).Clear();
             for (int q = p0; q < p1; q++)
             {
                 int n = q / s.InChannels, ci = q - n * s.InChannels;

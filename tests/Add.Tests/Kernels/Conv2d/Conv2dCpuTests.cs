@@ -80,7 +80,8 @@ public sealed class Conv2dCpuTests(ITestOutputHelper log)
         new ConvCase(2, 71, 8, 8, 13, 3, 1, 1, true, true),      // 8², batched: B in place from the kx-shifted copies (Vector512), K 639 in blocks starting mid-channel
         new ConvCase(1, 20, 16, 16, 9, 3, 1, 1, true, true),     // 16², per image: a half is two rows of copy kx
         new ConvCase(3, 6, 4, 8, 7, 5, 1, 2, true, false),       // 5×5 padding 2 on 4×8: planes of 32, a 64-column panel over two images
-        new ConvCase(2, 5, 6, 6, 11, 1, 1, 1, false, true));     // a padded 1×1 giving 8×8: one shifted copy
+        new ConvCase(2, 5, 6, 6, 11, 1, 1, 1, false, true),      // a padded 1×1 giving 8×8: one shifted copy
+        new ConvCase(1, 10, 4, 8, 128, 3, 1, 1, true, true));    // a 4×8 plane, Co 128: transposed, im2colᵀ packed as A from the shifted copies
 
     [Theory]
     [MemberData(nameof(ConvCases))]
