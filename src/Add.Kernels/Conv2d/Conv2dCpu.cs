@@ -195,7 +195,7 @@ public static unsafe class Conv2dCpu
                     GemmCpu.Run(s.OutChannels, Plane, s.ReductionLength, weights, new StridedPanels(image, Plane, 1),
                         y + n * OutImage, Plane, epilogue, ws, path);
                 else
-                    GemmCpu.Run(s.OutChannels, Plane, s.ReductionLength, weights, Columns(image, 1),
+                    GemmCpu.Run(s.OutChannels, Plane, s.ReductionLength, weights, Columns(image, 1, asB: true),
                         y + n * OutImage, Plane, epilogue, ws, path);
             }
         }
@@ -212,7 +212,7 @@ public static unsafe class Conv2dCpu
                     for (int co = 0; co < s.OutChannels; co++)
                         new ReadOnlySpan<float>(residual + n * OutImage + (long)co * Plane, Plane)
                             .CopyTo(new Span<float>(scratch + (long)co * columns + n * Plane, Plane));
-            GemmCpu.Run(s.OutChannels, columns, s.ReductionLength, weights, Columns(x, s.Batch),
+            GemmCpu.Run(s.OutChannels, columns, s.ReductionLength, weights, Columns(x, s.Batch, asB: true),
                 scratch, columns, new GemmEpilogue(bias, true, residual == null ? null : scratch, columns, relu), ws, path);
             for (int n = 0; n < s.Batch; n++)
                 for (int co = 0; co < s.OutChannels; co++)
@@ -235,7 +235,7 @@ public static unsafe class Conv2dCpu
                         for (int p = 0; p < Plane; p++)
                             dst[(long)p * co] = residual[o + p];
                     }
-            GemmCpu.Run(pixels, co, s.ReductionLength, Columns(x, s.Batch), weightsT,
+            GemmCpu.Run(pixels, co, s.ReductionLength, Columns(x, s.Batch, asB: false), weightsT,
                 scratch, co, new GemmEpilogue(bias, false, residual == null ? null : scratch, co, relu), ws, path);
             for (int n = 0; n < s.Batch; n++)
                 for (int c = 0; c < co; c++)
@@ -248,12 +248,14 @@ public static unsafe class Conv2dCpu
         }
 
         /// <summary>im2col of <paramref name="images"/> consecutive images from <paramref name="first"/>: read from x at
-        /// stride 1 on wide rows, else from their phase-split, padded or shifted copy, made here.</summary>
-        private Im2ColPanels Columns(float* first, int images)
+        /// stride 1 on wide rows, else from their phase-split, padded or shifted copy, made here. The shifted copies only
+        /// where the GEMM reads them in place: as B over whole 64-column panels (else they would be packed like the
+        /// padded copy, from kw times as much memory).</summary>
+        private Im2ColPanels Columns(float* first, int images, bool asB)
         {
             if (split == null)
                 return new Im2ColPanels(first, s, InImage);
-            if (ReadsShiftedCopy(s, path))
+            if (asB && (long)images * Plane % GemmCpu.Tile(path).Nr == 0 && ReadsShiftedCopy(s, path))
             {
                 ShiftedImage.Make(first, InImage, images, s, split);
                 return Im2ColPanels.Shifted(split, s);

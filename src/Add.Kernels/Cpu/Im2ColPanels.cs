@@ -10,7 +10,7 @@ namespace Add.Kernels.Cpu;
 /// fill NR columns.
 /// <para>A panel's columns fall into runs of consecutive ox in one output row; the runs are listed once per panel, then
 /// every k of the panel copies each run, a vector copy of consecutive floats. (ci, ky, kx) advance by counting, not dividing.
-/// Two sources:
+/// Three sources:
 /// <list type="bullet">
 /// <item>stride 1, x itself: the zero border is written here, per run: a run whose input row is outside the image is
 /// zeros, and a run's first and last values are zeros where its columns leave the image, so no padded copy of x is made
@@ -21,7 +21,8 @@ namespace Add.Kernels.Cpu;
 /// halves the GEMM reads them there, not packed (<see cref="Halves"/>).</item>
 /// <item>stride 1 on rows dividing 32 outputs (8², 16² planes) on Vector512, x copied once per kernel column, each copy
 /// shifted by kx (<see cref="ShiftedImage"/>, <see cref="Shifted"/>): whole output rows of a tap are consecutive floats, so
-/// the GEMM reads every half of 32 outputs there (<see cref="Halves"/>) and packs nothing but edge panels.</item>
+/// the GEMM reads every half of 32 outputs there (<see cref="Halves"/>): Conv2dCpu makes them only where the columns are
+/// whole 64-column panels, as B.</item>
 /// </list></para>
 /// </summary>
 internal readonly unsafe struct Im2ColPanels : IPanelSource
@@ -79,7 +80,7 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
         int pad = split ? 0 : s.Padding;                    // the split copy holds its border
         runStride = (long)rows * width;
         lines = runs = 0;
-        // The shifted copies were just written (in L2), and read in place: nothing to ask for.
+        // The shifted copies were just written and are read in place (Conv2dCpu makes them only for that): nothing to ask for.
         if (first / plane != last / plane || _layout == Layout.Shifted)
             return null;
         int c0 = k0 / taps, c1 = (k0 + kc - 1) / taps;

@@ -72,6 +72,7 @@ internal static unsafe class PhaseSplitImage
                     }
                 }
             }
+            GC.KeepAlive(wide);     // the pinned line must outlive the loop: nothing reads `wide` after AsPointer
         });
     }
 

@@ -75,6 +75,7 @@ internal static unsafe class ShiftedImage
                     }
                 }
             }
+            GC.KeepAlive(wide);     // the pinned line must outlive the loop: nothing reads `wide` after AsPointer
         });
     }
 }

@@ -43,7 +43,7 @@ public sealed class Conv2dCpuTests(ITestOutputHelper log)
         new ConvCase(3, 9, 4, 4, 40, 3, 2, 1, true, true),       // batched 2×2 planes, stride 2: transposed across images
         new ConvCase(1, 256, 2, 2, 128, 3, 1, 1, true, false),   // the UNet's 2×2 resnet conv (K = 2304: five K blocks)
         new ConvCase(2, 3, 6, 7, 5, 3, 1, 0, true, true),        // 3×3 without padding
-        new ConvCase(1, 3, 5, 4, 7, 3, 1, 2, true, false),       // padding 2: whole runs outside the image (rows and columns)
+        new ConvCase(1, 3, 5, 4, 7, 3, 1, 2, true, false),       // padding 2: whole rows and columns of zeros (from the padded copy: rows under 32)
         new ConvCase(2, 4, 3, 5, 6, 1, 1, 1, true, true),        // a padded 1×1: not read directly, its border is all zeros
         new ConvCase(1, 2, 9, 8, 3, 3, 2, 2, false, false),      // stride 2, padding 2: two zero columns in the split copy each side
         new ConvCase(1, 5, 9, 70, 13, 3, 2, 1, true, true),      // stride 2, runs of 35: phases of 36 (two vector deals, then scalar)
@@ -79,9 +79,13 @@ public sealed class Conv2dCpuTests(ITestOutputHelper log)
         new ConvCase(1, 130, 6, 31, 7, 3, 1, 1, true, false),    // rows of 31 (one under PaddedCopyWidth), Ci 130 (not direct): runs of 31 from the padded copy
         new ConvCase(2, 71, 8, 8, 13, 3, 1, 1, true, true),      // 8², batched: B in place from the kx-shifted copies (Vector512), K 639 in blocks starting mid-channel
         new ConvCase(1, 20, 16, 16, 9, 3, 1, 1, true, true),     // 16², per image: a half is two rows of copy kx
-        new ConvCase(3, 6, 4, 8, 7, 5, 1, 2, true, false),       // 5×5 padding 2 on 4×8: planes of 32, a 64-column panel over two images
+        new ConvCase(3, 6, 4, 8, 7, 5, 1, 2, true, false),       // 5×5 padding 2 on 4×8: planes of 32, 96 columns (not whole panels): the padded copy
         new ConvCase(2, 5, 6, 6, 11, 1, 1, 1, false, true),      // a padded 1×1 giving 8×8: one shifted copy
-        new ConvCase(1, 10, 4, 8, 128, 3, 1, 1, true, true));    // a 4×8 plane, Co 128: transposed, im2colᵀ packed as A from the shifted copies
+        new ConvCase(1, 10, 4, 8, 128, 3, 1, 1, true, true),     // a 4×8 plane, Co 128: transposed, im2colᵀ packed as A from the padded copy (shifted ones are for B)
+        new ConvCase(2, 20, 16, 16, 9, 3, 1, 1, true, false),    // 16², per image at batch 2: the shifted copies remade per image
+        new ConvCase(2, 3, 3, 36, 5, 3, 1, 2, true, true),       // padding 2 on rows of 38 (x itself), plane 190: batched, whole rows outside the image
+        new ConvCase(1, 256, 2, 2, 128, 1, 1, 0, true, false),   // an unpadded 1×1 on 2×2, Co 128: transposed, im2colᵀ packed from x itself
+        new ConvCase(1, 8, 1, 32, 128, 3, 1, 1, true, true));    // 3×3 on one row of 32: transposed from x itself, taps ky 0 and 2 outside the image
 
     [Theory]
     [MemberData(nameof(ConvCases))]
