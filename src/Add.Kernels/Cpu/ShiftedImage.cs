@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-
 namespace Add.Kernels.Cpu;
 
 /// <summary>
@@ -17,13 +15,14 @@ namespace Add.Kernels.Cpu;
 /// </summary>
 internal static unsafe class ShiftedImage
 {
-    /// <summary>Longest padded row kept on the stack (16 KB).</summary>
-    private const int MaxStackLine = 4096;
+    /// <summary>Widest kernel taken (its padded input row, under 32 + kw floats, stays on the stack); wider ones use the
+    /// padded copy.</summary>
+    private const int MaxKernelW = 64;
 
-    /// <summary>Whether a conv's B can be read from the shifted copies: stride 1, rows under 32 outputs that divide 32, and
-    /// planes of whole 32-output halves (a half never crosses an image).</summary>
+    /// <summary>Whether a conv's B can be read from the shifted copies: stride 1, rows under 32 outputs that divide 32,
+    /// planes of whole 32-output halves (a half never crosses an image), kernels up to <see cref="MaxKernelW"/> wide.</summary>
     public static bool Applies(Conv2dShape s) =>
-        s.Stride == 1 && s.OutWidth < 32 && 32 % s.OutWidth == 0 && s.OutHeight * s.OutWidth % 32 == 0;
+        s.Stride == 1 && s.OutWidth < 32 && 32 % s.OutWidth == 0 && s.OutHeight * s.OutWidth % 32 == 0 && s.KernelW <= MaxKernelW;
 
     /// <summary>Padded rows the taps read: Ho − 1 + kh.</summary>
     public static int Rows(Conv2dShape s) => s.OutHeight - 1 + s.KernelH;
@@ -47,13 +46,10 @@ internal static unsafe class ShiftedImage
         CpuWorkers.For(chunks, t =>
         {
             int p0 = (int)((long)planes * t / chunks), p1 = (int)((long)planes * (t + 1) / chunks);
-            // One padded input row: W values at offset p, zeros around them (W + 2p = Wo − 1 + kw floats are read);
-            // on the stack unless a very wide kernel makes it long.
+            // One padded input row: W values at offset p, zeros around them (W + 2p = Wo − 1 + kw < 32 + MaxKernelW
+            // floats are read).
             int padded = s.Width + 2 * s.Padding + 16;
-            float[]? wide = padded > MaxStackLine ? GC.AllocateArray<float>(padded, pinned: true) : null;
-            float* line = stackalloc float[wide is null ? padded : 0];
-            if (wide is not null)
-                line = (float*)Unsafe.AsPointer(ref wide[0]);
+            float* line = stackalloc float[padded];
             new Span<float>(line, padded).Clear();
             for (int q = p0; q < p1; q++)
             {
@@ -75,7 +71,6 @@ internal static unsafe class ShiftedImage
                     }
                 }
             }
-            GC.KeepAlive(wide);     // the pinned line must outlive the loop: nothing reads `wide` after AsPointer
         });
     }
 }
