@@ -162,7 +162,8 @@ public static unsafe class Conv2dCpu
                 return;
             }
             long split = SplitFloats(s);
-            var op = new Operands(px, pb, residual.IsEmpty ? null : pr, py, pws, (int)(workspace.Length - split), split == 0 ? null : pws + workspace.Length - split, s, path, relu);
+            var op = new Operands(px, pb, residual.IsEmpty ? null : pr, py, pws, (int)(workspace.Length - split),
+                split == 0 ? null : pws + workspace.Length - split, s, path, relu);
             var rowsOfW = new StridedPanels(pw, 1, s.ReductionLength);
             switch (arrangement)
             {

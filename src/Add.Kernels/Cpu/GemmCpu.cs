@@ -44,8 +44,9 @@ internal readonly unsafe struct GemmEpilogue(float* bias, bool biasPerRow, float
 /// not (a linear), ic comes first, then pc, then jc, and A's whole MR-row panels are read in place (Vector512; the edge
 /// panel is packed). In the conv order B is read where it lies instead of packed when its source can give each 32
 /// columns as consecutive floats at a per-k offset (<see cref="IPanelSource.Halves"/>: a strided conv's phase-split
-/// image on rows of whole halves, or the kx-shifted copies of an 8² or 16² plane), on Vector512, for whole panels. Packed panels are zero-padded to whole tiles, so the
-/// micro-kernel never branches; edge tiles are computed into a stack tile and copied.
+/// image on rows of whole halves, or the kx-shifted copies of an 8² or 16² plane), on Vector512, for whole panels.
+/// Packed panels are zero-padded to whole tiles, so the micro-kernel never branches; edge tiles are computed into a stack
+/// tile and copied.
 /// </para>
 /// <para>
 /// Versions (micro-kernels, chosen by <see cref="SimdPath"/>):

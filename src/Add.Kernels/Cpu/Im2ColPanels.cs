@@ -65,6 +65,15 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
     private long TapOffset(int ky, int kx) => _layout == Layout.Shifted ? ShiftedImage.TapOffset(_s, ky, kx)
         : ky * PhaseSplitImage.RowFloats(_s) + PhaseSplitImage.TapColumn(_s, kx);
 
+    /// <summary>table[ky·kw + kx] = <see cref="TapOffset"/>(ky, kx), for the per-k loops (offsets fit an int: they stay
+    /// inside one image's copy, which lies in a Span&lt;float&gt; workspace).</summary>
+    private void TapOffsets(int* table)
+    {
+        for (int ky = 0; ky < _s.KernelH; ky++)
+            for (int kx = 0; kx < _s.KernelW; kx++)
+                table[ky * _s.KernelW + kx] = (int)TapOffset(ky, kx);
+    }
+
     public bool Prepacked => false;
 
     public float* InPlace(int k0, int start, out int stride) { stride = 0; return null; }
@@ -103,16 +112,17 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
         var s = _s;
         if (_layout == Layout.Image || (_layout == Layout.Split && s.OutWidth % 32 != 0))
             return false;
-        // Offsets fit an int: they stay inside one image's copy, which lies in a Span<float> workspace.
         int taps = s.KernelH * s.KernelW, channel = (int)ChannelFloats;
-        int ci = k0 / taps, tap = k0 - ci * taps, ky = tap / s.KernelW, kx = tap - ky * s.KernelW;
+        int* tapOffset = stackalloc int[taps];
+        TapOffsets(tapOffset);
+        int ci = k0 / taps, tap = k0 - ci * taps;
         for (int kk = 0; kk < kc; kk++)
         {
-            offsets[kk] = ci * channel + (int)TapOffset(ky, kx);
-            if (++kx == s.KernelW)
+            offsets[kk] = ci * channel + tapOffset[tap];
+            if (++tap == taps)
             {
-                kx = 0;
-                if (++ky == s.KernelH) { ky = 0; ci++; }
+                tap = 0;
+                ci++;
             }
         }
         return true;
@@ -222,9 +232,7 @@ internal readonly unsafe struct Im2ColPanels : IPanelSource
         int* runColumn = stackalloc int[width];     // where it starts in the panel row
         int* runLength = stackalloc int[width];
         int* tapOffset = stackalloc int[kh * kw];   // offset of tap (ky, kx) from channel ci's output (0, 0)
-        for (int ky = 0; ky < kh; ky++)
-            for (int kx = 0; kx < kw; kx++)
-                tapOffset[ky * kw + kx] = (int)TapOffset(ky, kx);
+        TapOffsets(tapOffset);
         int taps = kh * kw;
         for (int jp = 0; jp < count; jp += width)
         {

@@ -235,7 +235,6 @@ internal readonly unsafe struct PrepackedPanels(float* panels, int padded) : IPa
 
     public float* HalfAt(int start) => null;
 
-
     public float* Panels(float* scratch, int k0, int kc, int start, int count, int width) =>
         panels + (long)k0 * padded + (long)start * kc;
 }
